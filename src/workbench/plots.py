@@ -58,3 +58,16 @@ def roles_overview(schema: Schema) -> go.Figure:
     fig = go.Figure(go.Bar(x=counts.to_numpy(), y=counts.index.tolist(), orientation="h", marker_color="#457b9d"))
     fig.update_layout(xaxis_title="columns")
     return _layout(fig, "Field roles", height=80 + 24 * len(counts))
+
+
+def threshold_curve(curve: pd.DataFrame, suggested: float | None = None) -> go.Figure:
+    """Precision, recall and F1 against the match threshold (cross-validated on the labels)."""
+    fig = go.Figure()
+    for col, color in (("precision", "#2a9d8f"), ("recall", "#e76f51"), ("f1", "#264653")):
+        fig.add_trace(go.Scatter(x=curve["threshold"], y=curve[col], mode="lines+markers", name=col,
+                                 line=dict(color=color)))
+    if suggested is not None:
+        fig.add_vline(x=suggested, line_dash="dash", line_color="#888",
+                      annotation_text=f"suggested {suggested:.2f}")
+    fig.update_layout(xaxis=dict(title="threshold", range=[0, 1]), yaxis=dict(title="", range=[0, 1.02]))
+    return _layout(fig, "Precision and recall against the threshold (from your labels)")

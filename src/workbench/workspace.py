@@ -332,6 +332,25 @@ class Workspace:
         self.finish_run(run_id, result)
         return result
 
+    # -- matching ----------------------------------------------------------------
+    def deduper(self, dataset: Dataset | str, **options: Any):
+        """An active-learning deduper for ``dataset``; resumes from every stored label.
+
+        ``fields={column: kind}`` adds or overrides compared columns (kind None drops one).
+        """
+        from workbench.matching.deduper import Deduper
+
+        ds = self.dataset(dataset) if isinstance(dataset, str) else dataset
+        return Deduper(self, ds, **options)
+
+    def linker(self, acquired: Dataset | str, master: Dataset | str, **options: Any):
+        """Link an acquired list against the master: same labeling API, then ``link()``."""
+        from workbench.matching.linker import Linker
+
+        a = self.dataset(acquired) if isinstance(acquired, str) else acquired
+        m = self.dataset(master) if isinstance(master, str) else master
+        return Linker(self, a, m, **options)
+
     def latest_result(self, kind: str, dataset: Dataset | None = None) -> Any:
         """The result of the newest finished run of ``kind``, or None."""
         runs = self.runs(kind, dataset)

@@ -1,0 +1,69 @@
+"""Shared helpers for benchmark scripts: timing, memory, pairwise metrics, scripted labelers."""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable, Iterable
+from itertools import combinations
+
+import pandas as pd
+
+
+def peak_rss_mb() -> dict[str, float]:
+    """Peak resident memory of this process and of its (finished) children, in MB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"self_mb": round(own), "children_mb": round(children)}
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.stages: dict[str, float] = {}
+
+    def __call__(self, stage: str):
+        timer = self
+
+        class _Ctx:
+            def __enter__(self):
+                self.t = time.perf_counter()
+
+            def __exit__(self, *exc):
+                timer.stages[stage] = round(time.perf_counter() - self.t, 2)
+
+        return _Ctx()
+
+
+def pairs_of(groups: Iterable[Iterable[str]]) -> set[tuple[str, str]]:
+    out: set[tuple[str, str]] = set()
+    for g in groups:
+        for a, b in combinations(sorted(g), 2):
+            out.add((a, b))
+    return out
+
+
+def cluster_metrics(clusters: pd.DataFrame, entity: pd.Series) -> dict[str, float]:
+    """Pairwise precision/recall/F1 of clusters (key, cluster_id) against entity ids (indexed by key)."""
+    pred = pairs_of(clusters.groupby("cluster_id")["key"].apply(list))
+    ent = entity.reindex(clusters["key"])
+    true = pairs_of(ent.groupby(ent).apply(lambda g: list(g.index)))
+    tp = len(pred & true)
+    p = tp / len(pred) if pred else 1.0
+    r = tp / len(true) if true else 1.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4),
+            "true_pairs": len(true), "predicted_pairs": len(pred)}
+
+
+def scripted_labeling(session, same: Callable[[str, str], bool], budget: int) -> list[float]:
+    """Answer ``budget`` pairs from ground truth; returns seconds per (mark + next pair)."""
+    times = []
+    pair = session.next_pair()
+    for _ in range(budget):
+        if pair is None:
+            break
+        t = time.perf_counter()
+        session.mark(pair, "match" if same(pair.left_id, pair.right_id) else "distinct")
+        pair = session.next_pair()
+        times.append(time.perf_counter() - t)
+    return times

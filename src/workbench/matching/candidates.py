@@ -1,0 +1,117 @@
+"""Cheap candidate pairs for training: exact keys on standardized fields.
+
+dedupe's ``prepare_training`` compares every pair inside every block of all
+records it is given (memory grows roughly quadratically). We instead pick a
+bounded training sample rich in likely duplicates: records sharing a cheap
+key (email, phone, name + date of birth, ...) plus random pairs, so the
+analyst sees both look-alikes and clear non-matches, in seconds, whatever the
+dataset size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: Cheap keys: tuples of prepared fields that must all be present and equal.
+CHEAP_KEYS: list[tuple[str, ...]] = [
+    ("email",),
+    ("phone",),
+    ("name_set",),
+    ("last_name", "dob"),
+    ("first_name", "last_name"),
+    ("first_initial", "dob"),
+    ("postcode", "last3"),
+    ("street", "postcode"),
+    ("full_name",),
+]
+
+#: Groups larger than this say little (a shared office phone); skipped.
+MAX_GROUP = 25
+
+
+def key_columns(prepared: pd.DataFrame) -> dict[str, pd.Series]:
+    """Each cheap key as a text Series (None where a part is missing), for the fields present."""
+    cols = dict(prepared.items())
+    if "first_name" in cols:
+        cols["first_initial"] = prepared["first_name"].str[:1]
+    if "last_name" in cols:
+        cols["last3"] = prepared["last_name"].str[:3]
+    keys: dict[str, pd.Series] = {}
+    for parts in CHEAP_KEYS:
+        if not all(p in cols for p in parts):
+            continue
+        frame = pd.concat([cols[p] for p in parts], axis=1)
+        present = frame.notna().all(axis=1)
+        joined = frame.astype(str).agg("|".join, axis=1) if len(parts) > 1 else frame.iloc[:, 0].astype(str)
+        keys["+".join(parts)] = joined.where(present, None)
+    return keys
+
+
+def pairs_sharing_keys(prepared: pd.DataFrame, other: pd.DataFrame | None = None,
+                       max_group: int = MAX_GROUP) -> pd.DataFrame:
+    """Positional pairs (left, right) sharing any cheap key; canonical (left < right) when deduplicating."""
+    left_keys = key_columns(prepared)
+    right_keys = key_columns(other) if other is not None else left_keys
+    found = []
+    for name, lk in left_keys.items():
+        if name not in right_keys:
+            continue
+        a = pd.DataFrame({"k": lk.to_numpy(), "left": np.arange(len(lk))}).dropna()
+        b = pd.DataFrame({"k": right_keys[name].to_numpy(), "right": np.arange(len(right_keys[name]))}).dropna()
+        sizes = pd.concat([a["k"], b["k"]]).value_counts() if other is not None else a["k"].value_counts()
+        ok = sizes[(sizes <= max_group)].index
+        m = a[a["k"].isin(ok)].merge(b[b["k"].isin(ok)], on="k")[["left", "right"]]
+        if other is None:
+            m = m[m["left"] < m["right"]]
+        found.append(m)
+    if not found:
+        return pd.DataFrame({"left": pd.Series(dtype="int64"), "right": pd.Series(dtype="int64")})
+    return pd.concat(found, ignore_index=True).drop_duplicates(ignore_index=True)
+
+
+def random_pairs(n_left: int, n_right: int | None, count: int, rng: np.random.Generator) -> pd.DataFrame:
+    """``count`` random positional pairs (canonical and without self-pairs when deduplicating)."""
+    if n_left < 2 and n_right is None:
+        return pd.DataFrame({"left": pd.Series(dtype="int64"), "right": pd.Series(dtype="int64")})
+    left = rng.integers(0, n_left, count)
+    right = rng.integers(0, n_right if n_right is not None else n_left, count)
+    df = pd.DataFrame({"left": left, "right": right})
+    if n_right is None:
+        df = df[df["left"] != df["right"]]
+        lo, hi = np.minimum(df["left"], df["right"]), np.maximum(df["left"], df["right"])
+        df = pd.DataFrame({"left": lo, "right": hi})
+    return df.drop_duplicates(ignore_index=True)
+
+
+def training_pool(prepared: pd.DataFrame, *, rng: np.random.Generator, max_records: int = 1500,
+                  random_share: float = 0.35, other: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Pairs of record keys to learn from: sharing a cheap key, plus random pairs.
+
+    Bounded by ``max_records`` records on each side, so memory and time do not
+    depend on the dataset size. Returns columns left_key, right_key, origin.
+    """
+    blocked = pairs_sharing_keys(prepared, other)
+    if len(blocked):
+        blocked = blocked.sample(frac=1.0, random_state=int(rng.integers(0, 2**31 - 1)), ignore_index=True)
+        offset = len(prepared) if other is not None else 0
+        blocked = blocked[_within_budget(blocked["left"].to_numpy(), blocked["right"].to_numpy() + offset,
+                                         max_records)]
+    n_random = max(200, int(len(blocked) * random_share / (1 - random_share)))
+    rand = random_pairs(len(prepared), len(other) if other is not None else None, n_random, rng)
+    right_index = (other if other is not None else prepared).index
+    out = pd.concat([
+        pd.DataFrame({"left_key": prepared.index[blocked["left"]], "right_key": right_index[blocked["right"]],
+                      "origin": "shared key"}),
+        pd.DataFrame({"left_key": prepared.index[rand["left"]], "right_key": right_index[rand["right"]],
+                      "origin": "random"}),
+    ], ignore_index=True)
+    return out.drop_duplicates(["left_key", "right_key"], ignore_index=True)
+
+
+def _within_budget(left: np.ndarray, right: np.ndarray, max_records: int) -> np.ndarray:
+    """Mask of the leading pairs that together touch at most ``max_records`` records."""
+    stacked = np.column_stack([left, right]).ravel()
+    new = ~pd.Series(stacked).duplicated().to_numpy()
+    used_after = np.cumsum(new)[1::2]
+    return used_after <= max_records

@@ -1,0 +1,59 @@
+"""Deduplicate one dataset: label pairs, then cluster every record.
+
+    dd = ws.deduper(ds)
+    pair = dd.next_pair(); dd.mark(pair, "match"); dd.undo()
+    clusters = dd.cluster()            # key, cluster_id, confidence (also stored)
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from workbench.matching import scale
+from workbench.matching.pipeline import run_scoring
+from workbench.matching.session import MatchingSession
+
+
+class Deduper(MatchingSession):
+    """Active-learning deduplication of one dataset (labels stored under task ``dedupe:<name>``)."""
+
+    symmetric = True
+
+    def __init__(self, ws, dataset, **options):
+        task = options.pop("task", None) or f"dedupe:{dataset.name}"
+        super().__init__(ws, task, dataset, dataset, **options)
+
+    def cluster(self, threshold: float | None = None, *, progress: bool = True,
+                workers: int | None = None) -> pd.DataFrame:
+        """Cluster every record: DataFrame key, cluster_id, confidence (also stored in the workspace).
+
+        ``cluster_id`` is the smallest record key of the cluster, so ids are
+        stable and readable; singletons are their own cluster with confidence 1.
+        """
+        self._require_model()
+        threshold = self.suggested_threshold() if threshold is None else float(threshold)
+        run_id = self.ws.start_run("dedupe", self.left_ds, task=self.task, threshold=threshold)
+        try:
+            scored = run_scoring(self, threshold, progress=progress, workers=workers)
+            t = __import__("time").perf_counter()
+            cluster_pos, confidence, report = scale.cluster_edges(scored.edges, len(scored.left_keys), threshold,
+                                                                  progress=progress)
+            scored.log.time("cluster", t)
+        except Exception as exc:
+            self.ws.finish_run(run_id, {"error": str(exc)}, status="failed")
+            raise
+        keys = scored.left_keys
+        clusters = pd.DataFrame({"key": keys, "cluster_id": keys[cluster_pos], "confidence": confidence})
+        clusters["cluster_size"] = clusters.groupby("cluster_id")["key"].transform("size")
+        clusters.to_parquet(scored.folder / "clusters.parquet", index=False)
+        scored.log.figures.update(report)
+        scored.log.figures["clusters"] = int(clusters["cluster_id"].nunique())
+        scored.log.figures["records_in_multi_record_clusters"] = int((clusters["cluster_size"] > 1).sum())
+        result = {
+            "task": self.task, "threshold": threshold, "records": len(clusters),
+            "folder": scored.folder.relative_to(self.ws.path).as_posix(),
+            "labels": self.labels.counts(), "seconds": scored.log.seconds, "figures": scored.log.figures,
+        }
+        self.ws.finish_run(run_id, result)
+        self.last_run = result
+        return clusters

@@ -1,0 +1,98 @@
+"""Link an acquired list against the master: which of its records do we already have?
+
+Same labeling protocol as the deduper (pairs are acquired record vs master
+record); ``link()`` then gives, for every acquired record, its best master
+match or "new", and ``overlap()`` the figures a buyer asks for.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from workbench.matching.pipeline import run_scoring
+from workbench.matching.session import MatchingSession
+from workbench.schema import Role
+
+#: A second master candidate this close to the best makes the link ambiguous.
+AMBIGUITY_MARGIN = 0.1
+
+
+class Linker(MatchingSession):
+    """Active-learning record linkage of ``acquired`` (left) against ``master`` (right)."""
+
+    symmetric = False
+
+    def __init__(self, ws, acquired, master, **options):
+        task = options.pop("task", None) or f"link:{acquired.name}->{master.name}"
+        super().__init__(ws, task, acquired, master, **options)
+
+    def link(self, threshold: float | None = None, *, progress: bool = True,
+             workers: int | None = None) -> pd.DataFrame:
+        """For every acquired record: best master key (or None), score, status match/ambiguous/new.
+
+        Also stored in the workspace as a ``link`` run with a Parquet of the links.
+        """
+        self._require_model()
+        threshold = self.suggested_threshold() if threshold is None else float(threshold)
+        run_id = self.ws.start_run("link", self.left_ds, task=self.task, threshold=threshold,
+                                   master=self.right_ds.label)
+        try:
+            scored = run_scoring(self, threshold, progress=progress, workers=workers)
+            t = time.perf_counter()
+            links = _best_links(scored.edges, scored.left_keys, scored.right_keys, threshold)
+            scored.log.time("assign", t)
+        except Exception as exc:
+            self.ws.finish_run(run_id, {"error": str(exc)}, status="failed")
+            raise
+        links.to_parquet(scored.folder / "links.parquet", index=False)
+        self.last_links = links
+        result = {"task": self.task, "threshold": threshold, "overlap": self.overlap(links).to_dict("records"),
+                  "folder": scored.folder.relative_to(self.ws.path).as_posix(), "labels": self.labels.counts(),
+                  "seconds": scored.log.seconds, "figures": scored.log.figures}
+        self.ws.finish_run(run_id, result)
+        self.last_run = result
+        return links
+
+    def overlap(self, links: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Counts and shares of already-ours / ambiguous / new, overall and per source of the acquired list."""
+        links = self.last_links if links is None else links
+        source_col = self.left_ds.schema.column_for(Role.SOURCE)
+        frame = links.copy()
+        if source_col is not None:
+            src = self.left_raw[source_col].reindex(frame["acquired_key"]).to_numpy()
+            frame["source"] = pd.Series(src).fillna("(none)").to_numpy()
+        else:
+            frame["source"] = "(all)"
+        table = pd.crosstab(frame["source"], frame["status"])
+        for col in ("match", "ambiguous", "new"):
+            if col not in table:
+                table[col] = 0
+        table = table[["match", "ambiguous", "new"]]
+        table.loc["all"] = table.sum()
+        table["records"] = table.sum(axis=1)
+        table["already_ours_pct"] = (100 * table["match"] / table["records"]).round(1)
+        table["new_pct"] = (100 * table["new"] / table["records"]).round(1)
+        return table.reset_index().rename(columns={"source": "source"})
+
+
+def _best_links(edges: pd.DataFrame, left_keys: np.ndarray, right_keys: np.ndarray,
+                threshold: float) -> pd.DataFrame:
+    offset = len(left_keys)
+    e = edges[edges["score"] >= threshold].sort_values(["l", "score"], ascending=[True, False])
+    best = e.groupby("l").head(1)
+    second = e.groupby("l").nth(1)
+    second_score = pd.Series(second["score"].to_numpy(), index=second["l"].to_numpy())
+    out = pd.DataFrame({"acquired_key": left_keys, "master_key": None, "score": np.nan, "status": "new"})
+    if len(best):
+        li = best["l"].to_numpy()
+        out.loc[li, "master_key"] = right_keys[best["r"].to_numpy() - offset]
+        out.loc[li, "score"] = best["score"].to_numpy()
+        out.loc[li, "status"] = "match"
+        close = second_score.reindex(li).to_numpy()
+        ambiguous = ~np.isnan(close) & (best["score"].to_numpy() - close < AMBIGUITY_MARGIN)
+        out.loc[li[ambiguous], "status"] = "ambiguous"
+    out["master_key"] = out["master_key"].astype(object)
+    return out

@@ -1,0 +1,227 @@
+"""Scoring and clustering at scale, with memory bounded by chunk sizes.
+
+Stages, each a set operation or a pure function over chunks so it could be
+handed to Spark unchanged:
+
+1. block keys per record (learned predicates) -> Parquet
+2. candidate pairs = DuckDB join on (predicate, key), oversized blocks skipped
+3. scores = features + classifier over chunks of pairs, on all cores
+4. clusters = connected components, then dedupe's hierarchical clustering
+   inside each; components above a cap are split by dedupe at a raised
+   threshold, and reported
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from dedupe import clustering as dd_clustering
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from workbench.matching.blocking import block_keys
+
+#: Blocks with more records than this are skipped (a shared office phone, "john"): reported.
+MAX_BLOCK = 500
+#: Pairs scored per chunk.
+CHUNK = 100_000
+#: Largest component handed to hierarchical clustering (its distance matrix is n^2/2).
+MAX_COMPONENT = 2_000
+#: Records keyed per chunk.
+KEY_CHUNK = 100_000
+
+
+@dataclass
+class StageLog:
+    """Time and figures per stage, for the run record and benchmarks."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    figures: dict[str, float | int | str] = field(default_factory=dict)
+
+    def time(self, stage: str, started: float) -> None:
+        self.seconds[stage] = round(time.perf_counter() - started, 2)
+
+
+def _bar(total: int | None, desc: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, disable=not enabled, leave=True)
+
+
+def write_block_keys(records: pd.DataFrame, predicates, out_dir: Path, *, offset: int = 0,
+                     progress: bool = True) -> list[Path]:
+    """Block keys for all ``records`` in chunks -> Parquet files; rid = position + offset."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    with _bar(len(records), "block keys", progress) as bar:
+        for start in range(0, len(records), KEY_CHUNK):
+            chunk = records.iloc[start:start + KEY_CHUNK]
+            keys = block_keys(chunk, predicates, offset=offset + start)
+            path = out_dir / f"keys-{offset + start:09d}.parquet"
+            pq.write_table(pa.Table.from_pandas(keys, preserve_index=False), path)
+            paths.append(path)
+            bar.update(len(chunk))
+    return paths
+
+
+def candidate_pairs(left_keys: Path, right_keys: Path | None, out: Path, *, max_block: int = MAX_BLOCK,
+                    threads: int | None = None) -> dict[str, int]:
+    """Distinct candidate pairs by a DuckDB join on block keys; returns counts (pairs, skipped blocks)."""
+    con = duckdb.connect()
+    con.execute(f"SET threads TO {threads or os.cpu_count() or 1}")
+    con.execute("SET preserve_insertion_order = false")
+    left = f"read_parquet('{left_keys.as_posix()}/*.parquet')"
+    right = f"read_parquet('{right_keys.as_posix()}/*.parquet')" if right_keys is not None else left
+    if right_keys is None:
+        con.execute(f"""
+            CREATE TEMP TABLE sizes AS SELECT pred, key, count(*) AS n FROM {left} GROUP BY pred, key""")
+        con.execute(f"""
+            COPY (
+              WITH k AS (SELECT l.rid, l.pred, l.key FROM {left} l
+                         JOIN sizes s ON s.pred = l.pred AND s.key = l.key WHERE s.n > 1 AND s.n <= {max_block})
+              SELECT DISTINCT a.rid AS l, b.rid AS r FROM k a JOIN k b
+                ON a.pred = b.pred AND a.key = b.key AND a.rid < b.rid
+            ) TO '{out.as_posix()}' (FORMAT parquet)""")
+        skipped = con.execute(f"SELECT count(*), coalesce(sum(n), 0) FROM sizes WHERE n > {max_block}").fetchone()
+    else:
+        con.execute(f"""
+            CREATE TEMP TABLE sizes AS
+            SELECT coalesce(a.pred, b.pred) AS pred, coalesce(a.key, b.key) AS key,
+                   coalesce(a.n, 0) AS nl, coalesce(b.n, 0) AS nr
+            FROM (SELECT pred, key, count(*) n FROM {left} GROUP BY ALL) a
+            FULL JOIN (SELECT pred, key, count(*) n FROM {right} GROUP BY ALL) b
+              ON a.pred = b.pred AND a.key = b.key""")
+        con.execute(f"""
+            COPY (
+              WITH ok AS (SELECT pred, key FROM sizes WHERE nl > 0 AND nr > 0 AND nl * nr <= {max_block} * 4)
+              SELECT DISTINCT a.rid AS l, b.rid AS r FROM {left} a
+                JOIN ok USING (pred, key) JOIN {right} b USING (pred, key)
+            ) TO '{out.as_posix()}' (FORMAT parquet)""")
+        skipped = con.execute(f"""SELECT count(*), coalesce(sum(nl + nr), 0) FROM sizes
+                                  WHERE nl > 0 AND nr > 0 AND nl * nr > {max_block} * 4""").fetchone()
+    n_pairs = con.execute(f"SELECT count(*) FROM read_parquet('{out.as_posix()}')").fetchone()[0]
+    con.close()
+    return {"pairs": int(n_pairs), "skipped_blocks": int(skipped[0]), "skipped_block_records": int(skipped[1])}
+
+
+# -- scoring on all cores ---------------------------------------------------------
+_WORKER: dict = {}
+
+
+def _init_worker(left: list[dict], right: list[dict], featurize: Callable, predict: Callable) -> None:
+    _WORKER.update(left=left, right=right, featurize=featurize, predict=predict)
+
+
+def _score_chunk(args: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    li, ri = args
+    left, right = _WORKER["left"], _WORKER["right"]
+    X = _WORKER["featurize"]([left[i] for i in li], [right[i] for i in ri])
+    return _WORKER["predict"](X).astype("f4")
+
+
+def score_pairs(pairs_path: Path, left: list[dict], right: list[dict], featurize: Callable, predict: Callable,
+                out: Path, *, min_score: float, right_offset: int = 0, workers: int | None = None,
+                progress: bool = True) -> dict[str, int]:
+    """Score candidate pairs in chunks, keep those scoring at least ``min_score`` -> Parquet (l, r, score)."""
+    pf = pq.ParquetFile(pairs_path)
+    total = pf.metadata.num_rows
+    workers = workers or os.cpu_count() or 1
+    writer = None
+    kept = 0
+
+    def chunks():
+        for batch in pf.iter_batches(batch_size=CHUNK):
+            li = batch.column("l").to_numpy()
+            ri = batch.column("r").to_numpy() - right_offset
+            yield li, ri
+
+    _init_worker(left, right, featurize, predict)
+    pool = None
+    if workers > 1 and total > CHUNK:
+        ctx = mp.get_context("fork")
+        pool = ctx.Pool(workers, initializer=_init_worker, initargs=(left, right, featurize, predict))
+        results = pool.imap(_score_chunk, chunks())
+    else:
+        results = map(_score_chunk, chunks())
+    try:
+        with _bar(total, "score pairs", progress) as bar:
+            for (li, ri), scores in zip(chunks(), results, strict=True):
+                keep = scores >= min_score
+                table = pa.table({"l": li[keep], "r": ri[keep] + right_offset, "score": scores[keep]})
+                if writer is None:
+                    writer = pq.ParquetWriter(out, table.schema)
+                writer.write_table(table)
+                kept += int(keep.sum())
+                bar.update(len(li))
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+        if writer is None:
+            pq.write_table(pa.table({"l": pa.array([], pa.int64()), "r": pa.array([], pa.int64()),
+                                     "score": pa.array([], pa.float32())}), out)
+        else:
+            writer.close()
+    return {"scored": int(total), "kept": kept}
+
+
+# -- clustering -------------------------------------------------------------------
+def cluster_edges(edges: pd.DataFrame, n_records: int, threshold: float, *,
+                  max_component: int = MAX_COMPONENT, progress: bool = True) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Cluster ids (smallest member position) and confidences for ``n_records`` from scored edges.
+
+    Connected components over edges at or above the threshold are clustered
+    one by one with dedupe's hierarchical clustering; a component larger than
+    ``max_component`` is split by dedupe at a raised threshold and reported.
+    """
+    cluster = np.arange(n_records, dtype="int64")
+    confidence = np.ones(n_records, dtype="f4")
+    strong = edges[edges["score"] >= threshold]
+    report = {"components": 0, "largest_component": 1, "oversized_components": 0}
+    if strong.empty:
+        return cluster, confidence, report
+    nodes = np.unique(np.concatenate([strong["l"].to_numpy(), strong["r"].to_numpy()]))
+    pos = {v: i for i, v in enumerate(nodes)}
+    li = np.fromiter((pos[v] for v in strong["l"].to_numpy()), dtype="int64", count=len(strong))
+    ri = np.fromiter((pos[v] for v in strong["r"].to_numpy()), dtype="int64", count=len(strong))
+    graph = coo_matrix((np.ones(len(li)), (li, ri)), shape=(len(nodes), len(nodes)))
+    n_comp, labels = connected_components(graph, directed=False)
+    sizes = np.bincount(labels)
+    report.update(components=int(n_comp), largest_component=int(sizes.max()),
+                  oversized_components=int((sizes > max_component).sum()))
+    if report["oversized_components"]:
+        logging.getLogger(__name__).warning("%d component(s) above %d records are split at a raised threshold",
+                                            report["oversized_components"], max_component)
+    edge_comp = labels[li]
+    order = np.argsort(edge_comp, kind="stable")
+    bounds = np.flatnonzero(np.diff(edge_comp[order])) + 1
+    groups = np.split(order, bounds)
+    ls, rs, ss = strong["l"].to_numpy(), strong["r"].to_numpy(), strong["score"].to_numpy()
+    dtype = np.dtype([("pairs", "int64", 2), ("score", "f4")])
+    with _bar(len(groups), "cluster", progress) as bar:
+        for g in groups:
+            arr = np.empty(len(g), dtype=dtype)
+            arr["pairs"] = np.column_stack([ls[g], rs[g]])
+            arr["score"] = ss[g]
+            for members, scores in dd_clustering.cluster(arr, threshold=threshold, max_components=max_component):
+                ids = np.asarray(members, dtype="int64")
+                cluster[ids] = ids.min()
+                confidence[ids] = np.asarray(scores, dtype="f4")
+            bar.update(1)
+    return cluster, confidence, report
+
+
+def to_records(prepared: pd.DataFrame, names: Sequence[str]) -> list[dict]:
+    """Prepared frame -> list of dicts in position order (what dedupe's comparators read)."""
+    return prepared[list(names)].to_dict("records")

@@ -1,0 +1,339 @@
+"""What a deduper and a linker share: prepared records, a pool, labels, a model.
+
+A session prepares (standardizes) a bounded working sample of records, builds
+a pool of candidate pairs with features, and replays every stored label so a
+new session resumes where the last one stopped, even after a kernel crash.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from workbench.errors import WorkbenchError
+from workbench.matching.candidates import training_pool
+from workbench.matching.fields import MatchField, fields_from_schema, prepare_records
+from workbench.matching.labels import LabelStore
+from workbench.matching.learner import ActiveLearner
+from workbench.matching.model import (
+    Featurizer,
+    PairClassifier,
+    cross_validated_scores,
+    suggest_threshold,
+    threshold_curve,
+)
+
+#: Records standardized up front; larger datasets are sampled, so the first
+#: pair is ready in seconds whatever the size.
+WORK_SAMPLE = 60_000
+#: Records in the labeling pool (the bound dedupe's prepare_training lacks).
+POOL_RECORDS = 1500
+#: Labels needed before a model is worth training.
+MIN_MATCH = 3
+MIN_DISTINCT = 3
+
+
+@dataclass
+class Pair:
+    """A pair of records to label: keys, raw records, standardized records, model score."""
+
+    left_id: str
+    right_id: str
+    left: dict
+    right: dict
+    score: float | None = None
+    left_std: dict = field(default_factory=dict, repr=False)
+    right_std: dict = field(default_factory=dict, repr=False)
+    origin: str = ""
+
+
+@dataclass
+class Progress:
+    match: int
+    distinct: int
+    unsure: int
+    min_match: int = MIN_MATCH
+    min_distinct: int = MIN_DISTINCT
+
+    @property
+    def total(self) -> int:
+        return self.match + self.distinct + self.unsure
+
+    @property
+    def enough(self) -> bool:
+        """Enough labels of each kind to train a model."""
+        return self.match >= self.min_match and self.distinct >= self.min_distinct
+
+    def __str__(self) -> str:
+        need = "" if self.enough else f" (need {self.min_match} match and {self.min_distinct} distinct to train)"
+        return f"{self.match} match, {self.distinct} distinct, {self.unsure} unsure{need}"
+
+
+class MatchingSession:
+    """Base of Deduper and Linker: the labeling protocol and the model."""
+
+    symmetric = True
+
+    def __init__(self, ws, task: str, left, right, *, fields: dict[str, str | None] | None = None,
+                 right_fields: dict[str, str | None] | None = None, seed: int = 0, pool_records: int = POOL_RECORDS, work_sample: int = WORK_SAMPLE):
+        self.ws = ws
+        self.task = task
+        self.left_ds, self.right_ds = left, right
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.fields: list[MatchField] = fields_from_schema(left.schema, fields)
+        if right is not left:
+            by_name = {f.name: f for f in fields_from_schema(right.schema, right_fields)}
+            self.fields = [f for f in self.fields if f.name in by_name]
+            if not self.fields:
+                raise WorkbenchError("the two datasets share no match field (by role): set roles so that "
+                                     "names, emails, phones or addresses line up")
+            self.right_fields = [by_name[f.name] for f in self.fields]
+        else:
+            self.right_fields = self.fields
+        self.featurizer = Featurizer(self.fields)
+        self.labels = LabelStore(ws, task, symmetric=self.symmetric)
+        self._check_size()
+        self.left_raw = _keyed(left)
+        self.right_raw = self.left_raw if right is left else _keyed(right)
+        self.left_prep = self._prepare(self.left_raw, self.fields, work_sample)
+        self.right_prep = self.left_prep if right is left else self._prepare(self.right_raw, self.right_fields,
+                                                                             work_sample)
+        self._check_usable()
+        self.pool = self._build_pool(pool_records)
+        self.pool_X = self._features(self.pool["left_key"], self.pool["right_key"])
+        self.classifier = PairClassifier()
+        self.learner = ActiveLearner(self.pool_X, self.classifier, seed=seed)
+        self.stale_labels: list[str] = []
+        self._label_features: dict[int, np.ndarray] = {}
+        self._history: list[int] = []
+        self._current: int | None = None
+        self._replay_labels()
+
+    # -- set-up ------------------------------------------------------------------
+    def _check_size(self) -> None:
+        if self.left_ds.rows_kept < 2 and self.right_ds is self.left_ds:
+            raise WorkbenchError(f"{self.left_ds.label} has {self.left_ds.rows_kept} record(s): "
+                                 "deduplication needs at least 2")
+        if self.left_ds.rows_kept < 1 or self.right_ds.rows_kept < 1:
+            raise WorkbenchError("linking needs at least one record on each side")
+
+    def _prepare(self, raw: pd.DataFrame, fields: list[MatchField], work_sample: int) -> pd.DataFrame:
+        sample = raw if len(raw) <= work_sample else raw.sample(work_sample, random_state=self.seed)
+        prepared = prepare_records(sample.reset_index(), "__key__", fields)
+        return prepared
+
+    def _check_usable(self) -> None:
+        usable = [f.name for f in self.fields if self.left_prep[f.name].notna().any()]
+        if not usable:
+            raise WorkbenchError("every match field is empty in this data: nothing to compare")
+        empty = [f.name for f in self.fields if f.name not in usable]
+        self.empty_fields = empty
+        sig = self.left_prep[usable].astype(str).agg("|".join, axis=1)
+        if self.right_ds is self.left_ds and sig.nunique() == 1:
+            raise WorkbenchError("all records are identical in every match field: they are one customer, "
+                                 "or the fields chosen cannot tell them apart")
+
+    def _build_pool(self, pool_records: int) -> pd.DataFrame:
+        other = None if self.right_ds is self.left_ds else self.right_prep
+        return training_pool(self.left_prep, rng=self.rng, max_records=pool_records, other=other)
+
+    def _features(self, left_keys, right_keys) -> np.ndarray:
+        return self.featurizer.frame_pairs(self.left_prep, self.right_prep, list(left_keys), list(right_keys))
+
+    # -- labels ------------------------------------------------------------------
+    def _pair_index(self) -> dict[tuple[str, str], int]:
+        if not hasattr(self, "_index"):
+            self._index = {(a, b): i for i, (a, b) in enumerate(zip(self.pool["left_key"], self.pool["right_key"],
+                                                                     strict=True))}
+        return self._index
+
+    def _replay_labels(self) -> None:
+        """Take stored labels out of the pool and train on them (resume after a crash)."""
+        index = self._pair_index()
+        for lab in self.labels.active():
+            for key in ((lab.left_key, lab.right_key), (lab.right_key, lab.left_key)):
+                if key in index:
+                    self.learner.take(index[key])
+            missing = [k for k, raw in ((lab.left_key, self.left_raw), (lab.right_key, self.right_raw))
+                       if k not in raw.index]
+            if missing:
+                self.stale_labels.append(
+                    f"label {lab.label} on ({lab.left_key}, {lab.right_key}): record(s) {', '.join(missing)} "
+                    "no longer in the data; kept for training from its stored snapshot")
+        self._refit()
+
+    def _labeled_features(self) -> tuple[np.ndarray, np.ndarray]:
+        """Features of every active match/distinct label, from the labels' own record snapshots."""
+        labs = [x for x in self.labels.active() if x.label in ("match", "distinct")]
+        if not labs:
+            return np.empty((0, self.featurizer.n_features), dtype="f4"), np.empty(0, dtype=int)
+        todo = [x for x in labs if x.id not in self._label_features]
+        if todo:
+            X_new = self._snapshot_features([x.left for x in todo], [x.right for x in todo])
+            for x, row in zip(todo, X_new, strict=True):
+                self._label_features[x.id] = row
+        X = np.vstack([self._label_features[x.id] for x in labs])
+        y = np.array([1 if x.label == "match" else 0 for x in labs])
+        return X, y
+
+    def _snapshot_records(self, left: dict, right: dict) -> tuple[dict, dict]:
+        """Prepared (standardized) versions of two raw record snapshots."""
+        lp = prepare_records(pd.DataFrame([left]).assign(__key__=[0]), "__key__", self.fields)
+        rp = prepare_records(pd.DataFrame([right]).assign(__key__=[0]), "__key__",
+                             self.fields if self.symmetric else self.right_fields)
+        cols = self.featurizer.names
+        return lp[cols].iloc[0].to_dict(), rp[cols].iloc[0].to_dict()
+
+    def _snapshot_features(self, lefts: list[dict], rights: list[dict]) -> np.ndarray:
+        left = prepare_records(pd.DataFrame(lefts).assign(__key__=range(len(lefts))), "__key__", self.fields)
+        right = prepare_records(pd.DataFrame(rights).assign(__key__=range(len(rights))), "__key__",
+                                self.fields if self.symmetric else self.right_fields)
+        cols = self.featurizer.names
+        return self.featurizer(left[cols].to_dict("records"), right[cols].to_dict("records"))
+
+    def _refit(self) -> None:
+        X, y = self._labeled_features()
+        if not self.learner.fit(X, y):  # fits self.classifier, shared with the learner
+            self.classifier.model = None
+
+    def refresh(self) -> None:
+        """Retrain from the labels in the store (after importing labels, or another analyst's)."""
+        self._refit()
+
+    # -- the labeling protocol ----------------------------------------------------------
+    @property
+    def progress(self) -> Progress:
+        c = self.labels.counts()
+        return Progress(c["match"], c["distinct"], c["unsure"])
+
+    def next_pair(self) -> Pair | None:
+        """The pair whose label teaches the model most; None when the pool is exhausted."""
+        if self._current is not None:
+            return self._pair_at(self._current)
+        p = self.progress
+        i = self.learner.next_index(p.match, p.distinct)
+        if i is None:
+            return None
+        self._current = i
+        return self._pair_at(i)
+
+    def mark(self, pair: Pair, label: str) -> Progress:
+        """Store the analyst's label at once, then retrain (milliseconds)."""
+        left = _record(self.left_raw, pair.left_id)
+        right = _record(self.right_raw, pair.right_id)
+        stored = self.labels.add(pair.left_id, pair.right_id, label, left, right)
+        i = self._pair_index().get((pair.left_id, pair.right_id))
+        if i is not None:
+            self._label_features[stored.id] = self.pool_X[i]  # no need to standardize the pair again
+            self.learner.take(i)
+            self._history.append(i)
+        if i == self._current or i is None:
+            self._current = None
+        self._refit()
+        return self.progress
+
+    def undo(self) -> Pair | None:
+        """Take the last label back; its pair becomes the next pair again."""
+        lab = self.labels.undo_last()
+        if lab is None:
+            return None
+        i = self._pair_index().get((lab.left_key, lab.right_key))
+        if i is not None:
+            self.learner.give_back(i)
+            self._current = i
+        self._refit()
+        return self._pair_at(i) if i is not None else None
+
+    def _pair_at(self, i: int) -> Pair:
+        lk, rk = self.pool.at[i, "left_key"], self.pool.at[i, "right_key"]
+        score = float(self.learner.scores[i]) if self.learner.scores is not None else None
+        cols = self.featurizer.names
+        return Pair(lk, rk, _record(self.left_raw, lk), _record(self.right_raw, rk), score,
+                    _clean(self.left_prep.loc[lk, cols].to_dict()), _clean(self.right_prep.loc[rk, cols].to_dict()),
+                    self.pool.at[i, "origin"])
+
+    # -- the model ---------------------------------------------------------------
+    def _require_model(self) -> None:
+        p = self.progress
+        if not p.enough:
+            raise WorkbenchError(f"not enough labels to train: {p}")
+
+    def threshold_curve(self) -> pd.DataFrame:
+        """Cross-validated precision and recall against the threshold, from the labels.
+
+        Labels come from active learning, which favours hard pairs, so these
+        figures are pessimistic about easy pairs; they rank thresholds well.
+        """
+        X, y = self._labeled_features()
+        scores = cross_validated_scores(X, y)
+        if scores is None:
+            raise WorkbenchError(f"not enough labels to estimate precision and recall: {self.progress}")
+        return threshold_curve(scores, y)
+
+    def suggested_threshold(self) -> float:
+        try:
+            return suggest_threshold(self.threshold_curve())
+        except WorkbenchError:
+            return 0.5
+
+    def explain(self, left_id: str, right_id: str) -> pd.DataFrame:
+        """Per field: both standardized values, similarity and contribution to the score (log-odds)."""
+        self._require_model()
+        lp = prepare_records(pd.DataFrame([_record(self.left_raw, left_id)]).assign(__key__=[left_id]),
+                             "__key__", self.fields)
+        rp = prepare_records(pd.DataFrame([_record(self.right_raw, right_id)]).assign(__key__=[right_id]),
+                             "__key__", self.fields if self.symmetric else self.right_fields)
+        cols = self.featurizer.names
+        x = self.featurizer(lp[cols].to_dict("records"), rp[cols].to_dict("records"))[0]
+        contrib = self.classifier.contributions(x)
+        score = float(self.classifier.predict(x[None, :])[0])
+        rows = []
+        n = len(cols)
+        for i, name in enumerate(cols):
+            total = contrib[i] + (contrib[n + i] if len(contrib) > n + i else 0.0)
+            rows.append({"field": name, "left": lp.iloc[0][name], "right": rp.iloc[0][name],
+                         "distance": float(x[i]), "contribution": float(total)})
+        df = pd.DataFrame(rows)
+        df.attrs["score"] = score
+        df.attrs["intercept"] = float(self.classifier.model.intercept_[0])
+        return df
+
+
+def _keyed(ds) -> pd.DataFrame:
+    frame = ds.frame
+    if ds.key is None:
+        raise WorkbenchError(f"{ds.label} has no key column: load it with key=... so labels can name records")
+    keys = frame[ds.key].astype(str)
+    if keys.duplicated().any():
+        dup = keys[keys.duplicated()].iloc[0]
+        raise WorkbenchError(f"{ds.label}: key {ds.key!r} repeats (e.g. {dup!r}); matching needs unique keys")
+    out = frame.copy()
+    out.index = keys.to_numpy()
+    out.index.name = "__key__"
+    return out
+
+
+def _record(raw: pd.DataFrame, key: str) -> dict:
+    if key not in raw.index:
+        raise WorkbenchError(f"record {key!r} is not in the data")
+    return _clean(raw.loc[key].to_dict())
+
+
+def _clean(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if _isna(v) else v) for k, v in d.items()}
+
+
+def _isna(v: Any) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def dumps_pair(pair: Pair) -> str:
+    return json.dumps({"left": pair.left, "right": pair.right}, default=str)
