@@ -115,3 +115,68 @@ def _within_budget(left: np.ndarray, right: np.ndarray, max_records: int) -> np.
     new = ~pd.Series(stacked).duplicated().to_numpy()
     used_after = np.cumsum(new)[1::2]
     return used_after <= max_records
+
+
+def raw_keys(raw: pd.DataFrame, schema) -> dict[str, pd.Series]:
+    """Very cheap keys on raw values (lowercased email, phone digits, full name): vectorized, whole data.
+
+    Used only to pick a work sample rich in likely duplicates before anything
+    is standardized, so a million records cost seconds.
+    """
+    from workbench.schema import Role
+
+    keys: dict[str, pd.Series] = {}
+    email = schema.column_for(Role.EMAIL)
+    if email:
+        keys["email"] = raw[email].astype("string").str.strip().str.lower()
+    phone = schema.column_for(Role.PHONE)
+    if phone:
+        digits = raw[phone].astype("string").str.replace(r"\D", "", regex=True).str[-10:]
+        keys["phone"] = digits.where(digits.str.len() >= 7)
+    first, last = schema.column_for(Role.FIRST_NAME), schema.column_for(Role.LAST_NAME)
+    if first and last:
+        keys["name"] = (raw[first].astype("string").str.strip().str.lower() + " "
+                        + raw[last].astype("string").str.strip().str.lower())
+    full = schema.column_for(Role.FULL_NAME)
+    if full:
+        keys["full_name"] = raw[full].astype("string").str.strip().str.lower()
+    return keys
+
+
+def rich_sample(raw: pd.DataFrame, schema, size: int, rng: np.random.Generator,
+                partner: pd.DataFrame | None = None, partner_schema=None) -> pd.DataFrame:
+    """About ``size`` records: half from groups sharing a raw key (likely duplicates), half at random.
+
+    With ``partner`` (linking), the keyed half are records sharing a key with
+    the partner's records instead.
+    """
+    if len(raw) <= size:
+        return raw
+    keys = raw_keys(raw, schema)
+    chosen = np.zeros(len(raw), dtype=bool)
+    budget = size // 2
+    partner_keys = raw_keys(partner, partner_schema) if partner is not None else None
+    for name, key in keys.items():
+        key = key.reset_index(drop=True)
+        if partner_keys is not None:
+            if name not in partner_keys:
+                continue
+            mask = key.isin(set(partner_keys[name].dropna())).fillna(False).to_numpy()
+        else:
+            counts = key.map(key.value_counts())
+            mask = ((counts >= 2) & (counts <= MAX_GROUP)).fillna(False).to_numpy()
+        candidates = np.flatnonzero(mask & ~chosen)
+        if not len(candidates):
+            continue
+        if partner_keys is None:
+            # take whole groups: sample group keys, then every row of them
+            group_keys = key.iloc[candidates].drop_duplicates()
+            take = group_keys.sample(min(len(group_keys), max(budget // (2 * len(keys)), 1)),
+                                     random_state=int(rng.integers(0, 2**31 - 1)))
+            rows = np.flatnonzero(key.isin(set(take)).fillna(False).to_numpy())
+        else:
+            rows = rng.choice(candidates, min(len(candidates), budget // len(keys)), replace=False)
+        chosen[rows] = True
+    rest = np.flatnonzero(~chosen)
+    chosen[rng.choice(rest, min(len(rest), max(size - int(chosen.sum()), size // 2)), replace=False)] = True
+    return raw.iloc[np.flatnonzero(chosen)]

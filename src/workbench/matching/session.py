@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import WorkbenchError
-from workbench.matching.candidates import training_pool
+from workbench.matching.candidates import rich_sample, training_pool
 from workbench.matching.fields import MatchField, fields_from_schema, prepare_records
 from workbench.matching.labels import LabelStore
 from workbench.matching.learner import ActiveLearner
@@ -100,9 +100,14 @@ class MatchingSession:
         self._check_size()
         self.left_raw = _keyed(left)
         self.right_raw = self.left_raw if right is left else _keyed(right)
-        self.left_prep = self._prepare(self.left_raw, self.fields, work_sample)
-        self.right_prep = self.left_prep if right is left else self._prepare(self.right_raw, self.right_fields,
-                                                                             work_sample)
+        left_sample = rich_sample(self.left_raw, left.schema, work_sample, self.rng)
+        self.left_prep = prepare_records(left_sample.reset_index(), "__key__", self.fields)
+        if right is left:
+            self.right_prep = self.left_prep
+        else:
+            right_sample = rich_sample(self.right_raw, right.schema, work_sample, self.rng,
+                                       partner=left_sample, partner_schema=left.schema)
+            self.right_prep = prepare_records(right_sample.reset_index(), "__key__", self.right_fields)
         self._check_usable()
         self.pool = self._build_pool(pool_records)
         self.pool_X = self._features(self.pool["left_key"], self.pool["right_key"])
@@ -121,11 +126,6 @@ class MatchingSession:
                                  "deduplication needs at least 2")
         if self.left_ds.rows_kept < 1 or self.right_ds.rows_kept < 1:
             raise WorkbenchError("linking needs at least one record on each side")
-
-    def _prepare(self, raw: pd.DataFrame, fields: list[MatchField], work_sample: int) -> pd.DataFrame:
-        sample = raw if len(raw) <= work_sample else raw.sample(work_sample, random_state=self.seed)
-        prepared = prepare_records(sample.reset_index(), "__key__", fields)
-        return prepared
 
     def _check_usable(self) -> None:
         usable = [f.name for f in self.fields if self.left_prep[f.name].notna().any()]

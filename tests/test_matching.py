@@ -1,0 +1,182 @@
+"""Match engine: labeling protocol, persistence of labels, clustering, linking, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import SAMPLES
+from workbench import WorkbenchError, Workspace
+from workbench.matching import comparators, scale
+from workbench.matching.fields import fields_from_schema
+from workbench.schema import infer_schema
+
+TRUTH = pd.read_csv(SAMPLES / "truth" / "customers_truth.csv", dtype=str).set_index("customer_id")["entity_id"]
+ACQ_TRUTH = pd.read_csv(SAMPLES / "truth" / "acquired_truth.csv", dtype=str).set_index("lead_id")["entity_id"]
+
+
+def label_from_truth(session, n, same=lambda a, b: TRUTH[a] == TRUTH[b]):
+    for _ in range(n):
+        pair = session.next_pair()
+        if pair is None:
+            break
+        session.mark(pair, "match" if same(pair.left_id, pair.right_id) else "distinct")
+
+
+@pytest.fixture(scope="module")
+def sample_ws(tmp_path_factory):
+    ws = Workspace(tmp_path_factory.mktemp("match") / "ws", user="ann")
+    ws.load(SAMPLES / "customers.csv", key="customer_id", name="customers")
+    ws.load(SAMPLES / "acquired.csv", key="lead_id", name="acquired")
+    return ws
+
+
+def test_comparators():
+    assert comparators.compare_dates("1985-03-07", "1985-03-07") == 0
+    assert comparators.compare_dates("1985-03-07", "1985-07-03") == 0.25  # day and month swapped
+    assert comparators.compare_dates("1985-03-07", "1958-03-07") == 1.0
+    assert comparators.compare_names("sarah", "saera") < comparators.compare_names("amanda", "victoria")
+    assert comparators.compare_names("j", "john") < 1.0
+    assert comparators.compare_token_sets("smith john", "john smith") == 0
+    assert comparators.compare_emails("a@x.com", "a@x.com") == 0
+
+
+def test_fields_follow_roles_and_overrides():
+    frame = pd.DataFrame({"id": ["1"], "first_name": ["a"], "last_name": ["b"], "zip": ["1"], "notes": ["x"]})
+    schema = infer_schema(frame, key="id")
+    names = [f.name for f in fields_from_schema(schema)]
+    assert names[:3] == ["first_name", "last_name", "postcode"] and "name_set" in names
+    extra = fields_from_schema(schema, {"notes": "String", "zip": None})
+    assert "notes" in [f.name for f in extra] and "postcode" not in [f.name for f in extra]
+    with pytest.raises(WorkbenchError, match="no usable field"):
+        fields_from_schema(infer_schema(pd.DataFrame({"id": ["1"], "notes": ["x"]}), key="id"))
+
+
+def test_labeling_protocol_persists_and_resumes(sample_ws):
+    ds = sample_ws.dataset("customers")
+    dd = sample_ws.deduper(ds, task="dedupe:protocol")
+    pair = dd.next_pair()
+    assert pair.left_id != pair.right_id and pair.left["customer_id"] == pair.left_id
+    assert dd.next_pair().left_id == pair.left_id, "the same pair until it is labeled"
+    dd.mark(pair, "match" if TRUTH[pair.left_id] == TRUTH[pair.right_id] else "distinct")
+    label_from_truth(dd, 11)
+    p = dd.progress
+    assert p.total == 12 and p.enough
+    second = dd.next_pair()
+    dd.mark(second, "unsure")
+    assert dd.progress.unsure == 1
+    assert dd.undo().left_id == second.left_id and dd.progress.unsure == 0
+    labels = dd.labels.frame()
+    assert set(labels["analyst"]) == {"ann"} and len(labels) == 12
+
+    # A new deduper (a new kernel) resumes with every label, and never asks a labeled pair again.
+    again = Workspace(sample_ws.path, user="bob").deduper(ds, task="dedupe:protocol")
+    assert again.progress.total == 12
+    asked = {(x.left_key, x.right_key) for x in again.labels.active()}
+    nxt = again.next_pair()
+    assert (nxt.left_id, nxt.right_id) not in asked
+    assert nxt.score is not None and 0 <= nxt.score <= 1
+
+
+def test_cluster_is_a_partition_and_accurate_enough(sample_ws):
+    ds = sample_ws.dataset("customers")
+    dd = sample_ws.deduper(ds, task="dedupe:cluster")
+    label_from_truth(dd, 30)
+    clusters = dd.cluster(progress=False)
+    assert sorted(clusters["key"]) == sorted(ds.frame["customer_id"])
+    assert clusters["confidence"].between(0, 1).all()
+    # cluster ids are member keys, and every cluster contains its id
+    assert set(clusters["cluster_id"]) <= set(clusters["key"])
+    ids = clusters.groupby("cluster_id")["key"].apply(set)
+    assert all(cid in members for cid, members in ids.items())
+    # precision against ground truth: clustered pairs are mostly the same person
+    multi = clusters[clusters["cluster_size"] > 1]
+    same = multi.groupby("cluster_id")["key"].apply(lambda k: TRUTH[k].nunique() == 1).mean()
+    assert same > 0.85
+    run = sample_ws.runs("dedupe", ds).iloc[0]
+    assert run["status"] == "done" and run["result"]["figures"]["pairs"] > 0
+    assert (sample_ws.path / run["result"]["folder"] / "clusters.parquet").exists()
+    curve = dd.threshold_curve()
+    assert list(curve.columns) == ["threshold", "precision", "recall", "f1"]
+    expl = dd.explain(multi["key"].iloc[0], multi["cluster_id"].iloc[0]) if multi["key"].iloc[0] != multi[
+        "cluster_id"].iloc[0] else dd.explain(multi["key"].iloc[1], multi["cluster_id"].iloc[1])
+    assert {"field", "left", "right", "distance", "contribution"} <= set(expl.columns)
+    assert 0 <= expl.attrs["score"] <= 1
+
+
+def test_training_json_round_trip_and_stale_labels(sample_ws, tmp_path):
+    ds = sample_ws.dataset("customers")
+    dd = sample_ws.deduper(ds, task="dedupe:export")
+    label_from_truth(dd, 8)
+    path = dd.labels.export_training(tmp_path / "training.json")
+    doc = json.loads(path.read_text())
+    assert len(doc["match"]) + len(doc["distinct"]) == 8
+    # labels naming a record that is gone: reported, and still used from their snapshot
+    doc["distinct"].append([{**doc["distinct"][0][0], "customer_id": "GONE"}, doc["distinct"][0][1]])
+    path.write_text(json.dumps(doc))
+    other = sample_ws.deduper(ds, task="dedupe:import")
+    assert other.labels.import_training(path, key="customer_id") == 9
+    again = sample_ws.deduper(ds, task="dedupe:import")
+    assert any("GONE" in s for s in again.stale_labels)
+    assert again.progress.total == 9
+
+
+def test_linker_finds_known_customers(sample_ws):
+    acq, master = sample_ws.dataset("acquired"), sample_ws.dataset("customers")
+    lk = sample_ws.linker(acq, master, task="link:test")
+    label_from_truth(lk, 30, same=lambda a, b: ACQ_TRUTH[a] == TRUTH[b])
+    links = lk.link(progress=False)
+    assert len(links) == acq.rows_kept and set(links["status"]) <= {"match", "ambiguous", "new"}
+    matched = links[links["status"] == "match"]
+    correct = (ACQ_TRUTH[matched["acquired_key"]].to_numpy() == TRUTH[matched["master_key"]].to_numpy()).mean()
+    assert correct > 0.9
+    overlap = lk.overlap(links)
+    assert overlap.iloc[-1]["source"] == "all" and overlap.iloc[-1]["records"] == acq.rows_kept
+
+
+@pytest.mark.parametrize(
+    "csv, message",
+    [
+        ("customer_id,first_name,last_name\n1,Ann,Lee\n", "at least 2"),
+        ("customer_id,first_name,last_name\n1,Ann,Lee\n2,Ann,Lee\n3,Ann,Lee\n", "identical"),
+        ("customer_id,first_name,notes\n1,,x\n2,,y\n", "empty"),
+        ("customer_id,notes\n1,x\n2,y\n", "no usable field"),
+    ],
+)
+def test_bad_input_gives_clear_messages(tmp_path, csv, message):
+    path = tmp_path / "c.csv"
+    path.write_text(csv)
+    ws = Workspace(tmp_path / "ws")
+    ds = ws.load(path, key="customer_id")
+    with pytest.raises(WorkbenchError, match=message):
+        ws.deduper(ds)
+
+
+def test_not_enough_labels_to_cluster(sample_ws):
+    dd = sample_ws.deduper(sample_ws.dataset("customers"), task="dedupe:few")
+    with pytest.raises(WorkbenchError, match="not enough labels"):
+        dd.cluster(progress=False)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 29), st.integers(0, 29), st.floats(0, 1)), max_size=60))
+def test_clustering_is_a_partition(edges):
+    edges = [(min(a, b), max(a, b), s) for a, b, s in edges if a != b]
+    frame = pd.DataFrame(edges, columns=["l", "r", "score"]).drop_duplicates(["l", "r"])
+    frame["score"] = frame["score"].astype("f4")
+    cluster, confidence, _ = scale.cluster_edges(frame, 30, 0.5, progress=False)
+    assert len(cluster) == 30 and np.all((confidence >= 0) & (confidence <= 1.0001))
+    for cid in np.unique(cluster):
+        members = np.flatnonzero(cluster == cid)
+        assert cid == members.min()
+    # records joined only by edges below the threshold stay apart
+    strong = frame[frame["score"] >= 0.5]
+    linked = set(strong["l"]) | set(strong["r"])
+    for i in range(30):
+        if i not in linked:
+            assert cluster[i] == i
