@@ -180,3 +180,20 @@ def test_clustering_is_a_partition(edges):
     for i in range(30):
         if i not in linked:
             assert cluster[i] == i
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.text("abcdeé .@-", min_size=1, max_size=12), st.text("abcdeé .@-", min_size=1,
+                                                                                  max_size=12)),
+                min_size=1, max_size=20))
+def test_vectorized_comparators_agree_with_scalar(pairs):
+    from workbench.matching import vectorized
+
+    a = [x for x, _ in pairs]
+    b = [y for _, y in pairs]
+    for kind, scalar in [("Name", comparators.compare_names), ("Email", comparators.compare_emails),
+                         ("String", comparators.compare_strings), ("Address", comparators.compare_addresses),
+                         ("TokenSet", comparators.compare_token_sets), ("Exact", comparators.compare_exact)]:
+        fast = vectorized.BY_KIND[kind](a, b)
+        slow = np.array([scalar(x, y) for x, y in pairs])
+        assert np.allclose(fast, slow, atol=1e-6), kind

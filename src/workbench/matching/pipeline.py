@@ -89,9 +89,9 @@ def run_scoring(session, threshold: float, *, progress: bool = True, workers: in
     log.figures.update(counts)
 
     t = time.perf_counter()
-    left_records = scale.to_records(left_all, names)
-    right_records = left_records if dedupe_mode else scale.to_records(right_all, names)
-    scored = scale.score_pairs(folder / "pairs.parquet", left_records, right_records, session.featurizer,
+    left_cols = scale.to_columns(left_all, names)
+    right_cols = left_cols if dedupe_mode else scale.to_columns(right_all, names)
+    scored = scale.score_pairs(folder / "pairs.parquet", left_cols, right_cols, session.featurizer.columns,
                                session.classifier.predict, folder / "scores.parquet",
                                min_score=min(0.5, threshold) / 2, right_offset=0 if dedupe_mode else offset,
                                workers=workers, progress=progress)

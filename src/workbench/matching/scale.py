@@ -119,21 +119,31 @@ def candidate_pairs(left_keys: Path, right_keys: Path | None, out: Path, *, max_
 _WORKER: dict = {}
 
 
-def _init_worker(left: list[dict], right: list[dict], featurize: Callable, predict: Callable) -> None:
+def _init_worker(left: list[np.ndarray], right: list[np.ndarray], featurize: Callable, predict: Callable,
+                 forked: bool = False) -> None:
     _WORKER.update(left=left, right=right, featurize=featurize, predict=predict)
+    if forked:
+        from workbench.matching import vectorized
+
+        vectorized.THREADS = 1  # the process pool is the parallelism; inherited thread pools deadlock
 
 
 def _score_chunk(args: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     li, ri = args
     left, right = _WORKER["left"], _WORKER["right"]
-    X = _WORKER["featurize"]([left[i] for i in li], [right[i] for i in ri])
+    X = _WORKER["featurize"]([col[li] for col in left], [col[ri] for col in right])
     return _WORKER["predict"](X).astype("f4")
 
 
-def score_pairs(pairs_path: Path, left: list[dict], right: list[dict], featurize: Callable, predict: Callable,
+def score_pairs(pairs_path: Path, left: list[np.ndarray], right: list[np.ndarray], featurize: Callable,
+                predict: Callable,
                 out: Path, *, min_score: float, right_offset: int = 0, workers: int | None = None,
                 progress: bool = True) -> dict[str, int]:
-    """Score candidate pairs in chunks, keep those scoring at least ``min_score`` -> Parquet (l, r, score)."""
+    """Score candidate pairs in chunks, keep those scoring at least ``min_score`` -> Parquet (l, r, score).
+
+    ``left``/``right`` are one object array per field (``to_columns``);
+    ``featurize`` takes the two lists of per-field arrays of a chunk.
+    """
     pf = pq.ParquetFile(pairs_path)
     total = pf.metadata.num_rows
     workers = workers or os.cpu_count() or 1
@@ -150,7 +160,7 @@ def score_pairs(pairs_path: Path, left: list[dict], right: list[dict], featurize
     pool = None
     if workers > 1 and total > CHUNK:
         ctx = mp.get_context("fork")
-        pool = ctx.Pool(workers, initializer=_init_worker, initargs=(left, right, featurize, predict))
+        pool = ctx.Pool(workers, initializer=_init_worker, initargs=(left, right, featurize, predict, True))
         results = pool.imap(_score_chunk, chunks())
     else:
         results = map(_score_chunk, chunks())
@@ -222,6 +232,11 @@ def cluster_edges(edges: pd.DataFrame, n_records: int, threshold: float, *,
     return cluster, confidence, report
 
 
-def to_records(prepared: pd.DataFrame, names: Sequence[str]) -> list[dict]:
-    """Prepared frame -> list of dicts in position order (what dedupe's comparators read)."""
-    return prepared[list(names)].to_dict("records")
+def to_columns(prepared: pd.DataFrame, names: Sequence[str]) -> list[np.ndarray]:
+    """Prepared frame -> one object array per field, in position order, None for missing."""
+    out = []
+    for n in names:
+        col = prepared[n].to_numpy(dtype=object)
+        col[pd.isna(col)] = None
+        out.append(col)
+    return out
