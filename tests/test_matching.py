@@ -43,6 +43,7 @@ def test_comparators():
     assert comparators.compare_names("sarah", "saera") < comparators.compare_names("amanda", "victoria")
     assert comparators.compare_names("j", "john") < 1.0
     assert comparators.compare_token_sets("smith john", "john smith") == 0
+    assert comparators.compare_dates("1985-03-07", "1985-03-08") == 0.25
     assert comparators.compare_emails("a@x.com", "a@x.com") == 0
 
 
@@ -189,11 +190,12 @@ def test_clustering_is_a_partition(edges):
 def test_vectorized_comparators_agree_with_scalar(pairs):
     from workbench.matching import vectorized
 
-    a = [x for x, _ in pairs]
-    b = [y for _, y in pairs]
+    a = np.array([x for x, _ in pairs], dtype=object)
+    b = np.array([y for _, y in pairs], dtype=object)
     for kind, scalar in [("Name", comparators.compare_names), ("Email", comparators.compare_emails),
                          ("String", comparators.compare_strings), ("Address", comparators.compare_addresses),
-                         ("TokenSet", comparators.compare_token_sets), ("Exact", comparators.compare_exact)]:
+                         ("TokenSet", comparators.compare_token_sets), ("Exact", comparators.compare_exact),
+                         ("Date", comparators.compare_dates)]:
         fast = vectorized.BY_KIND[kind](a, b)
         slow = np.array([scalar(x, y) for x, y in pairs])
         assert np.allclose(fast, slow, atol=1e-6), kind

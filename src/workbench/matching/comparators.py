@@ -33,11 +33,8 @@ def compare_dates(a: str, b: str) -> float:
 
 
 def compare_token_sets(a: str, b: str) -> float:
-    """Jaccard distance of name tokens: 'smith john' vs 'john smith' is 0 (swapped names)."""
-    sa, sb = set(a.split()), set(b.split())
-    if not sa or not sb:
-        return 1.0
-    return 1.0 - len(sa & sb) / len(sa | sb)
+    """Token-set distance of names: 'smith john' vs 'john smith' is 0 (swapped names)."""
+    return 1.0 - fuzz.token_set_ratio(a, b) / 100.0
 
 
 def compare_exact(a: str, b: str) -> float:

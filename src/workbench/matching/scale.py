@@ -120,12 +120,12 @@ _WORKER: dict = {}
 
 
 def _init_worker(left: list[np.ndarray], right: list[np.ndarray], featurize: Callable, predict: Callable,
-                 forked: bool = False) -> None:
+                 worker: bool = False) -> None:
     _WORKER.update(left=left, right=right, featurize=featurize, predict=predict)
-    if forked:
+    if worker:
         from workbench.matching import vectorized
 
-        vectorized.THREADS = 1  # the process pool is the parallelism; inherited thread pools deadlock
+        vectorized.THREADS = 1  # the process pool is the parallelism
 
 
 def _score_chunk(args: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -159,7 +159,9 @@ def score_pairs(pairs_path: Path, left: list[np.ndarray], right: list[np.ndarray
     _init_worker(left, right, featurize, predict)
     pool = None
     if workers > 1 and total > CHUNK:
-        ctx = mp.get_context("fork")
+        # forkserver, not fork: children forked from a process that already ran
+        # rapidfuzz/BLAS threads deadlocked or crashed at exit (glibc tcache).
+        ctx = mp.get_context("forkserver")
         pool = ctx.Pool(workers, initializer=_init_worker, initargs=(left, right, featurize, predict, True))
         results = pool.imap(_score_chunk, chunks())
     else:
