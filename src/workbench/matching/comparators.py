@@ -33,8 +33,15 @@ def compare_dates(a: str, b: str) -> float:
 
 
 def compare_token_sets(a: str, b: str) -> float:
-    """Token-set distance of names: 'smith john' vs 'john smith' is 0 (swapped names)."""
-    return 1.0 - fuzz.token_set_ratio(a, b) / 100.0
+    """Jaccard distance of name tokens: 'smith john' vs 'john smith' is 0 (swapped names).
+
+    Not rapidfuzz's token_set_ratio, which scores 'alan rodriguez' and
+    'ashley rodriguez' as near-equal (a shared surname) and merges households.
+    """
+    sa, sb = set(a.split()), set(b.split())
+    if not sa or not sb:
+        return 1.0
+    return 1.0 - len(sa & sb) / len(sa | sb)
 
 
 def compare_exact(a: str, b: str) -> float:

@@ -133,8 +133,7 @@ class MatchingSession:
             raise WorkbenchError("every match field is empty in this data: nothing to compare")
         empty = [f.name for f in self.fields if f.name not in usable]
         self.empty_fields = empty
-        sig = self.left_prep[usable].astype(str).agg("|".join, axis=1)
-        if self.right_ds is self.left_ds and sig.nunique() == 1:
+        if self.right_ds is self.left_ds and (self.left_prep[usable].astype(str).nunique() <= 1).all():
             raise WorkbenchError("all records are identical in every match field: they are one customer, "
                                  "or the fields chosen cannot tell them apart")
 

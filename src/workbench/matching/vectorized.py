@@ -18,6 +18,8 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Hamming, JaroWinkler, Levenshtein, Prefix
 from rapidfuzz.process import cpdist
 
+from workbench.matching import comparators
+
 #: Threads rapidfuzz may use; scoring worker processes set it to 1 (the
 #: process pool is the parallelism there).
 THREADS = -1
@@ -68,7 +70,8 @@ def addresses(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def token_sets(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return 1.0 - _cp(a, b, fuzz.token_set_ratio) / 100.0
+    return np.fromiter((comparators.compare_token_sets(x, y) for x, y in zip(a, b, strict=True)), dtype="f8",
+                       count=len(a))
 
 
 def exact(a: np.ndarray, b: np.ndarray) -> np.ndarray:
