@@ -6,6 +6,7 @@ from workbench.schema import infer_schema
 
 def test_each_mask_hides_the_person_and_keeps_missing():
     assert mask_email(pd.Series(["john.smith@gmail.com", None])).tolist() == ["j***@gmail.com", None]
+    assert mask_email(pd.Series(["none"], dtype=object)).tolist() == ["n***"]  # no "@" anywhere
     assert mask_phone(pd.Series(["(212) 555-0199"])).tolist() == ["***-***-**99"]
     assert mask_date(pd.Series(["1985-03-07", "03/07/1985", "garbage"])).tolist() == [
         "1985-**-**", "1985-**-**", "****-**-**"]

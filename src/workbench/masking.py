@@ -16,10 +16,9 @@ MASK = "***"
 
 def mask_email(s: pd.Series) -> pd.Series:
     """'john.smith@gmail.com' -> 'j***@gmail.com' (the domain helps triage, the person is gone)."""
-    text = s.astype("string")
-    local = text.str.split("@", n=1).str[0]
-    domain = text.str.split("@", n=1).str[1]
-    masked = local.str[:1] + MASK + ("@" + domain).fillna("")
+    parts = s.astype("string").str.partition("@")  # partition: always three columns, even with no "@"
+    domain = parts[2].where(parts[1] == "@", "")
+    masked = parts[0].str[:1] + MASK + ("@" + domain).where(domain != "", "")
     return _keep_missing(masked, s)
 
 
