@@ -53,6 +53,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--table", help="SQL table, when FILE is a SQLAlchemy URL")
     p.set_defaults(func=cmd_load)
 
+    p = sub.add_parser("dedupe", help="cluster a file's records with a model trained from saved labels")
+    _workspace_arg(p)
+    p.add_argument("file", help="CSV/Excel/Parquet file to deduplicate")
+    p.add_argument("--key", required=True, help="column that identifies a record")
+    p.add_argument("--labels", required=True, help="labels: dedupe training JSON (as exported by the workbench)")
+    p.add_argument("--out", required=True, help="output .csv or .parquet: key, cluster_id, confidence")
+    p.add_argument("--threshold", type=float, help="match threshold (default: suggested from the labels)")
+    p.set_defaults(func=cmd_dedupe)
+
+    p = sub.add_parser("link", help="link an acquired list to the master with a model trained from saved labels")
+    _workspace_arg(p)
+    p.add_argument("acquired", help="file of the acquired list")
+    p.add_argument("master", help="file of the master")
+    p.add_argument("--key", required=True, help="key column of the acquired list")
+    p.add_argument("--master-key", required=True, help="key column of the master")
+    p.add_argument("--labels", required=True, help="labels: training JSON of (acquired, master) pairs")
+    p.add_argument("--out", required=True, help="output .csv or .parquet: acquired_key, master_key, score, status")
+    p.add_argument("--threshold", type=float, help="match threshold (default: suggested from the labels)")
+    p.set_defaults(func=cmd_link)
+
+    p = sub.add_parser(
+        "assess", help="check a file against rules, score it, report fitness per purpose",
+        description="Load FILE (or re-assess a dataset of the workspace by name), run the rules (zero-config "
+                    "defaults from the field roles without --rules), store the run and print a summary. "
+                    "Exit code: 0 when no critical rule fails, 1 when one does, 2 on usage or input errors.")
+    _workspace_arg(p)
+    p.add_argument("file", help="file to load (CSV/Excel/Parquet), or the name of a dataset in the workspace")
+    p.add_argument("--rules", help="rules YAML file (default: rules implied by the field roles)")
+    p.add_argument("--key", help="column that identifies a record")
+    p.add_argument("--name", help="dataset name (default: file name without suffix)")
+    p.add_argument("--purpose", action="append", metavar="P",
+                   help="purpose to judge fitness for (repeatable; default: every purpose the rules define)")
+    p.add_argument("--html", metavar="OUT", help="write the standalone HTML report here")
+    p.add_argument("--json", metavar="OUT", help="write the JSON result here ('-' for standard output)")
+    p.set_defaults(func=cmd_assess)
+
     p = sub.add_parser("datasets", help="list the datasets in the workspace")
     _workspace_arg(p)
     p.set_defaults(func=cmd_datasets)
@@ -86,14 +122,72 @@ def cmd_samples(args: argparse.Namespace) -> int:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
+    from workbench.assess import assess
+
     ws = _open(args)
     folder = Path(args.samples)
     for name, (filename, key) in SAMPLE_FILES.items():
         ds = ws.load(folder / filename, key=key, name=name)
         ws.summarize(ds)
         _print_dataset(ds)
+        result = assess(ws, ds).result  # zero-config, so the quality dashboard has a run to show
+        print(f"  assessed: health {result['health']:.1f} / 100, "
+              f"{result['failing_rows']:,} rows fail an error or critical rule")
     print(f"workspace ready: {ws.path.resolve()}")
     return 0
+
+
+def cmd_assess(args: argparse.Namespace) -> int:
+    from workbench.assess import assess, write_report
+    from workbench.errors import LoadError
+
+    ws = _open(args)
+    path = Path(args.file)
+    if not path.exists() and args.file in set(ws.datasets()["name"]):
+        ds = ws.dataset(args.file)
+    else:
+        if not path.exists():
+            raise LoadError("no such file (nor a dataset of that name in the workspace)", path=str(path))
+        ds = ws.load(path, key=args.key, name=args.name)
+        ws.summarize(ds)
+    a = assess(ws, ds, rules=args.rules, purposes=args.purpose)
+    to_stdout = args.json == "-"
+    if args.json:
+        if to_stdout:
+            print(a.to_json())
+        else:
+            a.to_json(args.json)
+    if args.html:
+        write_report(a, args.html)
+    if not to_stdout:
+        _print_assessment(a.result, run_id=a.run_id, written=[p for p in (args.html, args.json) if p])
+    return 1 if a.critical_failed else 0
+
+
+def _print_assessment(r: dict, *, run_id: int, written: list[str], top: int = 5) -> None:
+    print(f"{r['label']}: {r['rows']:,} rows kept, {r['rejected']:,} rejected while loading  (run {run_id})")
+    print(f"  health {r['health']:.1f} / 100")
+    if r["scores"]:
+        print("  scores: " + ", ".join(f"{d} {v:.1f}" for d, v in r["scores"].items()))
+    if r["fitness"]:
+        print("  fit for: " + ", ".join(f"{p} {v:.1f}%" for p, v in r["fitness"].items()))
+    failing = sorted((c for c in r["checks"] if c["failed"]), key=lambda c: -c["failed"])[:top]
+    if failing:
+        print("  top failing rules:")
+        for c in failing:
+            mark = "" if c["passed"] else "  NOT PASSED"
+            print(f"    {c['name']} ({c['severity']}, {c['dimension']}): {c['failed']:,} of {c['tested']:,} "
+                  f"tested rows failed ({c['failed_pct']:.1f}%){mark}")
+    else:
+        print("  no rule found a failing row")
+    for w in r.get("warnings", []):
+        print(f"  warning: {w}")
+    if r["critical_failed"]:
+        print(f"  CRITICAL rules failed: {', '.join(r['critical_rules_failed'])}")
+    else:
+        print("  no critical rule failed")
+    for p in written:
+        print(f"  wrote {p}")
 
 
 def cmd_load(args: argparse.Namespace) -> int:
@@ -102,6 +196,58 @@ def cmd_load(args: argparse.Namespace) -> int:
     ds = ws.load(args.file, key=args.key, name=args.name, schema=args.schema, **options)
     ws.summarize(ds)
     _print_dataset(ds)
+    return 0
+
+
+def _headless_workspace(args: argparse.Namespace):
+    """The given workspace, or a throwaway one: headless runs need no set-up."""
+    if args.workspace:
+        return _open(args)
+    import tempfile
+
+    from workbench.workspace import Workspace
+
+    return Workspace(Path(tempfile.mkdtemp(prefix="workbench-")) / "workspace", user=args.user)
+
+
+def _write_table(frame, out: str) -> None:
+    from workbench.errors import WorkbenchError
+
+    path = Path(out)
+    if path.suffix.lower() == ".parquet":
+        frame.to_parquet(path, index=False)
+    elif path.suffix.lower() == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        raise WorkbenchError(f"--out must end in .csv or .parquet, got {path.name!r}")
+
+
+def cmd_dedupe(args: argparse.Namespace) -> int:
+    ws = _headless_workspace(args)
+    ds = ws.load(args.file, key=args.key)
+    dd = ws.deduper(ds, task=f"dedupe:cli:{ds.name}:v{ds.version}")
+    n = dd.labels.import_training(args.labels, key=args.key)
+    dd.refresh()
+    clusters = dd.cluster(args.threshold, progress=sys.stderr.isatty())
+    _write_table(clusters[["key", "cluster_id", "confidence"]], args.out)
+    multi = int((clusters["cluster_size"] > 1).sum())
+    print(f"{ds.rows_kept:,} records -> {clusters['cluster_id'].nunique():,} clusters "
+          f"({multi:,} records in clusters of 2+), {n} labels, threshold {dd.last_run['threshold']}: {args.out}")
+    return 0
+
+
+def cmd_link(args: argparse.Namespace) -> int:
+    ws = _headless_workspace(args)
+    acquired = ws.load(args.acquired, key=args.key)
+    master = ws.load(args.master, key=args.master_key)
+    lk = ws.linker(acquired, master, task=f"link:cli:{acquired.name}->{master.name}:v{acquired.version}")
+    n = lk.labels.import_training(args.labels, key=(args.key, args.master_key))
+    lk.refresh()
+    links = lk.link(args.threshold, progress=sys.stderr.isatty())
+    _write_table(links, args.out)
+    counts = links["status"].value_counts().to_dict()
+    print(f"{len(links):,} acquired records: {counts.get('match', 0):,} already in the master, "
+          f"{counts.get('ambiguous', 0):,} ambiguous, {counts.get('new', 0):,} new; {n} labels: {args.out}")
     return 0
 
 
