@@ -8,6 +8,8 @@ SAMPLES := data/samples
 HOST := 127.0.0.1
 LAB_PORT ?= 8888
 VOILA_PORT ?= 8866
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: help env lab dashboards test workspace samples lint chromium clean-workspace
 
@@ -35,7 +37,7 @@ workspace: $(WORKSPACE)/.prepared
 
 lab: workspace
 	WORKBENCH_WORKSPACE=$(abspath $(WORKSPACE)) $(BIN)/jupyter lab --no-browser \
-		--ServerApp.ip=$(HOST) --ServerApp.port=$(LAB_PORT) --ServerApp.root_dir=notebooks
+		--ServerApp.ip=$(HOST) --ServerApp.port=$(LAB_PORT) --ServerApp.root_dir=notebooks $(ALLOW_ROOT)
 
 dashboards: workspace
 	WORKBENCH_WORKSPACE=$(abspath $(WORKSPACE)) $(BIN)/voila notebooks/dashboards --no-browser \
