@@ -28,6 +28,8 @@ CHEAP_KEYS: list[tuple[str, ...]] = [
 
 #: Groups larger than this say little (a shared office phone); skipped.
 MAX_GROUP = 25
+#: Records scanned for raw keys when picking a work sample.
+KEY_SLICE = 200_000
 
 
 def key_columns(prepared: pd.DataFrame) -> dict[str, pd.Series]:
@@ -127,20 +129,21 @@ def raw_keys(raw: pd.DataFrame, schema) -> dict[str, pd.Series]:
     from workbench.schema import Role
 
     keys: dict[str, pd.Series] = {}
+    text = "string[pyarrow]"  # arrow compute: several times faster than object strings here
     email = schema.column_for(Role.EMAIL)
     if email:
-        keys["email"] = raw[email].astype("string").str.strip().str.lower()
+        keys["email"] = raw[email].astype(text).str.strip().str.lower()
     phone = schema.column_for(Role.PHONE)
     if phone:
-        digits = raw[phone].astype("string").str.replace(r"\D", "", regex=True).str[-10:]
+        digits = raw[phone].astype(text).str.replace(r"\D", "", regex=True).str[-10:]
         keys["phone"] = digits.where(digits.str.len() >= 7)
     first, last = schema.column_for(Role.FIRST_NAME), schema.column_for(Role.LAST_NAME)
     if first and last:
-        keys["name"] = (raw[first].astype("string").str.strip().str.lower() + " "
-                        + raw[last].astype("string").str.strip().str.lower())
+        keys["name"] = (raw[first].astype(text).str.strip().str.lower() + " "
+                        + raw[last].astype(text).str.strip().str.lower())
     full = schema.column_for(Role.FULL_NAME)
     if full:
-        keys["full_name"] = raw[full].astype("string").str.strip().str.lower()
+        keys["full_name"] = raw[full].astype(text).str.strip().str.lower()
     return keys
 
 
@@ -153,6 +156,11 @@ def rich_sample(raw: pd.DataFrame, schema, size: int, rng: np.random.Generator,
     """
     if len(raw) <= size:
         return raw
+    # Keys on a random slice of at most KEY_SLICE records: a million string
+    # operations took 15 s; a duplicate pair survives in a 20% slice with p=0.04,
+    # which on customer data still leaves thousands of pairs to choose from.
+    if len(raw) > KEY_SLICE:
+        raw = raw.iloc[np.sort(rng.choice(len(raw), KEY_SLICE, replace=False))]
     keys = raw_keys(raw, schema)
     chosen = np.zeros(len(raw), dtype=bool)
     budget = size // 2
