@@ -199,3 +199,19 @@ def test_vectorized_comparators_agree_with_scalar(pairs):
         fast = vectorized.BY_KIND[kind](a, b)
         slow = np.array([scalar(x, y) for x, y in pairs])
         assert np.allclose(fast, slow, atol=1e-6), kind
+
+
+def test_cli_dedupe_applies_saved_labels_headless(sample_ws, tmp_path, capsys):
+    from workbench.cli import main
+
+    dd = sample_ws.deduper(sample_ws.dataset("customers"), task="dedupe:cli-export")
+    label_from_truth(dd, 20)
+    labels = dd.labels.export_training(tmp_path / "training.json")
+    out = tmp_path / "clusters.csv"
+    code = main(["dedupe", str(SAMPLES / "customers.csv"), "--key", "customer_id", "--labels", str(labels),
+                 "--out", str(out)])
+    assert code == 0 and "clusters" in capsys.readouterr().out
+    clusters = pd.read_csv(out, dtype=str)
+    assert list(clusters.columns) == ["key", "cluster_id", "confidence"] and len(clusters) == 5000
+    assert main(["dedupe", str(SAMPLES / "customers.csv"), "--key", "customer_id", "--labels", str(labels),
+                 "--out", str(tmp_path / "x.txt")]) == 2

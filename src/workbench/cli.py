@@ -217,12 +217,22 @@ def _write_table(frame, out: str) -> None:
     if path.suffix.lower() == ".parquet":
         frame.to_parquet(path, index=False)
     elif path.suffix.lower() == ".csv":
-        frame.to_csv(path, index=False)
+        from workbench.export import write_csv
+
+        write_csv(frame, path, index=False)  # keys from the data may start with = + - @
     else:
         raise WorkbenchError(f"--out must end in .csv or .parquet, got {path.name!r}")
 
 
+def _check_out(out: str) -> None:
+    from workbench.errors import WorkbenchError
+
+    if Path(out).suffix.lower() not in (".csv", ".parquet"):
+        raise WorkbenchError(f"--out must end in .csv or .parquet, got {Path(out).name!r}")
+
+
 def cmd_dedupe(args: argparse.Namespace) -> int:
+    _check_out(args.out)
     ws = _headless_workspace(args)
     ds = ws.load(args.file, key=args.key)
     dd = ws.deduper(ds, task=f"dedupe:cli:{ds.name}:v{ds.version}")
@@ -237,6 +247,7 @@ def cmd_dedupe(args: argparse.Namespace) -> int:
 
 
 def cmd_link(args: argparse.Namespace) -> int:
+    _check_out(args.out)
     ws = _headless_workspace(args)
     acquired = ws.load(args.acquired, key=args.key)
     master = ws.load(args.master, key=args.master_key)
