@@ -16,9 +16,12 @@ MASK = "***"
 
 def mask_email(s: pd.Series) -> pd.Series:
     """'john.smith@gmail.com' -> 'j***@gmail.com' (the domain helps triage, the person is gone)."""
-    parts = s.astype("string").str.partition("@")  # partition: always three columns, even with no "@"
-    domain = parts[2].where(parts[1] == "@", "")
-    masked = parts[0].str[:1] + MASK + ("@" + domain).where(domain != "", "")
+    def one(v: object) -> object:
+        text = str(v)
+        local, at, domain = text.partition("@")
+        return local[:1] + MASK + (at + domain if at and domain else "")
+
+    masked = pd.Series([None if _isna(v) else one(v) for v in s], index=s.index, dtype=object)
     return _keep_missing(masked, s)
 
 
@@ -86,3 +89,7 @@ def _keep_missing(masked: pd.Series, original: pd.Series) -> pd.Series:
     out = masked.astype(object)
     out[original.isna().to_numpy() | out.isna().to_numpy()] = None
     return out
+
+
+def _isna(v: object) -> bool:
+    return v is None or (isinstance(v, float) and v != v) or v is pd.NA

@@ -35,11 +35,10 @@ from workbench.checks import (
 )
 from workbench.errors import WorkbenchError
 from workbench.export import write_csv
-from workbench.masking import mask_column, mask_text
-from workbench.schema import Role, Schema
+from workbench.masking import mask_column, mask_frame
 from workbench.workspace import Dataset, Workspace
 
-__all__ = ["Assessment", "assess", "from_run", "history", "mask_values", "masked_frame"]
+__all__ = ["Assessment", "assess", "from_run", "history"]
 
 #: Masked example failures stored per rule: enough to recognise the problem, little PII exposure.
 EXAMPLES = 5
@@ -110,7 +109,7 @@ class Assessment:
             if rule is not None:
                 f = f[f["rule"] == rule]
             rows = self.dataset.frame.iloc[np.unique(f["row"].to_numpy())]
-        return masked_frame(rows, self.dataset.schema, enabled=masked)
+        return mask_frame(rows, self.dataset.schema, enabled=masked)
 
     def export_failures(self, path: str | Path, *, masked: bool = False) -> Path:
         """Every failure as CSV, safe against formula injection (``masked`` masks PII values)."""
@@ -280,7 +279,7 @@ def _examples(results: CheckResults, ds: Dataset, n: int) -> dict[str, list[dict
         if not len(pos):
             continue
         cols = rule.columns
-        masked = masked_frame(frame.iloc[pos][cols], ds.schema)
+        masked = mask_frame(frame.iloc[pos][cols], ds.schema)
         labelled = len(cols) > 1 or rule.column is None
         items = []
         for j, p in enumerate(pos):
@@ -299,7 +298,7 @@ def _masked_keys(frame: pd.DataFrame, ds: Dataset) -> np.ndarray:
         return frame.index.to_numpy()
     col = frame[[ds.key]]
     pii = ds.key not in ds.schema.names or ds.schema[ds.key].pii
-    return (masked_frame(col, ds.schema) if pii else col)[ds.key].to_numpy()
+    return (mask_frame(col, ds.schema) if pii else col)[ds.key].to_numpy()
 
 
 def _mask_failures(f: pd.DataFrame, ds: Dataset) -> pd.DataFrame:
@@ -310,35 +309,10 @@ def _mask_failures(f: pd.DataFrame, ds: Dataset) -> pd.DataFrame:
         if column in known and not ds.schema[column].pii:
             continue
         if column in known:
-            f.loc[idx, "value"] = mask_values(f.loc[idx, "value"], ds.schema[column].role).to_numpy()
+            f.loc[idx, "value"] = mask_column(f.loc[idx, "value"], ds.schema[column].role).to_numpy()
         else:
             f.loc[idx, "value"] = "***"
     return f
-
-
-def mask_values(s: pd.Series, role: Role) -> pd.Series:
-    """``masking.mask_column``, except that emails with no '@' anywhere are masked as text.
-
-    Works around ``masking.mask_email`` raising on a column where no value holds
-    an '@' ("none", "n/a": exactly what failing emails look like).
-    """
-    if role == Role.EMAIL and not s.astype("string").str.contains("@", regex=False).fillna(False).any():
-        return mask_text(s)
-    return mask_column(s, role)
-
-
-def masked_frame(frame: pd.DataFrame, schema: Schema, *, enabled: bool = True) -> pd.DataFrame:
-    """``masking.mask_frame`` through ``mask_values``: PII and unknown columns masked."""
-    out = frame.copy()
-    if not enabled:
-        return out
-    known = set(schema.names)
-    for col in out.columns:
-        if col not in known:
-            out[col] = mask_text(out[col])
-        elif schema[col].pii:
-            out[col] = mask_values(out[col], schema[col].role)
-    return out
 
 
 def _missing(v: Any) -> bool:

@@ -17,8 +17,9 @@ from jinja2 import Environment
 from markupsafe import Markup
 
 from workbench.assess import plots
-from workbench.assess.assessment import Assessment, mask_values
+from workbench.assess.assessment import Assessment
 from workbench.assess.scorecard import DIMENSIONS, band
+from workbench.masking import mask_column
 from workbench.schema import Role, Schema
 from workbench.summary import summarize
 
@@ -102,7 +103,7 @@ def profile_rows(summary: dict[str, Any], schema: Schema | None = None) -> list[
         top = c.get("top_values", [])[:3]
         values = [str(v) for v, _ in top]
         if pii and values:
-            values = [str(v) for v in mask_values(pd.Series(values, dtype=object), f.role if f else Role.OTHER)]
+            values = [str(v) for v in mask_column(pd.Series(values, dtype=object), f.role if f else Role.OTHER)]
         rows.append({
             "column": c["column"], "role": f.role.value if f else "?", "kind": c.get("kind", ""),
             "missing_pct": c.get("missing_pct"), "distinct": int(c.get("distinct", 0)),
