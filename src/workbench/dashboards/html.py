@@ -19,12 +19,13 @@ STYLE = """
 """
 
 
-def tiles(items: list[tuple[str, str]]) -> str:
-    """A row of headline figures: ``[(label, value), ...]``."""
+def tiles(items: list[tuple[str, str]], classes: list[str] | None = None) -> str:
+    """A row of headline figures: ``[(label, value), ...]``, each tile optionally with an extra CSS class."""
+    extra = classes or [""] * len(items)
     body = "".join(
-        f'<div class="wb-tile"><div class="wb-value">{escape(str(v))}</div>'
+        f'<div class="wb-tile{" " + escape(css) if css else ""}"><div class="wb-value">{escape(str(v))}</div>'
         f'<div class="wb-label">{escape(str(label))}</div></div>'
-        for label, v in items
+        for (label, v), css in zip(items, extra, strict=True)
     )
     return f'{STYLE}<div class="wb-tiles">{body}</div>'
 

@@ -105,12 +105,8 @@ def _dataset_section(ws: Workspace, r: dict[str, Any], trend: pd.DataFrame, *, m
 
 
 def _tiles(items: list[tuple[str, float]]) -> str:
-    body = "".join(
-        f'<div class="wb-tile wb-{band(v)}"><div class="wb-value">{escape(f"{v:.1f}")}</div>'
-        f'<div class="wb-label">{escape(label)}</div></div>'
-        for label, v in items
-    )
-    return f'{html.STYLE}<div class="wb-tiles">{body}</div>'
+    """Score tiles coloured good / fair / poor."""
+    return html.tiles([(label, f"{v:.1f}") for label, v in items], [f"wb-{band(v)}" for _, v in items])
 
 
 def _rules_table(r: dict[str, Any]) -> pd.DataFrame:
