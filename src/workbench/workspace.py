@@ -175,7 +175,7 @@ class Workspace:
 
     def _register(self, result: LoadResult, *, name: str, key: str | None, schema: Schema) -> Dataset:
         version = self._next_version(name)
-        folder = self.path / "datasets" / _slug(name) / f"v{version}"
+        folder = self.path / "datasets" / slug(name) / f"v{version}"
         folder.mkdir(parents=True, exist_ok=True)
         _write_parquet(result.frame, folder / "data.parquet")
         _write_parquet(result.rejects, folder / "rejects.parquet")
@@ -278,7 +278,7 @@ class Workspace:
         return dataset
 
     def artifact_path(self, dataset: Dataset, filename: str) -> Path:
-        return self.path / "datasets" / _slug(dataset.name) / f"v{dataset.version}" / filename
+        return self.path / "datasets" / slug(dataset.name) / f"v{dataset.version}" / filename
 
     # -- runs ------------------------------------------------------------------
     def start_run(self, kind: str, dataset: Dataset | None = None, **params: Any) -> int:
@@ -366,7 +366,8 @@ def _default_name(source: Any, options: Mapping[str, Any]) -> str:
     return "query"
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
+    """A name safe as a folder name (datasets, matching tasks)."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "dataset"
 
 

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 
 from workbench.matching import scale
@@ -35,7 +37,7 @@ class Deduper(MatchingSession):
         run_id = self.ws.start_run("dedupe", self.left_ds, task=self.task, threshold=threshold)
         try:
             scored = run_scoring(self, threshold, progress=progress, workers=workers)
-            t = __import__("time").perf_counter()
+            t = time.perf_counter()
             cluster_pos, confidence, report = scale.cluster_edges(scored.edges, len(scored.left_keys), threshold,
                                                                   progress=progress)
             scored.log.time("cluster", t)

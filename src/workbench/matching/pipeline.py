@@ -18,6 +18,7 @@ from workbench.errors import WorkbenchError
 from workbench.matching import scale
 from workbench.matching.blocking import BlockingPlan, candidate_predicates, learn_blocking
 from workbench.matching.fields import prepare_records
+from workbench.workspace import slug
 
 #: Records standardized per chunk when preparing the full data.
 PREPARE_CHUNK = 200_000
@@ -56,7 +57,7 @@ def run_scoring(session, threshold: float, *, progress: bool = True, workers: in
     log = scale.StageLog()
     dedupe_mode = session.right_ds is session.left_ds
     names = session.featurizer.names
-    folder = session.ws.path / "matching" / _slug(session.task) / time.strftime("%Y%m%d-%H%M%S")
+    folder = session.ws.path / "matching" / slug(session.task) / time.strftime("%Y%m%d-%H%M%S")
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -157,8 +158,3 @@ def _apply_labels(session, edges: pd.DataFrame, left_keys: np.ndarray, right_key
                           "score": np.asarray(list(forced.values()), dtype="f4")})
     return pd.concat([edges, extra], ignore_index=True)
 
-
-def _slug(text: str) -> str:
-    import re
-
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "task"

@@ -7,7 +7,6 @@ new session resumes where the last one stopped, even after a kernel crash.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -333,6 +332,3 @@ def _isna(v: Any) -> bool:
     except (TypeError, ValueError):
         return False
 
-
-def dumps_pair(pair: Pair) -> str:
-    return json.dumps({"left": pair.left, "right": pair.right}, default=str)
