@@ -30,6 +30,36 @@ def prepared_workspace(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def deduped_workspace(prepared_workspace, tmp_path_factory) -> Path:
+    """The prepared workspace after 30 truth-labeled pairs, a clustering and a link of the acquired list.
+
+    What an analyst has after notebooks 02 and 04; dashboards and review tests read it.
+    """
+    from workbench import Workspace
+    from workbench.oracle import TruthLabeler
+
+    path = tmp_path_factory.mktemp("deduped") / "workspace"
+    shutil.copytree(prepared_workspace, path)
+    ws = Workspace(path, user="tester")
+    dd = ws.deduper("customers")
+    TruthLabeler.for_samples(SAMPLES, "dedupe").label(dd, budget=30)
+    dd.cluster(progress=False)
+    lk = ws.linker("acquired", "customers")
+    TruthLabeler.for_samples(SAMPLES, "link").label(lk, budget=30)
+    lk.link(progress=False)
+    ws.close()
+    return path
+
+
+@pytest.fixture
+def deduped_copy(deduped_workspace, tmp_path) -> Path:
+    """A private copy of the deduped workspace that a test may change."""
+    dest = tmp_path / "deduped"
+    shutil.copytree(deduped_workspace, dest)
+    return dest
+
+
 @pytest.fixture
 def workspace_copy(prepared_workspace, tmp_path) -> Path:
     """A private copy of the prepared workspace that a test may change."""

@@ -91,6 +91,20 @@ labels_table = sa.Table(
 )
 
 
+decisions_table = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("task", sa.String(200), nullable=False, index=True),
+    sa.Column("action", sa.String(20), nullable=False),  # split | merge | verify
+    sa.Column("keys_json", sa.Text, nullable=False),  # the record keys the decision is about
+    sa.Column("note", sa.Text),
+    sa.Column("analyst", sa.String(200), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("undone_at", sa.DateTime(timezone=True)),
+)
+
+
 def _migrate_to_1(conn: Connection) -> None:
     """Version 1: datasets, runs, audit."""
     for table in (datasets_table, runs_table, audit_table):
@@ -102,11 +116,17 @@ def _migrate_to_2(conn: Connection) -> None:
     labels_table.create(conn, checkfirst=True)
 
 
+def _migrate_to_3(conn: Connection) -> None:
+    """Version 3: cluster review decisions (split, merge, verify) that outlive re-clustering."""
+    decisions_table.create(conn, checkfirst=True)
+
+
 #: Ordered migrations: (target version, function). Append, never edit: a
 #: workspace at version N runs every migration above N on open.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _migrate_to_1),
     (2, _migrate_to_2),
+    (3, _migrate_to_3),
 ]
 
 
