@@ -11,7 +11,7 @@ from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 
 def compare_dates(a: str, b: str) -> float:
-    """ISO dates: 0 same day; 0.25 day/month swapped or one digit off; 0.5 same year; 1 otherwise.
+    """ISO dates: 0 same day; 0.25 day/month swapped or one digit off; 1 otherwise.
 
     Dates of birth are decisive between look-alike family members (twins
     excepted), so a plain string distance, which calls 1985-03-07 and
@@ -27,8 +27,8 @@ def compare_dates(a: str, b: str) -> float:
         return 0.25
     if sum(x != y for x, y in zip(a, b, strict=True)) == 1:
         return 0.25
-    if ya == yb:
-        return 0.5
+    # Same year but another day is another person (twins excepted, siblings
+    # of a year): not half a match, as a scale would have it.
     return 1.0
 
 
@@ -55,29 +55,41 @@ def compare_names(a: str, b: str) -> float:
     labels separates "a typo of the same name" from "another name" far more
     reliably when the two are far apart on the scale (Splink's comparison
     levels make the same choice). dedupe's affine gap called "sarah"/"saera"
-    nearly as far apart as "amanda"/"victoria".
+    nearly as far apart as "amanda"/"victoria". A typo changes the length by
+    one at most: Daniel/Danielle and Joseph/Josephine are related names
+    (siblings, twins), not typos, however alike they look.
     """
     if a == b:
         return 0.0
     if len(a) == 1 or len(b) == 1:
         return 0.4 if a[0] == b[0] else 1.0
-    if Levenshtein.distance(a, b) <= (1 if min(len(a), len(b)) <= 4 else 2):
+    if abs(len(a) - len(b)) <= 1 and Levenshtein.distance(a, b) <= (1 if min(len(a), len(b)) <= 4 else 2):
         return 0.25
-    sim = JaroWinkler.similarity(a, b)
-    if sim >= 0.92:
-        return 0.25
-    if sim >= 0.85 or a.startswith(b) or b.startswith(a):
+    if JaroWinkler.similarity(a, b) >= 0.85 or a.startswith(b) or b.startswith(a):
         return 0.7
     return 1.0
 
 
 def compare_emails(a: str, b: str) -> float:
-    """Half the edit distance of the local parts, half whether the domains differ."""
+    """Standardized emails: same 0; same mailbox name elsewhere or a one-letter typo 0.3; else 1.
+
+    Not an edit distance: jennifer.miller@ and jennifer.miller93@ are one
+    character pair apart and two different people, as name-based mailboxes
+    of namesakes usually are. Digits that differ mean another mailbox.
+    """
     if a == b:
         return 0.0
     la, _, da = a.partition("@")
     lb, _, db = b.partition("@")
-    return 0.5 * float(Levenshtein.normalized_distance(la, lb)) + (0.0 if da == db else 0.5)
+    if la == lb:
+        return 0.3
+    if da == db and Levenshtein.distance(la, lb) == 1 and _digits_out(la) != _digits_out(lb):
+        return 0.3
+    return 1.0
+
+
+def _digits_out(s: str) -> str:
+    return "".join(c for c in s if not c.isdigit())
 
 
 def compare_strings(a: str, b: str) -> float:

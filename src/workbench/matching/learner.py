@@ -23,8 +23,10 @@ class ActiveLearner:
         self.available = np.ones(len(X), dtype=bool)
         self.classifier = classifier
         self.scores: np.ndarray | None = None
-        # Before any model: a prior that calls pairs with small distances likely matches.
-        self.prior = -np.nan_to_num(X[:, : X.shape[1]]).sum(axis=1) if len(X) else np.empty(0)
+        # Before any model: the classifier's expert prior ranks pairs (log-odds up to a constant).
+        prior = classifier.prior if classifier.prior is not None else np.r_[-np.ones(X.shape[1] // 2),
+                                                                             np.zeros(X.shape[1] - X.shape[1] // 2)]
+        self.prior = np.nan_to_num(X) @ prior if len(X) else np.empty(0)
         self._picks = 0
 
     def take(self, index: int) -> None:

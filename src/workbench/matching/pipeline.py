@@ -99,6 +99,15 @@ def run_scoring(session, threshold: float, *, progress: bool = True, workers: in
     log.time("score", t)
     log.figures.update(scored)
     edges = pd.read_parquet(folder / "scores.parquet")
+    if dedupe_mode:
+        t = time.perf_counter()
+        n_before = len(edges)
+        featurize = session.featurizer.columns
+        predict = session.classifier.predict
+        edges = scale.complete_components(
+            edges, threshold, lambda li, ri: predict(featurize([c[li] for c in left_cols], [c[ri] for c in left_cols])))
+        log.time("complete components", t)
+        log.figures["component_pairs_added"] = len(edges) - n_before
     edges = _apply_labels(session, edges, left_all.index.to_numpy(), right_all.index.to_numpy(), offset,
                           dedupe_mode)
     return ScoredRun(folder, left_all.index.to_numpy(), right_all.index.to_numpy(), edges, plan, log, threshold)

@@ -189,6 +189,44 @@ def score_pairs(pairs_path: Path, left: list[np.ndarray], right: list[np.ndarray
 
 
 # -- clustering -------------------------------------------------------------------
+#: Largest component whose unscored inner pairs are scored before clustering.
+COMPLETE_MAX = 50
+
+
+def complete_components(edges: pd.DataFrame, threshold: float, score: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                        *, max_size: int = COMPLETE_MAX) -> pd.DataFrame:
+    """Score the pairs inside each would-be cluster that blocking never put together.
+
+    Hierarchical clustering treats an unscored pair as certainly distinct, so
+    a record joined to a cluster through one member but never compared with
+    the others (two records that share nothing blocking keys on) was split
+    off again. Components are small, so scoring every pair inside them is
+    cheap; components above ``max_size`` are left as they are.
+    """
+    strong = edges[edges["score"] >= threshold]
+    if strong.empty:
+        return edges
+    nodes, inv = np.unique(np.concatenate([strong["l"].to_numpy(), strong["r"].to_numpy()]), return_inverse=True)
+    m = len(strong)
+    graph = coo_matrix((np.ones(m), (inv[:m], inv[m:])), shape=(len(nodes), len(nodes)))
+    _, labels = connected_components(graph, directed=False)
+    sizes = np.bincount(labels)
+    small = sizes[labels] <= max_size
+    members = pd.DataFrame({"node": nodes[small], "comp": labels[small]})
+    members = members[sizes[members["comp"]] > 2]
+    if members.empty:
+        return edges
+    pairs = members.merge(members, on="comp")
+    pairs = pairs[pairs["node_x"] < pairs["node_y"]]
+    seen = pd.MultiIndex.from_arrays([edges["l"], edges["r"]])
+    todo = pairs[~pd.MultiIndex.from_arrays([pairs["node_x"], pairs["node_y"]]).isin(seen)]
+    if todo.empty:
+        return edges
+    li, ri = todo["node_x"].to_numpy(), todo["node_y"].to_numpy()
+    extra = pd.DataFrame({"l": li, "r": ri, "score": np.asarray(score(li, ri), dtype=edges["score"].dtype)})
+    return pd.concat([edges, extra], ignore_index=True)
+
+
 def cluster_edges(edges: pd.DataFrame, n_records: int, threshold: float, *,
                   max_component: int = MAX_COMPONENT, progress: bool = True) -> tuple[np.ndarray, np.ndarray, dict]:
     """Cluster ids (smallest member position) and confidences for ``n_records`` from scored edges.

@@ -22,6 +22,7 @@ from workbench.matching.model import (
     Featurizer,
     PairClassifier,
     cross_validated_scores,
+    prior_weights,
     suggest_threshold,
     threshold_curve,
 )
@@ -110,7 +111,7 @@ class MatchingSession:
         self._check_usable()
         self.pool = self._build_pool(pool_records)
         self.pool_X = self._features(self.pool["left_key"], self.pool["right_key"])
-        self.classifier = PairClassifier()
+        self.classifier = PairClassifier(prior_weights(self.fields))
         self.learner = ActiveLearner(self.pool_X, self.classifier, seed=seed)
         self.stale_labels: list[str] = []
         self._label_features: dict[int, np.ndarray] = {}
@@ -197,7 +198,7 @@ class MatchingSession:
     def _refit(self) -> None:
         X, y = self._labeled_features()
         if not self.learner.fit(X, y):  # fits self.classifier, shared with the learner
-            self.classifier.model = None
+            self.classifier.reset()
 
     def refresh(self) -> None:
         """Retrain from the labels in the store (after importing labels, or another analyst's)."""
@@ -268,7 +269,7 @@ class MatchingSession:
         figures are pessimistic about easy pairs; they rank thresholds well.
         """
         X, y = self._labeled_features()
-        scores = cross_validated_scores(X, y)
+        scores = cross_validated_scores(X, y, self.classifier)
         if scores is None:
             raise WorkbenchError(f"not enough labels to estimate precision and recall: {self.progress}")
         return threshold_curve(scores, y)
@@ -298,7 +299,7 @@ class MatchingSession:
                          "distance": float(x[i]), "contribution": float(total)})
         df = pd.DataFrame(rows)
         df.attrs["score"] = score
-        df.attrs["intercept"] = float(self.classifier.model.intercept_[0])
+        df.attrs["intercept"] = self.classifier.intercept_
         return df
 
 

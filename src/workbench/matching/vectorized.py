@@ -44,7 +44,7 @@ def names(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     first_eq = pd.Series(a, dtype=object).str[:1].to_numpy() == pd.Series(b, dtype=object).str[:1].to_numpy()
     out = np.ones(len(a))
     out[(jw >= 0.85) | prefix] = 0.7
-    out[(lev <= np.where(shortest <= 4, 1, 2)) | (jw >= 0.92)] = 0.25
+    out[(lev <= np.where(shortest <= 4, 1, 2)) & (np.abs(la - lb) <= 1)] = 0.25
     initial = (la == 1) | (lb == 1)
     out[initial] = np.where(first_eq[initial], 0.4, 1.0)
     out[a == b] = 0.0
@@ -54,9 +54,12 @@ def names(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def emails(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     pa_ = pd.Series(a, dtype=object).str.partition("@")
     pb_ = pd.Series(b, dtype=object).str.partition("@")
+    la, lb = pa_[0].to_numpy(), pb_[0].to_numpy()
     same_domain = pa_[2].to_numpy() == pb_[2].to_numpy()
-    out = 0.5 * _cp(pa_[0].to_numpy(), pb_[0].to_numpy(), Levenshtein.normalized_distance)
-    out += np.where(same_domain, 0.0, 0.5)
+    typo = same_domain & (_cp(la, lb, Levenshtein.distance) == 1)
+    typo &= (pd.Series(la, dtype=object).str.replace(r"\d", "", regex=True).to_numpy()
+             != pd.Series(lb, dtype=object).str.replace(r"\d", "", regex=True).to_numpy())
+    out = np.where((la == lb) | typo, 0.3, 1.0)
     out[a == b] = 0.0
     return out
 
@@ -88,7 +91,6 @@ def dates(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if both10.any():
         one_digit[both10] = _cp(a[both10], b[both10], Hamming.distance) == 1
     out = np.ones(len(a))
-    out[both10 & year] = 0.5
     out[both10 & (swapped | one_digit)] = 0.25
     out[a == b] = 0.0
     return out
