@@ -2,7 +2,7 @@
 
     dd = ws.deduper(ds)
     pair = dd.next_pair(); dd.mark(pair, "match"); dd.undo()
-    clusters = dd.cluster()            # key, cluster_id, confidence (also stored)
+    clusters = dd.cluster()            # key, cluster_id, confidence, review decisions applied (also stored)
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pandas as pd
 from workbench.matching import scale
 from workbench.matching.pipeline import run_scoring
 from workbench.matching.session import MatchingSession
+from workbench.review import ReviewDecisions, apply_decisions
 
 
 class Deduper(MatchingSession):
@@ -28,6 +29,9 @@ class Deduper(MatchingSession):
     def cluster(self, threshold: float | None = None, *, progress: bool = True,
                 workers: int | None = None) -> pd.DataFrame:
         """Cluster every record: DataFrame key, cluster_id, confidence (also stored in the workspace).
+
+        Review decisions of this task (split, merge, verify) are applied, so
+        ``decision``/``reviewed`` mark the clusters an analyst formed.
 
         ``cluster_id`` is the smallest record key of the cluster, so ids are
         stable and readable; singletons are their own cluster with confidence 1.
@@ -47,6 +51,13 @@ class Deduper(MatchingSession):
         keys = scored.left_keys
         clusters = pd.DataFrame({"key": keys, "cluster_id": keys[cluster_pos], "confidence": confidence})
         clusters["cluster_size"] = clusters.groupby("cluster_id")["key"].transform("size")
+        # the model's clustering and its links stay apart from the analysts' review decisions,
+        # which are replayed over every clustering (workbench.review)
+        clusters.to_parquet(scored.folder / "clusters_model.parquet", index=False)
+        pd.DataFrame({"left_key": keys[scored.edges["l"].to_numpy()], "right_key": keys[scored.edges["r"].to_numpy()],
+                      "score": scored.edges["score"].to_numpy()}).to_parquet(scored.folder / "edges.parquet",
+                                                                              index=False)
+        clusters = apply_decisions(clusters, ReviewDecisions(self.ws, self.task).active())
         clusters.to_parquet(scored.folder / "clusters.parquet", index=False)
         scored.log.figures.update(report)
         scored.log.figures["clusters"] = int(clusters["cluster_id"].nunique())

@@ -1,0 +1,508 @@
+"""Cluster review: an analyst's split, merge and verify decisions, kept apart from the model.
+
+Decisions are stored in the workspace the moment they are made (with analyst
+and time, and in the audit log) and are replayed over every clustering, so
+they survive re-clustering, a new threshold or more labels. Undo marks a
+decision undone; nothing is deleted.
+
+    rv = ClusterReview(ws, "customers")
+    rv.queue(sort="confidence")          # clusters to look at, weakest first
+    rv.members(cid), rv.links(cid)       # records side by side, the scored pairs that joined them
+    rv.split(key); rv.merge(cid, other); rv.verify(cid); rv.undo()
+    current_clusters(ws, "customers")    # latest clustering with every decision applied
+
+How decisions apply (oldest first, each on the partition the previous ones left;
+keys no longer in the data are ignored):
+
+- **split** ``[k, *others]``: record ``k`` becomes a cluster of its own. The
+  others (its cluster when it was split) stay together as the model grouped
+  them; a later merge or verify that names ``k`` can bring it back.
+- **merge** ``keys``: every cluster holding one of ``keys`` becomes one
+  cluster (records the model has since added to those clusters come along).
+- **verify** ``keys``: exactly ``keys`` form one cluster: members the model
+  now puts elsewhere are pulled back, records it now adds are left out (they
+  stay together as the model grouped them, and come up for review).
+
+A cluster formed by a decision gets ``decision`` = that action (the newest
+one that formed it), ``reviewed`` True and confidence 1 (an analyst is
+certain, as a label beats the model); records left behind by a split or a
+verify keep their model cluster and stay unreviewed. ``cluster_id`` is the
+smallest key of a re-formed cluster; clusters no decision touched keep the
+model's id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from workbench import store
+from workbench.errors import WorkbenchError
+from workbench.schema import Role
+
+ACTIONS = ("split", "merge", "verify")
+#: Queue orders: weakest clusters first, or biggest first.
+SORTS = ("confidence", "size")
+CLUSTER_COLUMNS = ["key", "cluster_id", "confidence", "cluster_size", "decision", "reviewed"]
+
+__all__ = [
+    "ACTIONS",
+    "ClusterReview",
+    "Decision",
+    "ReviewDecisions",
+    "SORTS",
+    "apply_decisions",
+    "cluster_summary",
+    "current_clusters",
+    "review_queue",
+    "summary_figure",
+]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One review decision: what, about which record keys, who, when."""
+
+    id: int
+    action: str
+    keys: tuple[str, ...]
+    note: str | None
+    analyst: str
+    at: Any
+    undone_at: Any = None
+
+
+class ReviewDecisions:
+    """The review decisions of one matching task (``"dedupe:customers"``), in the workspace store."""
+
+    def __init__(self, ws, task: str):
+        self.ws = ws
+        self.task = task
+
+    # -- making decisions ------------------------------------------------------------
+    def split(self, key: str, cluster: Iterable[str] = (), *, note: str | None = None) -> Decision:
+        """Take record ``key`` out of its cluster (``cluster``: the members it is split from, kept for the record)."""
+        key = str(key)
+        others = [k for k in dict.fromkeys(str(c) for c in cluster) if k != key]
+        return self._add("split", [key, *others], note)
+
+    def merge(self, keys: Iterable[str], other: Iterable[str] = (), *, note: str | None = None) -> Decision:
+        """Join the clusters holding ``keys`` and ``other`` (the members of two clusters, usually)."""
+        both = sorted({str(k) for k in keys} | {str(k) for k in other})
+        if len(both) < 2:
+            raise WorkbenchError("a merge needs at least two records")
+        return self._add("merge", both, note)
+
+    def verify(self, keys: Iterable[str], *, note: str | None = None) -> Decision:
+        """Confirm that exactly ``keys`` are one customer."""
+        members = sorted({str(k) for k in keys})
+        if not members:
+            raise WorkbenchError("nothing to verify: the cluster has no records")
+        return self._add("verify", members, note)
+
+    def _add(self, action: str, keys: list[str], note: str | None) -> Decision:
+        if action not in ACTIONS:
+            raise WorkbenchError(f"unknown review action {action!r}; use one of {', '.join(ACTIONS)}")
+        at = store.now()
+        t = store.decisions_table
+        with self.ws.engine.begin() as conn:
+            new_id = conn.execute(t.insert().values(task=self.task, action=action, keys_json=store.dumps(keys),
+                                                    note=note, analyst=self.ws.user, at=at)).inserted_primary_key[0]
+        self.ws.record(f"review:{action}", self.task, decision=new_id, keys=keys, note=note)
+        return Decision(new_id, action, tuple(keys), note, self.ws.user, at)
+
+    def undo(self, decision_id: int | None = None) -> Decision | None:
+        """Mark the newest active decision (or ``decision_id``) undone and return it; None when none is left."""
+        t = store.decisions_table
+        query = sa.select(t).where(t.c.task == self.task, t.c.undone_at.is_(None))
+        query = query.where(t.c.id == int(decision_id)) if decision_id is not None else query
+        with self.ws.engine.begin() as conn:
+            row = conn.execute(query.order_by(t.c.id.desc()).limit(1)).mappings().first()
+            if row is None:
+                if decision_id is not None:
+                    raise WorkbenchError(f"no active review decision {decision_id} in task {self.task!r}")
+                return None
+            conn.execute(t.update().where(t.c.id == row["id"]).values(undone_at=store.now()))
+        dec = _decision(row)
+        self.ws.record("review:undo", self.task, decision=dec.id, undone=dec.action, keys=list(dec.keys))
+        return dec
+
+    # -- reading ---------------------------------------------------------------------
+    def active(self) -> list[Decision]:
+        """Decisions in force, oldest first (the order they are applied in)."""
+        t = store.decisions_table
+        with self.ws.engine.connect() as conn:
+            rows = conn.execute(sa.select(t).where(t.c.task == self.task, t.c.undone_at.is_(None))
+                                .order_by(t.c.id)).mappings().all()
+        return [_decision(r) for r in rows]
+
+    def frame(self, *, include_undone: bool = False) -> pd.DataFrame:
+        """Decisions as a table: id, action, keys, note, analyst, at, undone_at."""
+        t = store.decisions_table
+        query = sa.select(t).where(t.c.task == self.task).order_by(t.c.id)
+        if not include_undone:
+            query = query.where(t.c.undone_at.is_(None))
+        with self.ws.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        cols = ["id", "action", "keys", "note", "analyst", "at", "undone_at"]
+        return pd.DataFrame([{c: getattr(_decision(r), c) for c in cols} for r in rows], columns=cols)
+
+    def __len__(self) -> int:
+        return len(self.active())
+
+
+def _decision(row: Mapping[str, Any]) -> Decision:
+    return Decision(row["id"], row["action"], tuple(json.loads(row["keys_json"])), row["note"], row["analyst"],
+                    row["at"], row["undone_at"])
+
+
+# -- applying decisions to a clustering ----------------------------------------------------
+def apply_decisions(clusters: pd.DataFrame, decisions: Iterable[Decision | tuple[str, Sequence[str]]]
+                    ) -> pd.DataFrame:
+    """``clusters`` (key, cluster_id, confidence) with review decisions applied, oldest first.
+
+    ``decisions`` are ``Decision`` objects or ``(action, keys)`` tuples. The
+    result is again a partition of the same keys, with ``cluster_size``
+    recomputed and ``decision``/``reviewed`` marking the clusters an analyst
+    formed (semantics in the module docstring). Only clusters a decision
+    touches are rebuilt, so this stays cheap on millions of records.
+    """
+    out = clusters.reset_index(drop=True).copy()
+    out["key"] = out["key"].astype(str)
+    out["cluster_id"] = out["cluster_id"].astype(str)
+    if "confidence" not in out:
+        out["confidence"] = 1.0
+    if "decision" not in out:
+        out["decision"] = None
+    out["decision"] = out["decision"].astype(object)
+    steps = [(d.action, [str(k) for k in d.keys]) if isinstance(d, Decision) else (d[0], [str(k) for k in d[1]])
+             for d in decisions]
+    for action, _ in steps:
+        if action not in ACTIONS:
+            raise WorkbenchError(f"unknown review action {action!r}; use one of {', '.join(ACTIONS)}")
+    named = {k for _, keys in steps for k in keys}
+    if steps and named:
+        present = out["key"].isin(named)
+        touched_ids = set(out.loc[present, "cluster_id"])
+        rows = out.index[out["cluster_id"].isin(touched_ids)]
+        label: dict[str, Any] = dict(zip(out.loc[rows, "key"], out.loc[rows, "cluster_id"], strict=True))
+        members: dict[Any, set[str]] = {}
+        for k, c in label.items():
+            members.setdefault(c, set()).add(k)
+        tags: dict[Any, str] = {}
+        for i, (action, keys) in enumerate(steps):
+            if action == "split" and keys and keys[0] not in label:
+                continue  # the split record is gone from the data
+            keys = [k for k in dict.fromkeys(keys) if k in label]
+            if not keys:
+                continue
+            token = ("decision", i)
+            if action == "split":
+                moved = {keys[0]}
+            elif action == "verify":
+                moved = set(keys)
+            else:  # merge: whole clusters
+                moved = set().union(*(members[label[k]] for k in keys))
+            for k in moved:
+                old = label[k]
+                members[old].discard(k)
+                if not members[old]:
+                    del members[old]
+                    tags.pop(old, None)
+                label[k] = token
+            members[token] = moved
+            tags[token] = action
+        # a model cluster keeps its id while the id's record is still in it; others take the smallest key
+        new_id = {lab: lab if not isinstance(lab, tuple) and lab in keys else min(keys)
+                  for lab, keys in members.items()}
+        labs = [label[k] for k in out.loc[rows, "key"]]
+        out.loc[rows, "cluster_id"] = [new_id[lab] for lab in labs]
+        decided = np.array([tags.get(lab) for lab in labs], dtype=object)
+        is_decided = pd.notna(decided)
+        out.loc[rows[is_decided], "decision"] = decided[is_decided]
+        out.loc[rows[is_decided], "confidence"] = 1.0
+        out.loc[rows[~is_decided], "decision"] = None
+    out["cluster_size"] = out.groupby("cluster_id")["key"].transform("size").astype("int64")
+    out["reviewed"] = out["decision"].notna()
+    rest = [c for c in out.columns if c not in CLUSTER_COLUMNS]
+    return out[CLUSTER_COLUMNS + rest]
+
+
+# -- the latest clustering of a dataset ----------------------------------------------------
+def _dataset(ws, dataset):
+    return ws.dataset(dataset) if isinstance(dataset, str) else dataset
+
+
+def _model_clusters(ws, run: Mapping[str, Any]) -> pd.DataFrame:
+    """The model's clustering of a run (before decisions); older runs stored only ``clusters.parquet``."""
+    folder = ws.path / run["folder"]
+    path = folder / "clusters_model.parquet"
+    return pd.read_parquet(path if path.exists() else folder / "clusters.parquet")
+
+
+def current_clusters(ws, dataset) -> pd.DataFrame:
+    """The latest dedupe run's clusters of ``dataset`` with every active review decision applied.
+
+    Columns: key, cluster_id (smallest key), confidence, cluster_size, decision, reviewed.
+    Raises WorkbenchError when the dataset has not been clustered yet.
+    """
+    ds = _dataset(ws, dataset)
+    run = ws.latest_result("dedupe", ds)
+    if not run:
+        raise WorkbenchError(f"{ds.label} has not been clustered yet: label pairs and run "
+                             f"ws.deduper({ds.name!r}).cluster() first")
+    return apply_decisions(_model_clusters(ws, run), ReviewDecisions(ws, run["task"]).active())
+
+
+def review_queue(clusters: pd.DataFrame, *, sort: str = "confidence", sources: pd.Series | None = None,
+                 source: str | None = None, include_reviewed: bool = True) -> pd.DataFrame:
+    """One row per cluster of two or more records, in review order.
+
+    ``sort`` "confidence" puts the weakest clusters first (a cluster's
+    confidence is its least confident member's), "size" the biggest.
+    ``sources`` maps record key -> source; with ``source`` only clusters
+    having a record from that source are kept.
+    Columns: cluster_id, cluster_size, confidence, decision, reviewed, sources.
+    """
+    if sort not in SORTS:
+        raise WorkbenchError(f"unknown queue order {sort!r}; use one of {', '.join(SORTS)}")
+    multi = clusters[clusters["cluster_size"] > 1]
+    if not include_reviewed:
+        multi = multi[~multi["reviewed"]]
+    src = multi["key"].map(sources) if sources is not None else pd.Series(None, index=multi.index, dtype=object)
+    if source is not None:
+        keep = multi.loc[src == source, "cluster_id"].unique()
+        multi, src = multi[multi["cluster_id"].isin(keep)], src[multi["cluster_id"].isin(keep)]
+    cols = ["cluster_id", "cluster_size", "confidence", "decision", "reviewed", "sources"]
+    if multi.empty:
+        return pd.DataFrame(columns=cols)
+    g = multi.assign(_src=src).groupby("cluster_id", sort=False)
+    queue = pd.DataFrame({
+        "cluster_size": g["key"].size(),
+        "confidence": g["confidence"].min().astype(float),
+        "decision": g["decision"].first(),
+        "reviewed": g["reviewed"].first(),
+        "sources": g["_src"].agg(lambda s: ", ".join(sorted({str(v) for v in s if pd.notna(v)}))),
+    }).reset_index()
+    by = ["confidence", "cluster_size", "cluster_id"] if sort == "confidence" else [
+        "cluster_size", "confidence", "cluster_id"]
+    asc = [True, False, True] if sort == "confidence" else [False, True, True]
+    return queue.sort_values(by, ascending=asc, kind="stable").reset_index(drop=True)[cols]
+
+
+def cluster_summary(clusters: pd.DataFrame) -> pd.DataFrame:
+    """Per cluster size: clusters, records, mean and lowest confidence, reviewed clusters."""
+    per = clusters.groupby("cluster_id").agg(size=("key", "size"), confidence=("confidence", "min"),
+                                             reviewed=("reviewed", "first"))
+    out = per.groupby("size").agg(clusters=("confidence", "size"), mean_confidence=("confidence", "mean"),
+                                  lowest_confidence=("confidence", "min"), reviewed=("reviewed", "sum"))
+    out["records"] = out.index * out["clusters"]
+    return out.reset_index()[["size", "clusters", "records", "mean_confidence", "lowest_confidence", "reviewed"]]
+
+
+def summary_figure(clusters: pd.DataFrame):
+    """Plotly figure: clusters per size, and how confident the multi-record clusters are."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    summary = cluster_summary(clusters)
+    per = clusters[clusters["cluster_size"] > 1].groupby("cluster_id")["confidence"].min()
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Clusters per size", "Confidence of clusters of 2+"))
+    fig.add_trace(go.Bar(x=summary["size"].astype(str), y=summary["clusters"], name="clusters",
+                         marker_color="#2a9d8f"), row=1, col=1)
+    fig.add_trace(go.Histogram(x=per, nbinsx=20, name="confidence", marker_color="#e76f51"), row=1, col=2)
+    fig.update_xaxes(title_text="records in cluster", row=1, col=1)
+    fig.update_xaxes(title_text="lowest member confidence", range=[0, 1.02], row=1, col=2)
+    fig.update_yaxes(title_text="clusters", row=1, col=1)
+    fig.update_layout(showlegend=False, height=340, margin={"t": 40, "b": 40, "l": 50, "r": 20})
+    return fig
+
+
+class ClusterReview:
+    """Review of one dataset's latest clustering: the queue, members, links and decisions.
+
+    What the review widget and notebooks call; holds no UI. Without a
+    clustering yet it is empty and ``message`` says what to do.
+    """
+
+    def __init__(self, ws, dataset):
+        self.ws = ws
+        self.dataset = _dataset(ws, dataset)
+        self.run = ws.latest_result("dedupe", self.dataset) or None
+        self.task = self.run["task"] if self.run else f"dedupe:{self.dataset.name}"
+        self.threshold = float(self.run["threshold"]) if self.run else None
+        self.decisions = ReviewDecisions(ws, self.task)
+        self.message = "" if self.run else (
+            f"{self.dataset.label} has not been clustered yet: label pairs and run "
+            f"ws.deduper({self.dataset.name!r}).cluster() (notebook 02), then review here.")
+        self.source_column = self.dataset.schema.column_for(Role.SOURCE)
+        self._records: pd.DataFrame | None = None
+        self._deduper = None
+        self._model = _model_clusters(ws, self.run) if self.run else pd.DataFrame(
+            {"key": pd.Series(dtype=str), "cluster_id": pd.Series(dtype=str), "confidence": pd.Series(dtype=float)})
+        self.refresh()
+
+    @property
+    def folder(self) -> Path | None:
+        return self.ws.path / self.run["folder"] if self.run else None
+
+    def refresh(self) -> pd.DataFrame:
+        """Re-apply the stored decisions (after a decision here or by another analyst)."""
+        self.clusters = apply_decisions(self._model, self.decisions.active())
+        self._by_cluster = self.clusters.groupby("cluster_id")["key"].apply(list).to_dict()
+        self._cluster_of = dict(zip(self.clusters["key"], self.clusters["cluster_id"], strict=True))
+        return self.clusters
+
+    # -- reading ---------------------------------------------------------------------
+    @property
+    def records(self) -> pd.DataFrame:
+        """The dataset's records indexed by key (as text), original values."""
+        if self._records is None:
+            frame = self.dataset.frame
+            self._records = frame.set_index(frame[self.dataset.key].astype(str).rename("__key__"))
+        return self._records
+
+    def sources(self) -> list[str]:
+        """Distinct values of the dataset's ``source`` column (empty without one)."""
+        if not self.source_column:
+            return []
+        return sorted({str(v) for v in self.records[self.source_column].dropna().unique()})
+
+    def queue(self, sort: str = "confidence", source: str | None = None, *,
+              include_reviewed: bool = True) -> pd.DataFrame:
+        """Clusters of two or more records in review order (see ``review_queue``)."""
+        sources = self.records[self.source_column] if self.source_column and not self.clusters.empty else None
+        return review_queue(self.clusters, sort=sort, sources=sources, source=source,
+                            include_reviewed=include_reviewed)
+
+    def cluster_of(self, key: str) -> str:
+        """The current cluster id of record ``key``."""
+        try:
+            return self._cluster_of[str(key)]
+        except KeyError:
+            raise WorkbenchError(f"no record {key!r} in the clustering of {self.dataset.label}") from None
+
+    def member_keys(self, cluster_id: str) -> list[str]:
+        """Keys of a cluster, its id first, then in key order."""
+        keys = self._by_cluster.get(str(cluster_id))
+        if keys is None:
+            raise WorkbenchError(f"no cluster {cluster_id!r} in the clustering of {self.dataset.label}")
+        return sorted(keys, key=lambda k: (k != cluster_id, k))
+
+    def members(self, cluster_id: str) -> pd.DataFrame:
+        """The cluster's records (original values), indexed by key, with each member's confidence."""
+        keys = self.member_keys(cluster_id)
+        recs = self.records.reindex(keys)
+        conf = self.clusters.set_index("key").loc[keys, "confidence"].astype(float)
+        return recs.assign(_confidence=conf.to_numpy())
+
+    def _edges(self, filters) -> pd.DataFrame:
+        folder = self.folder
+        cols = ["left_key", "right_key", "score"]
+        if folder is None:
+            return pd.DataFrame(columns=cols)
+        if (folder / "edges.parquet").exists():
+            return pd.read_parquet(folder / "edges.parquet", filters=filters)[cols]
+        # older runs: scores by record position, positions in the model clustering's order
+        keys = self._model["key"].astype(str).to_numpy()
+        pos = {k: i for i, k in enumerate(keys)}
+        pf = [[(("l" if c == "left_key" else "r"), op, [pos[v] for v in vals if v in pos]) for c, op, vals in f]
+              for f in filters]
+        raw = pd.read_parquet(folder / "scores.parquet", filters=pf)
+        return pd.DataFrame({"left_key": keys[raw["l"].to_numpy()], "right_key": keys[raw["r"].to_numpy()],
+                             "score": raw["score"].astype(float)})
+
+    def links(self, cluster_id: str) -> pd.DataFrame:
+        """The scored pairs inside a cluster, strongest first: left_key, right_key, score, joined, label.
+
+        ``joined`` is True for pairs at or above the run's threshold (the links
+        that put the records together); ``label`` is the analyst's label of the
+        pair, if any (a label overrides the model's score).
+        """
+        keys = self.member_keys(cluster_id)
+        cols = ["left_key", "right_key", "score", "joined", "label"]
+        if len(keys) < 2:
+            return pd.DataFrame(columns=cols)
+        edges = self._edges([[("left_key", "in", keys), ("right_key", "in", keys)]])
+        return self._annotate(edges)[cols]
+
+    def neighbours(self, cluster_id: str, limit: int = 10) -> pd.DataFrame:
+        """Other clusters that scored against this one (merge candidates): cluster_id, score, via."""
+        keys = self.member_keys(cluster_id)
+        edges = self._edges([[("left_key", "in", keys)], [("right_key", "in", keys)]])
+        inside = set(keys)
+        out_key = edges["right_key"].where(edges["left_key"].isin(inside), edges["left_key"])
+        edges = edges.assign(other=out_key)[~(edges["left_key"].isin(inside) & edges["right_key"].isin(inside))]
+        cols = ["cluster_id", "score", "via"]
+        if edges.empty:
+            return pd.DataFrame(columns=cols)
+        edges = edges.assign(cluster_id=edges["other"].map(self._cluster_of),
+                             via=edges["left_key"] + " – " + edges["right_key"])
+        best = edges.sort_values("score", ascending=False).drop_duplicates("cluster_id")
+        return best[cols].head(limit).reset_index(drop=True)
+
+    def _annotate(self, edges: pd.DataFrame) -> pd.DataFrame:
+        labels = self.pair_labels()
+        edges = edges.assign(score=edges["score"].astype(float))
+        edges["joined"] = edges["score"] >= (self.threshold if self.threshold is not None else 0.5)
+        edges["label"] = [labels.get(tuple(sorted((a, b)))) for a, b in
+                          zip(edges["left_key"], edges["right_key"], strict=True)]
+        return edges.sort_values(["score", "left_key", "right_key"], ascending=[False, True, True]) \
+            .reset_index(drop=True)
+
+    def pair_labels(self) -> dict[tuple[str, str], str]:
+        """The analysts' active labels of this task by (smaller key, larger key); the newest label wins.
+
+        Read straight from the store: importing the matching engine (dedupe,
+        scikit-learn) would cost seconds a review page should not wait for.
+        """
+        t = store.labels_table
+        with self.ws.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.c.left_key, t.c.right_key, t.c.label)
+                                .where(t.c.task == self.task, t.c.undone_at.is_(None)).order_by(t.c.id)).all()
+        return {tuple(sorted((a, b))): lab for a, b, lab in rows}
+
+    def explain(self, left_key: str, right_key: str) -> pd.DataFrame:
+        """Per field: both standardized values, similarity and contribution (builds the model on first use)."""
+        if self._deduper is None:
+            self._deduper = self.ws.deduper(self.dataset, task=self.task)
+        return self._deduper.explain(str(left_key), str(right_key))
+
+    # -- deciding --------------------------------------------------------------------
+    def split(self, key: str, *, note: str | None = None) -> Decision:
+        """Take ``key`` out of its cluster."""
+        cid = self.cluster_of(key)
+        members = self.member_keys(cid)
+        if len(members) < 2:
+            raise WorkbenchError(f"record {key} is already on its own")
+        dec = self.decisions.split(key, members, note=note)
+        self.refresh()
+        return dec
+
+    def merge(self, cluster_id: str, other: str, *, note: str | None = None) -> Decision:
+        """Merge cluster ``cluster_id`` with the cluster of ``other`` (a cluster id or any record key)."""
+        mine, theirs = self.cluster_of(cluster_id), self.cluster_of(str(other).strip())
+        if mine == theirs:
+            raise WorkbenchError(f"{other} is already in cluster {mine}")
+        dec = self.decisions.merge(self.member_keys(mine), self.member_keys(theirs), note=note)
+        self.refresh()
+        return dec
+
+    def verify(self, cluster_id: str, *, note: str | None = None) -> Decision:
+        """Confirm the cluster as it is now."""
+        dec = self.decisions.verify(self.member_keys(self.cluster_of(cluster_id)), note=note)
+        self.refresh()
+        return dec
+
+    def undo(self) -> Decision | None:
+        """Take back the newest decision of this task."""
+        dec = self.decisions.undo()
+        self.refresh()
+        return dec
