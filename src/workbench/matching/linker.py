@@ -78,6 +78,13 @@ class Linker(MatchingSession):
         return table.reset_index().rename(columns={"source": "source"})
 
 
+    def new_records(self, links: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The acquired records no master record matches: the ones to onboard (raw values, keyed)."""
+        links = self.last_links if links is None else links
+        keys = links.loc[links["status"] == "new", "acquired_key"]
+        return self.left_raw.loc[keys.to_numpy()].reset_index(drop=True)
+
+
 def _best_links(edges: pd.DataFrame, left_keys: np.ndarray, right_keys: np.ndarray,
                 threshold: float) -> pd.DataFrame:
     offset = len(left_keys)
