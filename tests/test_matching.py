@@ -47,6 +47,57 @@ def test_comparators():
     assert comparators.compare_emails("a@x.com", "a@x.com") == 0
 
 
+def test_comparator_levels_tell_look_alikes_apart():
+    # namesakes' mailboxes differ by digits; a one-letter slip or another provider is the same person
+    assert comparators.compare_emails("jennifer.miller@gmail.com", "jennifer.miller93@gmail.com") == 1.0
+    assert comparators.compare_emails("sherry.webstwr@gmail.com", "sherry.webster@gmail.com") == 0.3
+    assert comparators.compare_emails("christinaf73@yahoo.com", "christinaf73@aol.com") == 0.3
+    # related names (twins, siblings) are not typos, however alike
+    assert comparators.compare_names("daniel", "danielle") == 0.7
+    assert comparators.compare_names("joseph", "josephine") == 0.7
+    assert comparators.compare_names("chistina", "christina") == 0.25
+    # same year, another day: another person
+    assert comparators.compare_dates("1956-03-25", "1956-10-05") == 1.0
+
+
+def test_swapped_first_and_last_names_agree():
+    from workbench.matching.fields import MatchField
+    from workbench.matching.model import Featurizer
+
+    f = Featurizer([MatchField("first_name", "a", "Name"), MatchField("last_name", "b", "Name")])
+    X = f([{"first_name": "johnson", "last_name": "sarah"}, {"first_name": "sarah", "last_name": "johnson"}],
+          [{"first_name": "sarah", "last_name": "johnson"}, {"first_name": "sarah", "last_name": "jones"}])
+    assert X[0, :2].tolist() == [0.0, 0.0]  # swapped: same person
+    assert X[1, 1] > 0  # straight comparison kept where it agrees better
+
+
+def test_classifier_keeps_the_prior_where_labels_are_silent():
+    from workbench.matching.model import PairClassifier
+
+    prior = np.array([-8.0, -2.0, 3.0, 1.0])  # field A decisive, field B weak
+    # labels that only ever vary field B
+    X = np.array([[0, 0, 1, 1], [0, 1, 1, 1], [0, 0, 1, 1], [0, 1, 1, 1]], dtype=float)
+    y = np.array([1, 0, 1, 0])
+    clf = PairClassifier(prior).fit(X, y)
+    assert clf.coef_[1] < prior[1]  # learned: field B disagreement matters more than the prior said
+    assert abs(clf.coef_[0] - prior[0]) < 1e-6  # nothing said about A: the prior stands
+    plain = PairClassifier(None).fit(X, y)
+    assert plain.coef_[0] == pytest.approx(0.0, abs=1e-6)  # a zero-centred model knows nothing of A
+
+
+def test_unscored_pairs_inside_a_component_are_scored():
+    edges = pd.DataFrame({"l": [0, 0], "r": [1, 2], "score": np.array([0.9, 0.9], dtype="f4")})
+    asked = []
+
+    def score(li, ri):
+        asked.extend(zip(li.tolist(), ri.tolist(), strict=True))
+        return np.full(len(li), 0.8)
+
+    out = scale.complete_components(edges, 0.5, score)
+    assert asked == [(1, 2)]
+    assert len(out) == 3 and out.iloc[-1]["score"] == pytest.approx(0.8)
+
+
 def test_fields_follow_roles_and_overrides():
     frame = pd.DataFrame({"id": ["1"], "first_name": ["a"], "last_name": ["b"], "zip": ["1"], "notes": ["x"]})
     schema = infer_schema(frame, key="id")
@@ -138,6 +189,8 @@ def test_linker_finds_known_customers(sample_ws):
     assert correct > 0.9
     overlap = lk.overlap(links)
     assert overlap.iloc[-1]["source"] == "all" and overlap.iloc[-1]["records"] == acq.rows_kept
+    new = lk.new_records(links)
+    assert len(new) == (links["status"] == "new").sum() and list(new.columns) == list(acq.frame.columns)
 
 
 @pytest.mark.parametrize(
