@@ -41,6 +41,24 @@ class Featurizer:
         self._scalar = [v.comparator for v in variables]
         self.n_features = 2 * len(self.names)
         self.feature_names = self.names + [f"{n} present" for n in self.names]
+        # Term frequency of the full name (Splink's term-frequency adjustment): two
+        # records agreeing on "John Smith" say less than two agreeing on "Aklbert Hernandez".
+        self.name_pair = ((self.names.index("first_name"), self.names.index("last_name"))
+                          if {"first_name", "last_name"} <= set(self.names) else None)
+        self.name_freq: pd.Series | None = None
+        self.min_freq = 1e-6
+        if self.name_pair is not None:
+            self.n_features += 2
+            self.feature_names += ["name commonness", "name commonness present"]
+
+    def set_name_frequencies(self, prepared: pd.DataFrame) -> None:
+        """Relative frequency of each standardized full name in ``prepared`` (the data being matched)."""
+        if self.name_pair is None or prepared.empty:
+            return
+        both = prepared["first_name"].notna() & prepared["last_name"].notna()
+        keys = prepared.loc[both, "first_name"].astype(str) + " " + prepared.loc[both, "last_name"].astype(str)
+        self.name_freq = keys.value_counts() / max(len(prepared), 1)
+        self.min_freq = 1.0 / max(len(prepared), 1)
 
     def __call__(self, left: Sequence[dict], right: Sequence[dict]) -> np.ndarray:
         """Features for pairs of prepared records (dicts keyed by field name)."""
@@ -53,10 +71,26 @@ class Featurizer:
     def columns(self, left_cols: Sequence[np.ndarray], right_cols: Sequence[np.ndarray]) -> np.ndarray:
         """Features for pairs given as one object array per field on each side (the fast path)."""
         X = vectorized.distances(self.kinds, left_cols, right_cols, self._scalar)
-        if "first_name" in self.names and "last_name" in self.names:
-            _allow_swapped_names(X, self.names.index("first_name"), self.names.index("last_name"),
-                                 left_cols, right_cols)
-        return X
+        if self.name_pair is None:
+            return X
+        i, j = self.name_pair
+        _allow_swapped_names(X, i, j, left_cols, right_cols)
+        return np.hstack([X, self._commonness(X, left_cols[i], left_cols[j])])
+
+    def _commonness(self, X: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+        """Where both names agree: how common the name is, 0 (one in a million) to 1 (everyone's)."""
+        out = np.zeros((len(X), 2), dtype="f4")
+        i, j = self.name_pair
+        k = len(self.names)
+        idx = np.flatnonzero((X[:, i] == 0) & (X[:, j] == 0) & (X[:, k + i] == 1) & (X[:, k + j] == 1))
+        if not len(idx):
+            return out
+        keys = pd.Series(first[idx], dtype=object).astype(str) + " " + pd.Series(last[idx], dtype=object).astype(str)
+        freq = keys.map(self.name_freq).to_numpy(dtype=float) if self.name_freq is not None else np.full(len(idx), np.nan)
+        freq = np.where(np.isnan(freq), self.min_freq, freq)
+        out[idx, 0] = np.clip((np.log10(freq) + 6.0) / 6.0, 0.0, 1.0)
+        out[idx, 1] = 1.0
+        return out
 
     def frame_pairs(self, prepared_left: pd.DataFrame, prepared_right: pd.DataFrame,
                     left_keys: Sequence[str], right_keys: Sequence[str]) -> np.ndarray:
@@ -110,18 +144,25 @@ PRIOR_BY_KIND: dict[str, tuple[float, float]] = {
 }
 
 
-def prior_weights(fields: Sequence[MatchField]) -> np.ndarray:
-    """Prior coefficients in the feature layout (distances, then "both present" flags).
+#: Name commonness: each tenfold more common name is worth ln(10) less (a
+#: Fellegi-Sunter u probability); zero at one in a thousand, a typical name.
+PRIOR_COMMONNESS = (-6 * np.log(10), 3 * np.log(10))
+
+
+def prior_weights(featurizer: Featurizer) -> np.ndarray:
+    """Prior coefficients in the feature layout (distances, "both present" flags, name commonness).
 
     A present field at distance d contributes ``present_w + d * distance_w``: the
     agreement weight at d = 0, minus the disagreement weight at d = 1.
     """
-    n = len(fields)
-    w = np.zeros(2 * n)
-    for i, f in enumerate(fields):
+    n = len(featurizer.fields)
+    w = np.zeros(featurizer.n_features)
+    for i, f in enumerate(featurizer.fields):
         agree, disagree = PRIOR_BY_NAME.get(f.name) or PRIOR_BY_KIND.get(f.kind, (1.0, 1.0))
         w[i] = -(agree + disagree)
         w[n + i] = agree
+    if featurizer.name_pair is not None:
+        w[2 * n:] = PRIOR_COMMONNESS
     return w
 
 

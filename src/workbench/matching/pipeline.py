@@ -65,6 +65,7 @@ def run_scoring(session, threshold: float, *, progress: bool = True, workers: in
     t = time.perf_counter()
     left_all = prepare_all(session.left_raw, session.fields, progress)
     right_all = left_all if dedupe_mode else prepare_all(session.right_raw, session.right_fields, progress)
+    session.featurizer.set_name_frequencies(right_all)  # the whole data's, not the working sample's
     log.time("standardize", t)
 
     t = time.perf_counter()

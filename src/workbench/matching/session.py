@@ -109,9 +109,10 @@ class MatchingSession:
                                        partner=left_sample, partner_schema=left.schema)
             self.right_prep = prepare_records(right_sample.reset_index(), "__key__", self.right_fields)
         self._check_usable()
+        self.featurizer.set_name_frequencies(self.right_prep)
         self.pool = self._build_pool(pool_records)
         self.pool_X = self._features(self.pool["left_key"], self.pool["right_key"])
-        self.classifier = PairClassifier(prior_weights(self.fields))
+        self.classifier = PairClassifier(prior_weights(self.featurizer))
         self.learner = ActiveLearner(self.pool_X, self.classifier, seed=seed)
         self.stale_labels: list[str] = []
         self._label_features: dict[int, np.ndarray] = {}
@@ -297,6 +298,9 @@ class MatchingSession:
             total = contrib[i] + (contrib[n + i] if len(contrib) > n + i else 0.0)
             rows.append({"field": name, "left": lp.iloc[0][name], "right": rp.iloc[0][name],
                          "distance": float(x[i]), "contribution": float(total)})
+        if len(x) > 2 * n and x[2 * n + 1]:
+            rows.append({"field": "name commonness", "left": None, "right": None, "distance": float(x[2 * n]),
+                         "contribution": float(contrib[2 * n] + contrib[2 * n + 1])})
         df = pd.DataFrame(rows)
         df.attrs["score"] = score
         df.attrs["intercept"] = self.classifier.intercept_
