@@ -79,15 +79,167 @@ def require_chromium() -> None:
 
 @pytest.fixture
 def widget_errors():
-    """Collect exceptions that ipywidgets logs from callbacks, so a test can fail on them."""
+    """Collect exceptions ipywidgets swallows from callbacks, so a test can fail on them.
+
+    Outside a kernel ipywidgets' ``CallbackDispatcher`` logs them as WARNING on
+    the ``traitlets`` logger; inside one, as ERROR on ``ipywidgets``. Both count.
+    """
     records: list[logging.LogRecord] = []
 
     class _Handler(logging.Handler):
         def emit(self, record):
-            records.append(record)
+            if record.levelno >= logging.ERROR or record.exc_info or "exception" in record.getMessage().lower():
+                records.append(record)
 
-    handler = _Handler(level=logging.ERROR)
-    logger = logging.getLogger("ipywidgets")
-    logger.addHandler(handler)
+    handler = _Handler(level=logging.WARNING)
+    loggers = [logging.getLogger("traitlets"), logging.getLogger("ipywidgets")]
+    for logger in loggers:
+        logger.addHandler(handler)
     yield records
-    logger.removeHandler(handler)
+    for logger in loggers:
+        logger.removeHandler(handler)
+
+
+#: Values that must never become markup in the cluster review (shown as text).
+HOSTILE = {
+    "first_name": "<img src=x onerror=alert(1)>",
+    "last_name": "<script>alert('pwn')</script>",
+    "city": "Tulsa</td></tr></table><b>x",
+}
+
+
+@pytest.fixture
+def review_ws(tmp_path):
+    """A tiny workspace with a hand-made clustering (no model): clusters {K1,K2,K3}, {K4,K5}, {K6}.
+
+    Edges K1-K2 0.8, K2-K3 0.7, K1-K3 0.3, K4-K5 0.95, K3-K4 0.4 (a near miss); threshold 0.5.
+    K1 and K2 carry hostile values (``HOSTILE``).
+    """
+    import pandas as pd
+
+    from workbench import Workspace
+
+    frame = pd.DataFrame({
+        "customer_id": ["K1", "K2", "K3", "K4", "K5", "K6"],
+        "source": ["crm", "web", "crm", "pos", "web", "crm"],
+        "first_name": [HOSTILE["first_name"], "Anna", "Ann", "Bob", "Bobby", "Cy"],
+        "last_name": ["Smith", HOSTILE["last_name"], "Smith", "Stone", "Stone", "Young"],
+        "email": ["ann.smith@example.com", "ann@example.com", "ann.smith@example.com", "bob@example.org",
+                  "bob@example.org", "cy@example.net"],
+        "city": ["Tulsa", HOSTILE["city"], "Tulsa", "Reno", "Reno", "Boise"],
+    })
+    csv = tmp_path / "customers.csv"
+    frame.to_csv(csv, index=False)
+    ws = Workspace(tmp_path / "ws", user="tester")
+    ds = ws.load(csv, key="customer_id", name="customers")
+    run_id = ws.start_run("dedupe", ds, task="dedupe:customers", threshold=0.5)
+    folder = ws.path / "matching" / "dedupe_customers" / "manual"
+    folder.mkdir(parents=True)
+    clusters = pd.DataFrame({"key": ["K1", "K2", "K3", "K4", "K5", "K6"],
+                             "cluster_id": ["K1", "K1", "K1", "K4", "K4", "K6"],
+                             "confidence": [0.6, 0.6, 0.7, 0.9, 0.9, 1.0]})
+    clusters["cluster_size"] = clusters.groupby("cluster_id")["key"].transform("size")
+    clusters.to_parquet(folder / "clusters_model.parquet", index=False)
+    clusters.to_parquet(folder / "clusters.parquet", index=False)
+    pd.DataFrame({"left_key": ["K1", "K2", "K1", "K4", "K3"], "right_key": ["K2", "K3", "K3", "K5", "K4"],
+                  "score": [0.8, 0.7, 0.3, 0.95, 0.4]}).to_parquet(folder / "edges.parquet", index=False)
+    ws.finish_run(run_id, {"task": "dedupe:customers", "threshold": 0.5,
+                           "folder": folder.relative_to(ws.path).as_posix()})
+    yield ws
+    ws.close()
+
+
+# -- labeling app (workbench.ui.labeling) -------------------------------------------------
+
+import contextlib  # noqa: E402  (kept with the fixtures below)
+
+#: A value that must render as text wherever the labeling app shows it.
+HOSTILE_NAME = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def ui_errors(widget_errors):
+    """The same collector as ``widget_errors`` (the labeling tests ask for both)."""
+    return widget_errors
+
+
+def make_hostile_workspace(dest: Path, rows: int = 400, user: str = "tester") -> Path:
+    """A workspace at ``dest`` whose ``customers`` are the first sample customers, with markup in values.
+
+    Every first name starts with ``HOSTILE_NAME`` and every city is ``HOSTILE_NAME``
+    (cities are not personal data, so they stay visible with masking on).
+    """
+    import pandas as pd
+
+    from workbench import Workspace
+
+    frame = pd.read_csv(SAMPLES / "customers.csv", dtype=str).head(rows)
+    frame["first_name"] = HOSTILE_NAME + frame["first_name"].fillna("")
+    frame["city"] = HOSTILE_NAME
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    csv = dest.parent / f"{dest.name}-customers.csv"
+    frame.to_csv(csv, index=False)
+    ws = Workspace(dest, user=user)
+    ws.load(csv, key="customer_id", name="customers")
+    ws.close()
+    return dest
+
+
+@pytest.fixture
+def hostile_workspace(tmp_path) -> Path:
+    return make_hostile_workspace(tmp_path / "hostile")
+
+
+@contextlib.contextmanager
+def voila_server(directory: Path, env: dict[str, str], log: Path, timeout: float = 60):
+    """Voilà serving ``directory`` on 127.0.0.1 and a free port; yields its base URL, stops it after."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    voila = Path(sys.executable).with_name("voila")
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [str(voila), str(directory), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"voila exited: {log.read_text()}") from None
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"voila did not answer on {url}: {log.read_text()}") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def labeling_voila(tmp_path_factory):
+    """Voilà serving notebooks/dashboards against a private hostile workspace: (base URL, workspace path).
+
+    The labeling page writes labels, so it never runs against the shared prepared workspace.
+    """
+    require_chromium()
+    base = tmp_path_factory.mktemp("labeling-voila")
+    path = make_hostile_workspace(base / "workspace")
+    env = {**os.environ, "WORKBENCH_WORKSPACE": str(path), "WORKBENCH_USER": "browser-analyst"}
+    with voila_server(NOTEBOOKS / "dashboards", env, base / "voila.log") as url:
+        yield url, path

@@ -1,0 +1,424 @@
+"""The labeling app: an analyst answers "same customer?" for the pairs a matching session asks about.
+
+A thin client of the session's protocol (``next_pair``/``mark``/``undo``):
+every label is stored in the workspace the moment it is given (with the
+analyst's name), so closing the notebook or a kernel crash loses nothing.
+Callbacks are one line calling a method; a method's errors appear in the
+app's error area and in the log, never only in a log nobody reads.
+
+    app = LabelingApp(ws.deduper("customers"), mask_pii=False)
+    app            # y / n / u / Backspace / f, or the buttons
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from html import escape
+from typing import Any
+
+import ipywidgets as w
+import pandas as pd
+
+from workbench.errors import WorkbenchError
+from workbench.ui.records import pair_rows
+
+log = logging.getLogger(__name__)
+
+__all__ = ["KEYS", "LabelingApp"]
+
+#: Keyboard shortcut -> action.
+KEYS = {"y": "match", "n": "distinct", "u": "unsure", "Backspace": "undo", "f": "finish"}
+#: Seconds the model figures wait for a quicker next label before they are recomputed.
+SUMMARY_DELAY = 0.3
+LEGEND = "y match \u00b7 n distinct \u00b7 u unsure \u00b7 \u232b undo \u00b7 f finish"
+
+STYLE = """<style>
+.wb-labeling{max-width:1100px}
+.wb-labeling .wb-title{font-size:16px;font-weight:600;color:#24292f}
+.wb-labeling .wb-analyst{font-weight:400;color:#57606a;font-size:13px}
+.wb-labeling .wb-pair-info{font-size:13px;color:#57606a}
+.wb-labeling .wb-score{font-weight:600;color:#24292f}
+.wb-labeling .wb-status{font-size:13px;color:#57606a;min-height:1.2em}
+.wb-labeling .wb-progress,.wb-labeling .wb-model{font-size:13px}
+.wb-labeling .wb-error-box{border:1px solid #cf222e;background:#ffebe9;color:#82071e;border-radius:6px;padding:6px 10px;font-size:13px}
+.wb-labeling .wb-error-box pre{white-space:pre-wrap;font-size:11px;max-height:240px;overflow:auto}
+.wb-labeling .wb-done{border:1px solid #1a7f37;background:#dafbe1;border-radius:6px;padding:6px 10px;font-size:13px}
+.wb-labeling .wb-empty{padding:12px;color:#57606a}
+.wb-labeling .wb-note{color:#57606a;font-size:12px}
+</style>"""
+
+
+class LabelingApp:
+    """Label the pairs a session asks about; ``Finish`` clusters (or links) everything.
+
+    ``mask_pii`` masks personal fields by role (a toggle in the app changes it);
+    ``analyst`` names who labels (default: the workspace user), stored with each label.
+    """
+
+    def __init__(self, session, *, mask_pii: bool = True, analyst: str | None = None,
+                 show_pii_toggle: bool = True, keyboard: bool = True):
+        self.session = session
+        if analyst:
+            session.ws.user = analyst  # LabelStore records the workspace user with each label
+        self.pair = None
+        self.clusters: pd.DataFrame | None = None
+        self.result: Any = None
+        self.errors: list[BaseException] = []
+        self.threshold: float | None = None
+        self.precision: float | None = None
+        self.recall: float | None = None
+        self._worker: threading.Thread | None = None
+        self._lock = threading.RLock()
+        self._closed = False
+        self._summary_due = threading.Event()
+        self._summary_thread: threading.Thread | None = None
+        self._summary_gen = 0
+        self._summary_computing = False
+
+        self.title = _html("wb-title")
+        self.mask_toggle = w.Checkbox(value=bool(mask_pii), description="Mask personal data", indent=False,
+                                      layout=w.Layout(width="auto", display="" if show_pii_toggle else "none"))
+        self.mask_toggle.add_class("wb-mask-toggle")
+        self.pair_info = _html("wb-pair-info")
+        self.table = _html("wb-pair")
+        self.buttons = {
+            "match": _button("Match (y)", "success", "check", "Same customer (y)", "wb-match"),
+            "distinct": _button("Distinct (n)", "danger", "times", "Different customers (n)", "wb-distinct"),
+            "unsure": _button("Unsure (u)", "warning", "question", "Cannot tell (u)", "wb-unsure"),
+            "undo": _button("Undo (\u232b)", "", "undo", "Take the last label back (Backspace)", "wb-undo"),
+            "finish": _button("Finish (f)", "", "flag-checkered", "Cluster every record with the model (f)",
+                              "wb-finish-button"),
+        }
+        self.progress_bar = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="220px"))
+        self.progress_bar.add_class("wb-progress-bar")
+        self.progress_html = _html("wb-progress")
+        self.model_html = _html("wb-model")
+        self.status = _html("wb-status")
+        self.error = _html("wb-error")
+        self.finish_bar = w.FloatProgress(value=0, min=0, max=1, description="", bar_style="info",
+                                          layout=w.Layout(width="320px", display="none"))
+        self.finish_bar.add_class("wb-finish-bar")
+        self.finish_html = _html("wb-finish")
+
+        self.keys = None
+        if keyboard:
+            try:
+                from workbench.ui.keys import KeyListener
+            except ImportError:  # anywidget missing: the buttons still work
+                self.status.value = "keyboard shortcuts need anywidget (pip install anywidget)"
+            else:
+                self.keys = KeyListener(list(KEYS), self.press, legend=LEGEND, scope=".wb-labeling")
+
+        # Callbacks: one line each, through the error guard.
+        for action, button in self.buttons.items():
+            button.on_click(lambda _b, a=action: self._run(getattr(self, a)))
+        self.mask_toggle.observe(lambda _c: self._run(self._render_pair), "value")
+
+        header = w.HBox([self.title, self.mask_toggle],
+                        layout=w.Layout(justify_content="space-between", align_items="center"))
+        bar = w.HBox([self.buttons[a] for a in ("match", "distinct", "unsure", "undo", "finish")])
+        bar.add_class("wb-buttons")
+        progress = w.HBox([self.progress_bar, self.progress_html], layout=w.Layout(align_items="center"))
+        parts = [w.HTML(STYLE), header, self.pair_info, self.table, bar]
+        parts += [self.keys] if self.keys is not None else []
+        parts += [self.status, self.error, progress, self.model_html, self.finish_bar, self.finish_html]
+        self.widget = w.VBox(parts)
+        self.widget.add_class("wb-labeling")
+        self._run(self._start)
+
+    # -- display ------------------------------------------------------------------
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    # -- actions (what buttons and keys call) -------------------------------------
+    def press(self, key: str) -> None:
+        """What a keyboard shortcut does: ``y``, ``n``, ``u``, ``Backspace`` or ``f``."""
+        key = key.lower() if len(key) == 1 else key
+        if key in KEYS:
+            self._run(getattr(self, KEYS[key]))
+
+    def match(self) -> None:
+        self._label("match")
+
+    def distinct(self) -> None:
+        self._label("distinct")
+
+    def unsure(self) -> None:
+        self._label("unsure")
+
+    def undo(self) -> None:
+        """Take the last label back; its pair is shown again."""
+        self._refuse_while_busy()
+        if self.session.progress.total == 0:
+            self.status.value = "Nothing to undo."
+            return
+        pair = self.session.undo()
+        self._show(pair if pair is not None else self.session.next_pair())
+        taken = f"{pair.left_id} \u2194 {pair.right_id}" if pair is not None else "a label"
+        self.status.value = escape(f"Took back the label of {taken}.")
+
+    def finish(self, *, wait: bool = False) -> None:
+        """Cluster (or link) every record in the background; the app stays responsive and shows progress."""
+        self._refuse_while_busy()
+        p = self.session.progress
+        if not p.enough:
+            raise WorkbenchError(f"Not enough labels to train a model yet: {p}. Label a few more pairs, then Finish.")
+        self._set_busy(True)
+        done = threading.Event()
+        started = time.monotonic()
+        expected = self._expected_seconds()
+        self.finish_bar.layout.display = ""
+        self.finish_bar.value, self.finish_bar.bar_style = 0.0, "info"
+        self.finish_html.value = escape(f"{self._finish_verb()} every record\u2026")
+        self._worker = threading.Thread(target=self._finish_work, args=(done, started), daemon=True,
+                                        name="workbench-finish")
+        ticker = threading.Thread(target=self._tick, args=(done, started, expected), daemon=True,
+                                  name="workbench-finish-progress")
+        self._worker.start()
+        ticker.start()
+        if wait:
+            self.wait()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until a running Finish is done (for scripts and tests)."""
+        if self._worker is not None:
+            self._worker.join(timeout)
+
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None and self._worker.is_alive()
+
+    # -- internals ----------------------------------------------------------------
+    def _start(self) -> None:
+        self._render_title()
+        self._show(self.session.next_pair())
+
+    def _label(self, label: str) -> None:
+        self._refuse_while_busy()
+        pair = self.pair
+        if pair is None:
+            raise WorkbenchError("There is no pair to label: every pair in the pool has a label. Press Finish.")
+        with self._lock:
+            progress = self.session.mark(pair, label)
+            self._show(self.session.next_pair(), progress)
+        self.status.value = escape(f"Saved {label} for {pair.left_id} \u2194 {pair.right_id} "
+                                   f"(by {self.session.ws.user}).")
+
+    def _show(self, pair, progress=None) -> None:
+        """Show ``pair`` first (what the analyst waits for), then the progress figures."""
+        p = progress if progress is not None else self.session.progress
+        self.pair = pair
+        self.error.value = ""
+        self._render_pair(p)
+        self._render_progress(p)
+
+    def _render_title(self) -> None:
+        s = self.session
+        what = (f"Deduplicate {s.left_ds.name}" if s.right_ds is s.left_ds
+                else f"Link {s.left_ds.name} to {s.right_ds.name}")
+        self.title.value = (f"{escape(what)} <span class='wb-analyst'>labeling as "
+                            f"<b>{escape(str(s.ws.user))}</b></span>")
+
+    def _render_pair(self, progress=None) -> None:
+        pair = self.pair
+        for action in ("match", "distinct", "unsure"):
+            self.buttons[action].disabled = pair is None or self.busy
+        if pair is None:
+            self.pair_info.value = ""
+            self.table.value = ("<div class='wb-empty'>No more pairs to label: every candidate pair in the pool "
+                                "has a label. Press <b>Finish</b> to cluster, or <b>Undo</b> to revisit.</div>")
+            return
+        number = (progress if progress is not None else self.session.progress).total + 1
+        score = ("no model yet" if pair.score is None
+                 else f"model score <span class='wb-score'>{pair.score:.2f}</span>")
+        origin = f" \u00b7 found by {escape(str(pair.origin))}" if pair.origin else ""
+        self.pair_info.value = f"Pair {number} \u00b7 {score}{origin}"
+        self.table.value = pair_rows(self.session, pair).html(mask_pii=self.mask_toggle.value)
+
+    def _render_progress(self, p) -> None:
+        need = p.min_match + p.min_distinct
+        self.progress_bar.max = need
+        self.progress_bar.value = min(p.match, p.min_match) + min(p.distinct, p.min_distinct)
+        self.progress_bar.bar_style = "success" if p.enough else "info"
+        counts = f"<b>{p.total}</b> labels: {p.match} match \u00b7 {p.distinct} distinct \u00b7 {p.unsure} unsure"
+        if p.enough:
+            self.progress_html.value = f"{counts} \u2014 enough to train"
+        else:
+            missing = []
+            if p.match < p.min_match:
+                missing.append(f"{p.min_match - p.match} more match")
+            if p.distinct < p.min_distinct:
+                missing.append(f"{p.min_distinct - p.distinct} more distinct")
+            self.progress_html.value = (f"{counts} \u2014 training needs {p.min_match} match and "
+                                        f"{p.min_distinct} distinct ({' and '.join(missing)} to go)")
+        self.buttons["finish"].button_style = "primary" if p.enough else ""
+        self._schedule_model_summary(p)
+
+    # -- model figures: cross-validation takes 30 ms to a second, so never before the next pair ----
+    def update_model_summary(self) -> None:
+        """Recompute the model's precision/recall figures now (the app does it in the background)."""
+        self.model_html.value = self._model_summary(self.session.progress)
+
+    def _schedule_model_summary(self, p) -> None:
+        self._summary_gen += 1
+        if not p.enough:
+            self.model_html.value = ""
+            return
+        if self._summary_thread is None or not self._summary_thread.is_alive():
+            self._summary_thread = threading.Thread(target=self._summary_loop, daemon=True,
+                                                    name="workbench-model-summary")
+            self._summary_thread.start()
+        self._summary_due.set()
+
+    def _summary_loop(self) -> None:
+        while not self._closed:
+            self._summary_due.wait()
+            self._summary_computing = True
+            try:
+                self._summary_due.clear()
+                time.sleep(SUMMARY_DELAY)  # an analyst answering quickly gets the next pair first
+                if self._closed or self._summary_due.is_set():
+                    continue
+                gen = self._summary_gen
+                html = self._model_summary(self.session.progress)
+                if gen == self._summary_gen:
+                    self.model_html.value = html
+            except Exception as exc:
+                self._fail(exc)
+            finally:
+                self._summary_computing = False
+
+    def wait_idle(self, timeout: float = 60.0) -> None:
+        """Block until background work (Finish, model figures) is done: for scripts and tests."""
+        deadline = time.monotonic() + timeout
+        self.wait(timeout)
+        while time.monotonic() < deadline and (self._summary_due.is_set() or self._summary_computing):
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        """Stop background threads and close the widgets."""
+        self._closed = True
+        self._summary_due.set()
+        _close_all(self.widget)
+
+    def _model_summary(self, p) -> str:
+        """Cross-validated precision and recall at the suggested threshold, once a model exists."""
+        if not p.enough:
+            return ""
+        from workbench.matching.model import suggest_threshold
+
+        try:
+            curve = self.session.threshold_curve()
+        except WorkbenchError as exc:
+            return f"<span class='wb-note'>{escape(str(exc))}</span>"
+        t = float(suggest_threshold(curve))
+        row = curve.iloc[int((curve["threshold"] - t).abs().to_numpy().argmin())]
+        self.threshold, self.precision, self.recall = t, float(row["precision"]), float(row["recall"])
+        return (f"Model at the suggested threshold <b>{t:.2f}</b>: precision <b>{self.precision:.0%}</b>, "
+                f"recall <b>{self.recall:.0%}</b> <span class='wb-note'>(cross-validated on your "
+                f"{p.match + p.distinct} match/distinct labels; they favour hard pairs, so this is pessimistic)"
+                f"</span>")
+
+    def _refuse_while_busy(self) -> None:
+        if self.busy:
+            raise WorkbenchError(f"{self._finish_verb()} is still running; labels wait until it is done.")
+
+    def _set_busy(self, busy: bool) -> None:
+        for action, button in self.buttons.items():
+            button.disabled = busy or (self.pair is None and action in ("match", "distinct", "unsure"))
+
+    def _finish_verb(self) -> str:
+        return "Clustering" if hasattr(self.session, "cluster") else "Linking"
+
+    def _finish_call(self) -> Callable[..., Any]:
+        return self.session.cluster if hasattr(self.session, "cluster") else self.session.link
+
+    def _expected_seconds(self) -> float:
+        """How long Finish took last time on this data (a guess from its size the first time)."""
+        last = getattr(self.session, "last_run", None)
+        if last is None:
+            kind = "dedupe" if hasattr(self.session, "cluster") else "link"
+            try:
+                last = self.session.ws.latest_result(kind, self.session.left_ds)
+            except Exception:  # an estimate only
+                last = None
+        if isinstance(last, dict) and isinstance(last.get("seconds"), dict) and last["seconds"]:
+            return max(1.0, float(sum(last["seconds"].values())))
+        return 5.0 + len(self.session.left_raw) / 1000
+
+    def _finish_work(self, done: threading.Event, started: float) -> None:
+        try:
+            result = self._finish_call()(progress=False)
+            done.set()
+            self._finished(result, time.monotonic() - started)
+        except Exception as exc:
+            done.set()
+            self.finish_bar.bar_style = "danger"
+            self.finish_html.value = ""
+            self._fail(exc)
+        finally:
+            done.set()
+            self._set_busy(False)
+
+    def _tick(self, done: threading.Event, started: float, expected: float) -> None:
+        while not done.wait(0.25):
+            elapsed = time.monotonic() - started
+            self.finish_bar.value = min(elapsed / expected, 0.95)
+            self.finish_bar.description = f"{elapsed:.0f} s"
+
+    def _finished(self, result: Any, seconds: float) -> None:
+        self.result = getattr(self.session, "last_run", None)
+        self.finish_bar.value, self.finish_bar.bar_style = 1.0, "success"
+        self.finish_bar.description = f"{seconds:.0f} s"
+        if isinstance(result, pd.DataFrame) and "cluster_id" in result:
+            self.clusters = result
+            sizes = result.groupby("cluster_id")["key"].size()
+            multi = int(sizes[sizes > 1].sum())
+            threshold = (self.result or {}).get("threshold")
+            at = f" at threshold {threshold:.2f}" if isinstance(threshold, float) else ""
+            text = (f"Clustered {len(result):,} records into {len(sizes):,} clusters{at} "
+                    f"({multi:,} records in clusters of two or more) in {seconds:.1f} s; stored in the workspace.")
+        else:
+            text = f"{self._finish_verb()} done in {seconds:.1f} s; stored in the workspace."
+        self.finish_html.value = f"<div class='wb-done'>{escape(text)}</div>"
+
+    def _run(self, action: Callable[[], Any]) -> None:
+        """Run an action for a button or key: errors go to the error area and the log, never vanish."""
+        try:
+            action()
+        except Exception as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        self.errors.append(exc)
+        if isinstance(exc, WorkbenchError):
+            log.error("labeling: %s", exc)
+            self.error.value = f"<div class='wb-error-box'>{escape(str(exc))}</div>"
+            return
+        log.error("labeling action failed", exc_info=exc)
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        self.error.value = (f"<div class='wb-error-box'><b>{escape(type(exc).__name__)}</b>: {escape(str(exc))}"
+                            f"<details><summary>details</summary><pre>{escape(tb)}</pre></details></div>")
+
+
+def _close_all(widget: w.Widget) -> None:
+    for child in getattr(widget, "children", ()):
+        _close_all(child)
+    widget.close()
+
+
+def _html(css: str) -> w.HTML:
+    out = w.HTML("")
+    out.add_class(css)
+    return out
+
+
+def _button(text: str, style: str, icon: str, tooltip: str, css: str) -> w.Button:
+    b = w.Button(description=text, button_style=style, icon=icon, tooltip=tooltip,
+                 layout=w.Layout(width="auto", min_width="110px"))
+    b.add_class(css)
+    return b
