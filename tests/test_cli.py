@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pandas as pd
+
 from workbench.cli import main
 
 
@@ -38,3 +40,26 @@ def test_prepare_and_datasets(prepared_workspace, capsys):
     assert "customers" in out and "acquired" in out
     assert main(["audit", "--workspace", str(prepared_workspace)]) == 0
     assert "tester" in capsys.readouterr().out
+
+
+def test_golden_command_exports_golden_records_lineage_and_crosswalk(deduped_copy, tmp_path, capsys):
+    import sqlalchemy as sa
+
+    out = tmp_path / "golden"
+    db = tmp_path / "golden.db"
+    code = main(["golden", "customers", "--workspace", str(deduped_copy), "--out", str(out), "--sql", f"sqlite:///{db}"])
+    assert code == 0
+    crosswalk = pd.read_parquet(out / "crosswalk.parquet")
+    golden = pd.read_csv(out / "golden.csv", dtype=str)
+    assert crosswalk["record_key"].is_unique and len(crosswalk) == 5000
+    assert set(crosswalk["golden_id"]) == set(golden["golden_id"])
+    with sa.create_engine(f"sqlite:///{db}").connect() as conn:
+        n = conn.execute(sa.text("SELECT COUNT(*) FROM golden_records")).scalar()
+    assert n == len(golden)
+    assert f"{len(golden):,} golden records from 5,000 records" in capsys.readouterr().out
+
+
+def test_golden_command_without_a_clustering_says_so(workspace_copy, tmp_path, capsys):
+    code = main(["golden", "customers", "--workspace", str(workspace_copy), "--out", str(tmp_path / "g")])
+    assert code == 2
+    assert "cluster" in capsys.readouterr().err.lower()

@@ -89,6 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="OUT", help="write the JSON result here ('-' for standard output)")
     p.set_defaults(func=cmd_assess)
 
+    p = sub.add_parser("golden", help="build golden records from a dataset's current clustering and export them")
+    _workspace_arg(p)
+    p.add_argument("dataset", help="dataset name in the workspace (clustered by `dedupe` or notebook 02)")
+    p.add_argument("--rules", help="survivorship rules YAML (default: rules implied by the field roles)")
+    p.add_argument("--out", required=True, help="folder for golden records, lineage and crosswalk (CSV and Parquet)")
+    p.add_argument("--sql", help="also write <prefix>_records/_lineage/_crosswalk tables to this SQLAlchemy URL")
+    p.add_argument("--table-prefix", default="golden", help="table name prefix for --sql (default: golden)")
+    p.set_defaults(func=cmd_golden)
+
     p = sub.add_parser("datasets", help="list the datasets in the workspace")
     _workspace_arg(p)
     p.set_defaults(func=cmd_datasets)
@@ -259,6 +268,22 @@ def cmd_link(args: argparse.Namespace) -> int:
     counts = links["status"].value_counts().to_dict()
     print(f"{len(links):,} acquired records: {counts.get('match', 0):,} already in the master, "
           f"{counts.get('ambiguous', 0):,} ambiguous, {counts.get('new', 0):,} new; {n} labels: {args.out}")
+    return 0
+
+
+def cmd_golden(args: argparse.Namespace) -> int:
+    from workbench.golden import golden_from_workspace
+
+    ws = _open(args)
+    result = golden_from_workspace(ws, args.dataset, args.rules)
+    paths = result.export(args.out)
+    st = result.stats
+    print(f"{len(result.golden):,} golden records from {st.get('records', len(result.crosswalk)):,} records")
+    for name, path in sorted(paths.items()):
+        print(f"  {name}: {path}")
+    if args.sql:
+        tables = result.to_sql(args.sql, args.table_prefix)
+        print("  tables: " + ", ".join(tables.values()))
     return 0
 
 
