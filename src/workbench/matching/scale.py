@@ -242,9 +242,7 @@ def cluster_edges(edges: pd.DataFrame, n_records: int, threshold: float, *,
     if strong.empty:
         return cluster, confidence, report
     nodes = np.unique(np.concatenate([strong["l"].to_numpy(), strong["r"].to_numpy()]))
-    pos = {v: i for i, v in enumerate(nodes)}
-    li = np.fromiter((pos[v] for v in strong["l"].to_numpy()), dtype="int64", count=len(strong))
-    ri = np.fromiter((pos[v] for v in strong["r"].to_numpy()), dtype="int64", count=len(strong))
+    li, ri = np.searchsorted(nodes, strong["l"].to_numpy()), np.searchsorted(nodes, strong["r"].to_numpy())
     graph = coo_matrix((np.ones(len(li)), (li, ri)), shape=(len(nodes), len(nodes)))
     n_comp, labels = connected_components(graph, directed=False)
     sizes = np.bincount(labels)
@@ -253,14 +251,27 @@ def cluster_edges(edges: pd.DataFrame, n_records: int, threshold: float, *,
     if report["oversized_components"]:
         logging.getLogger(__name__).warning("%d component(s) above %d records are split at a raised threshold",
                                             report["oversized_components"], max_component)
-    edge_comp = labels[li]
+    # Every scored pair inside a component goes to the hierarchical clustering, weak
+    # ones included: an absent pair counts as certainly distinct there.
+    el, er = edges["l"].to_numpy(), edges["r"].to_numpy()
+    il = np.minimum(np.searchsorted(nodes, el), len(nodes) - 1)
+    ir = np.minimum(np.searchsorted(nodes, er), len(nodes) - 1)
+    inner = (nodes[il] == el) & (nodes[ir] == er) & (labels[il] == labels[ir])
+    edge_comp = labels[il[inner]]
     order = np.argsort(edge_comp, kind="stable")
     bounds = np.flatnonzero(np.diff(edge_comp[order])) + 1
     groups = np.split(order, bounds)
-    ls, rs, ss = strong["l"].to_numpy(), strong["r"].to_numpy(), strong["score"].to_numpy()
+    ls, rs, ss = el[inner], er[inner], edges["score"].to_numpy()[inner]
     dtype = np.dtype([("pairs", "int64", 2), ("score", "f4")])
     with _bar(len(groups), "cluster", progress) as bar:
         for g in groups:
+            if len(g) == 1:  # a lone pair: a cluster of two (what dedupe yields), without its per-call cost
+                a, b, sc = ls[g[0]], rs[g[0]], ss[g[0]]
+                if sc > threshold:
+                    cluster[[a, b]] = min(a, b)
+                    confidence[[a, b]] = sc
+                bar.update(1)
+                continue
             arr = np.empty(len(g), dtype=dtype)
             arr["pairs"] = np.column_stack([ls[g], rs[g]])
             arr["score"] = ss[g]
