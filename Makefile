@@ -39,9 +39,11 @@ lab: workspace
 	WORKBENCH_WORKSPACE=$(abspath $(WORKSPACE)) $(BIN)/jupyter lab --no-browser \
 		--ServerApp.ip=$(HOST) --ServerApp.port=$(LAB_PORT) --ServerApp.root_dir=notebooks $(ALLOW_ROOT)
 
+# Voila with the folder's voila.json (a preheated kernel per dashboard) and its workbench template
+# (charts drawn from the page itself): see src/workbench/dashboards/serve.py.
 dashboards: workspace
-	WORKBENCH_WORKSPACE=$(abspath $(WORKSPACE)) $(BIN)/voila notebooks/dashboards --no-browser \
-		--Voila.ip=$(HOST) --port=$(VOILA_PORT)
+	WORKBENCH_WORKSPACE=$(abspath $(WORKSPACE)) $(BIN)/python -m workbench.dashboards.serve notebooks/dashboards \
+		--ip=$(HOST) --port=$(VOILA_PORT)
 
 chromium:
 	@scripts/ensure-chromium

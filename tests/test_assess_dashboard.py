@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -82,3 +84,64 @@ def test_dashboard_module_does_not_import_the_rule_engine():
     code = "import sys, workbench.dashboards.quality; print('pandera' in sys.modules, 'ipywidgets' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+# -- how dashboards reach the page (render) and how Voilà is started (serve) ------------------
+def test_dashboard_parts_become_inline_outputs_with_a_plotly_fallback(tmp_path):
+    from workbench.dashboards import render
+
+    parts = quality.build(_hostile_ws(tmp_path))
+    bundles = render.bundles(parts)
+    charts = [b for b in bundles if render.PLOTLY_MIME in b]
+    assert len(charts) == sum(isinstance(p, go.Figure) for p in parts) >= 3
+    assert all("wbPlot(" in b["text/html"] and "Plotly.newPlot" not in b["text/html"] for b in charts)
+    assert all(b[render.PLOTLY_MIME]["config"]["displaylogo"] is False for b in charts)
+    html_only = [b for b in bundles if render.PLOTLY_MIME not in b]
+    assert html_only and all(set(b) == {"text/html"} for b in html_only)
+    page = "".join(b["text/html"] for b in bundles)
+    assert "<script>alert(1)</script>" not in page and "wb-drilldown" in page
+
+
+def test_charts_the_template_bundle_cannot_draw_go_through_voila(tmp_path):
+    from workbench.dashboards import render
+
+    (gauge,) = render.bundles([aplots.health_gauge(50.0)])  # an indicator trace: not in plotly.js basic
+    assert set(gauge) == {render.PLOTLY_MIME}
+    assert render.inline_ok(aplots.scorecard_bars({"validity": 90.0}, 90.0))
+
+
+def test_wait_for_viewer_returns_at_once_outside_a_preheated_kernel(monkeypatch):
+    from workbench.dashboards import render
+
+    monkeypatch.delenv("VOILA_PREHEAT", raising=False)
+    render.wait_for_viewer()
+    monkeypatch.setenv("VOILA_PREHEAT", "False")
+    render.wait_for_viewer()
+
+
+def test_serve_puts_the_template_first_and_reads_the_folder_config(tmp_path):
+    from conftest import NOTEBOOKS
+    from workbench.dashboards import serve
+
+    folder = NOTEBOOKS / "dashboards"
+    env = serve.environment(folder, {"JUPYTER_PATH": "/elsewhere"})
+    assert env["JUPYTER_PATH"].split(":") == [str(folder.resolve() / ".jupyter"), "/elsewhere"]
+    cmd = serve.command(folder, port=1234, extra=["--debug"])
+    assert "--template=workbench" in cmd and "--port=1234" in cmd and cmd[-1] == "--debug"
+    assert cmd.index(f"--Voila.config_file_paths={folder.resolve()}") < cmd.index("--debug")
+    template = serve.data_dir(folder) / "voila" / "templates" / "workbench"
+    assert (template / "index.html.j2").exists() and (template / "conf.json").exists()
+    config = json.loads((folder / "voila.json").read_text())
+    pools = config["VoilaKernelManager"]["kernel_pools_config"]
+    assert pools["default"]["pool_size"] == 0 and pools["quality.ipynb"]["pool_size"] == 1
+
+
+def test_the_template_plotly_bundle_matches_the_installed_plotly():
+    import warnings
+
+    from conftest import NOTEBOOKS
+    from workbench.dashboards import serve
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        serve.check_plotly_bundle(NOTEBOOKS / "dashboards")

@@ -41,16 +41,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def voila_url(prepared_workspace, tmp_path_factory):
-    """Voilà on 127.0.0.1 serving the dashboards folder against the prepared sample workspace."""
+def serve_dashboards(workspace: Path, log: Path):
+    """Voilà on 127.0.0.1 serving the dashboards folder against ``workspace``; yields its URL.
+
+    Started the way ``make dashboards`` starts it (``workbench.dashboards.serve``:
+    preheated kernels, the workbench template), so the tests see what users see.
+    """
     port = _free_port()
-    env = {**os.environ, "WORKBENCH_WORKSPACE": str(prepared_workspace)}
-    log = tmp_path_factory.mktemp("voila") / "voila.log"
-    voila = Path(sys.executable).with_name("voila")
+    env = {**os.environ, "WORKBENCH_WORKSPACE": str(workspace)}
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [str(voila), str(NOTEBOOKS / "dashboards"), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"],
+            [sys.executable, "-m", "workbench.dashboards.serve", str(NOTEBOOKS / "dashboards"), f"--port={port}",
+             "--ip=127.0.0.1"],
             env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
@@ -66,12 +68,20 @@ def voila_url(prepared_workspace, tmp_path_factory):
     else:
         proc.terminate()
         raise RuntimeError(f"voila did not answer on {url}: {log.read_text()}")
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def voila_url(prepared_workspace, tmp_path_factory):
+    """Voilà serving the dashboards folder against the prepared sample workspace."""
+    yield from serve_dashboards(prepared_workspace, tmp_path_factory.mktemp("voila") / "voila.log")
 
 
 def _sample_pii() -> list[str]:

@@ -13,7 +13,7 @@ STYLE = """
 .wb-tile .wb-value{font-size:26px;font-weight:600;color:#264653}
 .wb-tile .wb-label{font-size:12px;color:#57606a;text-transform:uppercase;letter-spacing:.04em}
 .wb-table table{border-collapse:collapse;font-size:13px}
-.wb-table th,.wb-table td{border-bottom:1px solid #eaecef;padding:4px 8px;text-align:left}
+.wb-table th,.wb-table td{border-bottom:1px solid #eaecef;padding:4px 8px;text-align:left !important}
 .wb-note{color:#57606a;font-size:13px}
 </style>
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from workbench import plots
-from workbench.dashboards import html
+from workbench.dashboards import html, render
 from workbench.masking import mask_frame
 from workbench.workspace import Workspace
 
@@ -45,10 +45,4 @@ def build(ws: Workspace, *, masked: bool = True) -> list[Any]:
 
 def show(ws: Workspace, *, masked: bool = True) -> None:
     """Display the page in a notebook or Voilà."""
-    from IPython.display import HTML, display
-
-    for part in build(ws, masked=masked):
-        if isinstance(part, str):
-            display(HTML(part))
-        else:
-            part.show(config={"displaylogo": False})
+    render.show(build(ws, masked=masked))

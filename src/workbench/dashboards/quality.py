@@ -17,7 +17,7 @@ import pandas as pd
 from workbench.assess import plots
 from workbench.assess.runs import history_frame, stored_runs
 from workbench.assess.scorecard import DIMENSIONS, band
-from workbench.dashboards import html
+from workbench.dashboards import html, render
 from workbench.workspace import Workspace
 
 EXAMPLES = 5
@@ -146,12 +146,4 @@ def _raw_examples(ws: Workspace, r: dict[str, Any]) -> pd.DataFrame:
 
 def show(ws: Workspace, *, masked: bool = True) -> None:
     """Display the page in a notebook or Voilà."""
-    from IPython.display import HTML, display
-
-    for part in build(ws, masked=masked):
-        if isinstance(part, str):
-            display(HTML(part))
-        elif isinstance(part, DrillDown):
-            display(HTML(part.to_html()))
-        else:
-            part.show(config={"displaylogo": False})
+    render.show(build(ws, masked=masked))

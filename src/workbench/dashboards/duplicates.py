@@ -1,0 +1,291 @@
+"""Duplicates dashboard: the stored clustering of each dataset and the latest links, read-only.
+
+Reads finished ``dedupe`` and ``link`` runs, their Parquet files and the
+labels table: a page load never scores a pair or clusters anything. Clusters
+come with the analysts' review decisions applied (``workbench.review``), so
+the page agrees with the review notebook. Aggregations run in DuckDB over
+the Parquet files and the figures get counts, not records, so a million-record
+clustering draws as fast as a small one. Member records are masked by role
+(``masking``) unless ``masked=False``; every value is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pandas as pd
+import sqlalchemy as sa
+
+from workbench import store
+from workbench.dashboards import duplicate_plots as plots
+from workbench.dashboards import html, render
+from workbench.errors import WorkbenchError
+from workbench.masking import mask_frame
+from workbench.schema import Role
+from workbench.workspace import Dataset, Workspace
+
+#: Clusters listed for review (the least confident ones not reviewed yet).
+REVIEW_CLUSTERS = 10
+#: Member columns shown, by role, in this order (the key comes first).
+MEMBER_ROLES = (Role.FULL_NAME, Role.FIRST_NAME, Role.LAST_NAME, Role.EMAIL, Role.PHONE, Role.DATE_OF_BIRTH,
+                Role.STREET, Role.CITY, Role.POSTCODE, Role.STATE, Role.COUNTRY, Role.SOURCE)
+
+
+@dataclass
+class Clustering:
+    """A dataset's latest finished dedupe run, as the page needs it."""
+
+    dataset: Dataset
+    result: dict[str, Any]
+    finished_at: Any
+
+
+def build(ws: Workspace, *, masked: bool = True) -> list[Any]:
+    """The page as displayable parts (HTML strings and plotly figures)."""
+    clusterings = stored_clusterings(ws)
+    links = stored_links(ws)
+    if not clusterings and not links:
+        return [html.tiles([("clustered datasets", "0")]),
+                html.note(f"No duplicates are stored in {ws.path} yet. Label pairs and cluster a dataset "
+                          "(notebooks/02_label_and_dedupe.ipynb, or ws.deduper(\"customers\") then .cluster()); "
+                          "this page then shows its duplicate rate, clusters to review and overlaps.")]
+    parts: list[Any] = []
+    if not clusterings:
+        parts += [html.tiles([("clustered datasets", "0")]),
+                  html.note("No dataset has been clustered yet: only links of acquired lists are stored.")]
+    for c in clusterings:
+        parts += dataset_section(ws, c, masked=masked)
+    if links:
+        parts.append(html.heading("Acquired lists against the master", level=2))
+        for row in links:
+            parts += link_section(row)
+    return parts
+
+
+def show(ws: Workspace, *, masked: bool = True) -> None:
+    """Display the page in a notebook or Voilà."""
+    render.show(build(ws, masked=masked))
+
+
+# -- what is stored ------------------------------------------------------------------------
+def stored_clusterings(ws: Workspace) -> list[Clustering]:
+    """The newest finished dedupe run of each dataset name, most recently clustered first."""
+    runs = ws.runs("dedupe")
+    runs = runs[(runs["status"] == "done") & runs["dataset_id"].notna()]
+    out, seen = [], set()
+    for row in runs.itertuples():  # newest first
+        ds = ws.dataset_by_id(int(row.dataset_id))
+        if ds.name in seen or not isinstance(row.result, dict):
+            continue
+        seen.add(ds.name)
+        out.append(Clustering(ds, row.result, row.finished_at))
+    return out
+
+
+def stored_links(ws: Workspace) -> list[dict[str, Any]]:
+    """The newest finished link run of each task: acquired label, master label, finished_at, overlap."""
+    runs = ws.runs("link")
+    runs = runs[(runs["status"] == "done") & runs["dataset_id"].notna()]
+    out, seen = [], set()
+    for row in runs.itertuples():
+        result = row.result if isinstance(row.result, dict) else {}
+        task = result.get("task") or row.params.get("task")
+        if task in seen or not result.get("overlap"):
+            continue
+        seen.add(task)
+        out.append({"acquired": ws.dataset_by_id(int(row.dataset_id)).label,
+                    "master": row.params.get("master", "the master"), "finished_at": row.finished_at,
+                    "threshold": result.get("threshold"), "overlap": result["overlap"]})
+    return out
+
+
+def clusters_of(ws: Workspace, c: Clustering) -> pd.DataFrame:
+    """The run's clusters with review decisions applied (``workbench.review.current_clusters``).
+
+    Without the review module, or for a run it cannot read, the run's stored
+    ``clusters.parquet`` as it is.
+    """
+    try:
+        from workbench.review import current_clusters
+    except ImportError:  # pragma: no cover - the review module ships with the workbench
+        current_clusters = None
+    if current_clusters is not None:
+        try:
+            return current_clusters(ws, c.dataset)
+        except (WorkbenchError, FileNotFoundError, KeyError):
+            pass
+    clusters = pd.read_parquet(ws.path / c.result["folder"] / "clusters.parquet")
+    clusters["key"] = clusters["key"].astype(str)
+    clusters["cluster_id"] = clusters["cluster_id"].astype(str)
+    if "reviewed" not in clusters:
+        clusters["reviewed"] = False
+    return clusters
+
+
+# -- figures from the clusters ------------------------------------------------------------------
+def size_counts(clusters: pd.DataFrame) -> pd.DataFrame:
+    """Clusters and records per cluster size (``size``, ``clusters``, ``records``), from ``cluster_size``."""
+    records = clusters["cluster_size"].value_counts().sort_index()
+    sizes = records.index.to_numpy().astype("int64")
+    return pd.DataFrame({"size": sizes, "clusters": records.to_numpy() // sizes, "records": records.to_numpy()})
+
+
+def per_cluster(clusters: pd.DataFrame) -> pd.DataFrame:
+    """One row per cluster of two or more records: ``cluster_id``, ``size``, ``confidence`` (lowest), ``reviewed``."""
+    multi = clusters[clusters["cluster_size"] > 1]
+    if multi.empty:
+        return pd.DataFrame({"cluster_id": pd.Series(dtype=str), "size": pd.Series(dtype="int64"),
+                             "confidence": pd.Series(dtype=float), "reviewed": pd.Series(dtype=bool)})
+    g = multi.groupby("cluster_id", sort=False)
+    return pd.DataFrame({"size": g["key"].size(), "confidence": g["confidence"].min().astype(float),
+                         "reviewed": g["reviewed"].any()}).reset_index()
+
+
+def headline(clusters: pd.DataFrame, sizes: pd.DataFrame, multi: pd.DataFrame) -> dict[str, Any]:
+    """The figures a reader asks first: duplicate rate and how much of it is reviewed.
+
+    The duplicate rate is the share of records that are extra copies, (records -
+    clusters) / records: what merging every cluster into one record would remove.
+    """
+    records = len(clusters)
+    n_clusters = int(sizes["clusters"].sum())
+    duplicates = records - n_clusters
+    return {"records": records, "clusters": n_clusters, "duplicate_records": duplicates,
+            "duplicate_rate": 100.0 * duplicates / records if records else 0.0,
+            "multi_clusters": len(multi), "records_in_multi": int(multi["size"].sum()),
+            "largest": int(sizes["size"].max()) if len(sizes) else 0,
+            "reviewed": int(multi["reviewed"].sum())}
+
+
+def label_counts(ws: Workspace, task: str) -> pd.DataFrame:
+    """Labels of ``task`` per analyst and answer (``analyst``, ``label``, ``labels``); undone ones as "undone"."""
+    t = store.labels_table
+    undone = sa.case((t.c.undone_at.is_(None), t.c.label), else_=sa.literal("undone"))
+    query = (sa.select(t.c.analyst, undone.label("label"), sa.func.count().label("labels"))
+             .where(t.c.task == task).group_by(t.c.analyst, undone))
+    with ws.engine.connect() as conn:
+        return pd.DataFrame(conn.execute(query).all(), columns=["analyst", "label", "labels"])
+
+
+def source_combinations(ws: Workspace, ds: Dataset, clusters: pd.DataFrame) -> pd.DataFrame | None:
+    """Multi-record clusters per combination of sources ("crm + web"), or None without a source column."""
+    source = ds.schema.column_for(Role.SOURCE)
+    if source is None or not ds.key:
+        return None
+    members = clusters.loc[clusters["cluster_size"] > 1, ["key", "cluster_id"]]
+    con = duckdb.connect()
+    try:
+        con.register("members", members)
+        return con.execute(f"""
+            SELECT sources, count(*) AS clusters FROM (
+                SELECT m.cluster_id,
+                       string_agg(DISTINCT coalesce(CAST(d.{_q(source)} AS VARCHAR), '(none)'), ' + '
+                                  ORDER BY coalesce(CAST(d.{_q(source)} AS VARCHAR), '(none)')) AS sources
+                FROM members m JOIN read_parquet(?) d ON CAST(d.{_q(ds.key)} AS VARCHAR) = m.key
+                GROUP BY m.cluster_id)
+            GROUP BY sources ORDER BY clusters DESC, sources""",
+                           [str(ds.workspace.artifact_path(ds, "data.parquet"))]).df()
+    finally:
+        con.close()
+
+
+def review_members(ws: Workspace, ds: Dataset, clusters: pd.DataFrame, queue: pd.DataFrame, *,
+                   masked: bool = True) -> pd.DataFrame:
+    """The records of the clusters in ``queue`` (in its order), PII masked unless ``masked=False``."""
+    key = ds.key or "key"
+    columns = [key] + [c for role in MEMBER_ROLES for c in ds.schema.columns_with(role) if c != key]
+    columns = list(dict.fromkeys(columns))
+    members = clusters[clusters["cluster_id"].isin(queue["cluster_id"])][["key", "cluster_id"]]
+    if members.empty:
+        return pd.DataFrame(columns=["cluster", "confidence", *columns])
+    con = duckdb.connect()
+    try:
+        con.register("members", members)
+        rows = con.execute(
+            f"SELECT m.cluster_id AS __cluster, {', '.join('d.' + _q(c) for c in columns)} "
+            f"FROM members m JOIN read_parquet(?) d ON CAST(d.{_q(key)} AS VARCHAR) = m.key",
+            [str(ds.workspace.artifact_path(ds, "data.parquet"))]).df()
+    finally:
+        con.close()
+    shown = mask_frame(rows[columns], ds.schema, enabled=masked)
+    order = {cid: i for i, cid in enumerate(queue["cluster_id"])}
+    confidence = dict(zip(queue["cluster_id"], queue["confidence"], strict=True))
+    shown.insert(0, "confidence", [f"{confidence[c]:.2f}" for c in rows["__cluster"]])
+    shown.insert(0, "cluster", rows["__cluster"].to_numpy())
+    shown["_order"] = [order[c] for c in rows["__cluster"]]
+    shown["_key"] = rows[key].astype(str).to_numpy()
+    shown = shown.sort_values(["_order", "_key"], kind="stable").drop(columns=["_order", "_key"])
+    first = ~shown["cluster"].duplicated()
+    shown["cluster"] = shown["cluster"].where(first, "")  # cluster and confidence once, on its first record
+    shown["confidence"] = shown["confidence"].where(first, "")
+    return shown.reset_index(drop=True)
+
+
+# -- page sections ---------------------------------------------------------------------------------
+def dataset_section(ws: Workspace, c: Clustering, *, masked: bool = True) -> list[Any]:
+    ds, result = c.dataset, c.result
+    when = str(c.finished_at)[:16]
+    try:
+        clusters = clusters_of(ws, c)
+    except (OSError, KeyError) as exc:
+        return [html.heading(f"{ds.label}: clustered {when}", level=2),
+                html.note(f"The stored clusters of this run cannot be read ({type(exc).__name__}); "
+                          "cluster the dataset again.")]
+    sizes = size_counts(clusters)
+    multi = per_cluster(clusters)
+    h = headline(clusters, sizes, multi)
+    threshold = result.get("threshold")
+    parts: list[Any] = [
+        html.heading(f"{ds.label}: {h['records']:,} records in {h['clusters']:,} clusters, clustered {when}"
+                     + (f" (match threshold {threshold:.2f})" if isinstance(threshold, int | float) else ""),
+                     level=2),
+        html.tiles([("duplicate rate", f"{h['duplicate_rate']:.1f}%"),
+                    ("duplicate records", f"{h['duplicate_records']:,}"),
+                    ("clusters of 2+ records", f"{h['multi_clusters']:,}"),
+                    ("records in them", f"{h['records_in_multi']:,}"),
+                    ("largest cluster", f"{h['largest']:,}"),
+                    ("clusters reviewed", f"{h['reviewed']:,} of {h['multi_clusters']:,}")]),
+        plots.cluster_sizes(sizes),
+        plots.confidence_histogram(plots.confidence_bins(multi["confidence"])),
+    ]
+    queue = multi[~multi["reviewed"]].sort_values(["confidence", "size", "cluster_id"],
+                                                  ascending=[True, False, True], kind="stable")
+    parts.append(html.heading("Clusters needing review" + (" (personal data masked)" if masked else ""), level=3))
+    if queue.empty:
+        parts.append(html.note("Every cluster of two or more records has been reviewed." if len(multi)
+                               else "No cluster of two or more records: nothing to review."))
+    else:
+        top = queue.head(REVIEW_CLUSTERS)
+        parts.append(html.note(f"The {len(top)} least confident of {len(queue):,} clusters not reviewed yet; "
+                               "review them in notebooks/03_review_clusters.ipynb."))
+        parts.append(html.table(review_members(ws, ds, clusters, top, masked=masked), max_rows=500))
+    parts.append(plots.labels_by_analyst(label_counts(ws, result.get("task") or f"dedupe:{ds.name}")))
+    combos = source_combinations(ws, ds, clusters)
+    if combos is None:
+        parts.append(html.note("This dataset has no source column: overlap between sources cannot be shown."))
+    else:
+        parts.append(plots.source_overlap(combos))
+    return parts
+
+
+def link_section(link: dict[str, Any]) -> list[Any]:
+    overall = next((r for r in link["overlap"] if r.get("source") == "all"), link["overlap"][-1])
+    records = int(overall.get("records", 0))
+
+    def share(n: int) -> str:
+        return f"{n:,} ({100.0 * n / records:.1f}%)" if records else f"{n:,}"
+
+    return [
+        html.heading(f"{link['acquired']} against {link['master']}, linked {str(link['finished_at'])[:16]}",
+                     level=3),
+        html.tiles([("acquired records", f"{records:,}"), ("already ours", share(int(overall.get("match", 0)))),
+                    ("ambiguous", share(int(overall.get("ambiguous", 0)))), ("new", share(int(overall.get("new", 0))))]),
+        plots.link_overlap(link["overlap"], f"{link['acquired']}: records already in {link['master']}, by source"),
+    ]
+
+
+def _q(name: str) -> str:
+    """A column name quoted for DuckDB SQL."""
+    return '"' + str(name).replace('"', '""') + '"'
