@@ -39,3 +39,69 @@ def test_notebook_runs(path, workspace_copy, monkeypatch):
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.execution_count for c in code_cells)
     assert any(c.outputs for c in code_cells)
+
+
+@pytest.mark.notebook
+def test_review_notebook_runs_on_a_clustering(deduped_copy, monkeypatch):
+    """Notebook 03 against a workspace that has a clustering: summary, queue and the review app show."""
+    path = NOTEBOOKS / "03_review_clusters.ipynb"
+    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(deduped_copy))
+    monkeypatch.setenv("WORKBENCH_TEST_MODE", "1")
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in outputs)
+    assert "not been clustered yet" not in text and "review decision(s) in force" in text
+    assert "cluster_id" in text  # the queue
+    assert any("application/vnd.plotly.v1+json" in o.get("data", {}) for o in outputs)
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+
+
+@pytest.mark.notebook
+def test_label_and_dedupe_notebook_labels_clusters_and_shows_the_app(workspace_copy, monkeypatch):
+    """02: scripted labels are stored under the analyst's name, a clustering run is stored, app and chart shown."""
+    from workbench import Workspace
+    from workbench.matching.labels import LabelStore
+
+    path = NOTEBOOKS / "02_label_and_dedupe.ipynb"
+    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(workspace_copy))
+    monkeypatch.setenv("WORKBENCH_SAMPLES", str(SAMPLES))
+    monkeypatch.setenv("WORKBENCH_SCRIPTED_LABELS", "15")
+    monkeypatch.setenv("WORKBENCH_USER", "nb-analyst")
+    monkeypatch.delenv("WORKBENCH_TEST_MODE", raising=False)
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    data = [o.get("data", {}) for o in outputs]
+    assert any("application/vnd.jupyter.widget-view+json" in d for d in data), "the labeling app is displayed"
+    assert any("application/vnd.plotly.v1+json" in d for d in data), "the threshold chart is displayed"
+    assert any("clusters" in str(d.get("text/plain", "")) or "clusters" in o.get("text", "")
+               for d, o in zip(data, outputs, strict=True))
+
+    ws = Workspace(workspace_copy)
+    labels = LabelStore(ws, "dedupe:customers").frame()
+    runs = ws.runs("dedupe")
+    ws.close()
+    assert len(labels) == 15 and set(labels["analyst"]) == {"nb-analyst"}
+    assert (runs["status"] == "done").sum() == 1
+
+
+@pytest.mark.notebook
+def test_duplicates_dashboard_notebook_runs_on_a_clustering(deduped_copy, monkeypatch):
+    """dashboards/duplicates.ipynb against a clustered and linked workspace: charts, masked members, no error."""
+    path = NOTEBOOKS / "dashboards" / "duplicates.ipynb"
+    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(deduped_copy))
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    charts = [o for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]
+    assert len(charts) >= 5
+    assert all("wbPlot(" in o["data"]["text/html"] and o["metadata"]["workbench"]["inline"] for o in charts)
+    page = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    assert "duplicate rate" in page and "Clusters needing review" in page and "***" in page
