@@ -231,3 +231,21 @@ def test_dashboard_module_imports_no_widgets_or_ipython():
             "print('ipywidgets' in sys.modules, 'IPython' in sys.modules, 'pandera' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False", "False"]
+
+
+def test_page_summary_is_cached_until_a_review_decision_changes_it(deduped_copy):
+    from workbench.review import ReviewDecisions
+
+    ws = Workspace(deduped_copy)
+    c = duplicates.stored_clusterings(ws)[0]
+    first = duplicates.summary(ws, c)
+    cache = ws.path / c.result["folder"] / "dashboard-summary.json"
+    assert cache.exists()
+    assert duplicates.summary(ws, c) == first  # read back from the cache
+    top = first["queue_top"][0]["cluster_id"]
+    members = [m["key"] for m in first["queue_members"] if m["cluster_id"] == top]
+    ReviewDecisions(ws, c.result["task"]).verify(members)
+    after = duplicates.summary(ws, c)
+    assert after["stamp"] != first["stamp"]
+    assert after["headline"]["reviewed"] == first["headline"]["reviewed"] + 1
+    assert top not in {q["cluster_id"] for q in after["queue_top"]}

@@ -11,6 +11,8 @@ clustering draws as fast as a small one. Member records are masked by role
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +30,8 @@ from workbench.workspace import Dataset, Workspace
 
 #: Clusters listed for review (the least confident ones not reviewed yet).
 REVIEW_CLUSTERS = 10
+#: Version of the cached page summary kept next to a clustering.
+SUMMARY_VERSION = 1
 #: Member columns shown, by role, in this order (the key comes first).
 MEMBER_ROLES = (Role.FULL_NAME, Role.FIRST_NAME, Role.LAST_NAME, Role.EMAIL, Role.PHONE, Role.DATE_OF_BIRTH,
                 Role.STREET, Role.CITY, Role.POSTCODE, Role.STATE, Role.COUNTRY, Role.SOURCE)
@@ -223,19 +227,81 @@ def review_members(ws: Workspace, ds: Dataset, clusters: pd.DataFrame, queue: pd
     return shown.reset_index(drop=True)
 
 
+# -- the page's figures, cached per clustering and review state -----------------------------------
+def decisions_stamp(ws: Workspace, task: str) -> str:
+    """Changes whenever a review decision of ``task`` is made or undone (one cheap query)."""
+    t = store.decisions_table
+    with ws.engine.connect() as conn:
+        n, last, undone = conn.execute(sa.select(sa.func.count(), sa.func.max(t.c.id), sa.func.max(t.c.undone_at))
+                                       .where(t.c.task == task)).one()
+    return f"{n}:{last}:{undone}"
+
+
+def summary(ws: Workspace, c: Clustering) -> dict[str, Any]:
+    """What the page shows of a clustering, small (counts, bins, the review queue's head), cached on disk.
+
+    Applying review decisions to a million-record clustering and aggregating it
+    takes seconds; the result only changes with a new clustering or a new review
+    decision, so it is kept next to the run's clusters (``dashboard-summary.json``)
+    and reused until the decisions stamp moves. ``warm`` fills it before a viewer asks.
+    """
+    task = c.result.get("task") or f"dedupe:{c.dataset.name}"
+    stamp = decisions_stamp(ws, task)
+    cache = ws.path / c.result["folder"] / "dashboard-summary.json"
+    try:
+        cached = json.loads(cache.read_text())
+        if cached.get("version") == SUMMARY_VERSION and cached.get("stamp") == stamp:
+            return cached
+    except (OSError, ValueError):
+        pass
+    clusters = clusters_of(ws, c)
+    sizes = size_counts(clusters)
+    multi = per_cluster(clusters)
+    queue = multi[~multi["reviewed"]].sort_values(["confidence", "size", "cluster_id"],
+                                                  ascending=[True, False, True], kind="stable")
+    top = queue.head(REVIEW_CLUSTERS)
+    combos = source_combinations(ws, c.dataset, clusters)
+    data = {
+        "version": SUMMARY_VERSION, "stamp": stamp,
+        "headline": headline(clusters, sizes, multi),
+        "sizes": sizes.to_dict("records"),
+        "confidence_bins": plots.confidence_bins(multi["confidence"]).to_dict("records"),
+        "queue_length": len(queue), "multi_clusters": len(multi),
+        "queue_top": top.to_dict("records"),
+        "queue_members": clusters.loc[clusters["cluster_id"].isin(top["cluster_id"]),
+                                      ["key", "cluster_id"]].to_dict("records"),
+        "source_combinations": None if combos is None else combos.to_dict("records"),
+    }
+    data = json.loads(json.dumps(data, default=store._json_default))  # what a cache read would give
+    tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, cache)
+    except OSError:  # a read-only workspace: the page still works, it just recomputes
+        tmp.unlink(missing_ok=True)
+    return data
+
+
+def warm(ws: Workspace) -> None:
+    """Compute the cached summaries of every stored clustering (a preheated kernel does this before a viewer)."""
+    for c in stored_clusterings(ws):
+        try:
+            summary(ws, c)
+        except (OSError, KeyError, WorkbenchError):
+            pass  # the page says what is wrong when it is viewed
+
+
 # -- page sections ---------------------------------------------------------------------------------
 def dataset_section(ws: Workspace, c: Clustering, *, masked: bool = True) -> list[Any]:
     ds, result = c.dataset, c.result
     when = str(c.finished_at)[:16]
     try:
-        clusters = clusters_of(ws, c)
+        s = summary(ws, c)
     except (OSError, KeyError) as exc:
         return [html.heading(f"{ds.label}: clustered {when}", level=2),
                 html.note(f"The stored clusters of this run cannot be read ({type(exc).__name__}); "
                           "cluster the dataset again.")]
-    sizes = size_counts(clusters)
-    multi = per_cluster(clusters)
-    h = headline(clusters, sizes, multi)
+    h = s["headline"]
     threshold = result.get("threshold")
     parts: list[Any] = [
         html.heading(f"{ds.label}: {h['records']:,} records in {h['clusters']:,} clusters, clustered {when}"
@@ -247,26 +313,24 @@ def dataset_section(ws: Workspace, c: Clustering, *, masked: bool = True) -> lis
                     ("records in them", f"{h['records_in_multi']:,}"),
                     ("largest cluster", f"{h['largest']:,}"),
                     ("clusters reviewed", f"{h['reviewed']:,} of {h['multi_clusters']:,}")]),
-        plots.cluster_sizes(sizes),
-        plots.confidence_histogram(plots.confidence_bins(multi["confidence"])),
+        plots.cluster_sizes(pd.DataFrame(s["sizes"], columns=["size", "clusters", "records"])),
+        plots.confidence_histogram(pd.DataFrame(s["confidence_bins"], columns=["start", "end", "clusters"])),
     ]
-    queue = multi[~multi["reviewed"]].sort_values(["confidence", "size", "cluster_id"],
-                                                  ascending=[True, False, True], kind="stable")
     parts.append(html.heading("Clusters needing review" + (" (personal data masked)" if masked else ""), level=3))
-    if queue.empty:
-        parts.append(html.note("Every cluster of two or more records has been reviewed." if len(multi)
+    if not s["queue_length"]:
+        parts.append(html.note("Every cluster of two or more records has been reviewed." if s["multi_clusters"]
                                else "No cluster of two or more records: nothing to review."))
     else:
-        top = queue.head(REVIEW_CLUSTERS)
-        parts.append(html.note(f"The {len(top)} least confident of {len(queue):,} clusters not reviewed yet; "
-                               "review them in notebooks/03_review_clusters.ipynb."))
-        parts.append(html.table(review_members(ws, ds, clusters, top, masked=masked), max_rows=500))
+        top = pd.DataFrame(s["queue_top"])
+        members = pd.DataFrame(s["queue_members"], columns=["key", "cluster_id"])
+        parts.append(html.note(f"The {len(top)} least confident of {s['queue_length']:,} clusters not reviewed "
+                               "yet; review them in notebooks/03_review_clusters.ipynb."))
+        parts.append(html.table(review_members(ws, ds, members, top, masked=masked), max_rows=500))
     parts.append(plots.labels_by_analyst(label_counts(ws, result.get("task") or f"dedupe:{ds.name}")))
-    combos = source_combinations(ws, ds, clusters)
-    if combos is None:
+    if s["source_combinations"] is None:
         parts.append(html.note("This dataset has no source column: overlap between sources cannot be shown."))
     else:
-        parts.append(plots.source_overlap(combos))
+        parts.append(plots.source_overlap(pd.DataFrame(s["source_combinations"], columns=["sources", "clusters"])))
     return parts
 
 
