@@ -191,8 +191,12 @@ def hostile_workspace(tmp_path) -> Path:
 
 
 @contextlib.contextmanager
-def voila_server(directory: Path, env: dict[str, str], log: Path, timeout: float = 60):
-    """Voilà serving ``directory`` on 127.0.0.1 and a free port; yields its base URL, stops it after."""
+def voila_server(directory: Path, env: dict[str, str], log: Path, timeout: float = 60, *, served: bool = False):
+    """Voilà serving ``directory`` on 127.0.0.1 and a free port; yields its base URL, stops it after.
+
+    ``served``: started the way ``make dashboards`` starts it (``workbench.dashboards.serve``:
+    preheated kernels, the workbench template), so dashboard tests see what users see.
+    """
     import socket
     import subprocess
     import sys
@@ -202,12 +206,14 @@ def voila_server(directory: Path, env: dict[str, str], log: Path, timeout: float
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    voila = Path(sys.executable).with_name("voila")
+    if served:
+        command = [sys.executable, "-m", "workbench.dashboards.serve", str(directory), f"--port={port}",
+                   "--ip=127.0.0.1"]
+    else:
+        command = [str(Path(sys.executable).with_name("voila")), str(directory), "--no-browser", f"--port={port}",
+                   "--Voila.ip=127.0.0.1"]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [str(voila), str(directory), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -225,7 +231,7 @@ def voila_server(directory: Path, env: dict[str, str], log: Path, timeout: float
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()

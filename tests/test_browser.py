@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import CHROMIUM, NOTEBOOKS, SAMPLES, require_chromium
+from conftest import CHROMIUM, NOTEBOOKS, SAMPLES, require_chromium, voila_server
 
 pytestmark = pytest.mark.browser
 
@@ -35,47 +30,11 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def serve_dashboards(workspace: Path, log: Path):
-    """Voilà on 127.0.0.1 serving the dashboards folder against ``workspace``; yields its URL.
-
-    Started the way ``make dashboards`` starts it (``workbench.dashboards.serve``:
-    preheated kernels, the workbench template), so the tests see what users see.
-    """
-    port = _free_port()
-    env = {**os.environ, "WORKBENCH_WORKSPACE": str(workspace)}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "workbench.dashboards.serve", str(NOTEBOOKS / "dashboards"), f"--port={port}",
-             "--ip=127.0.0.1"],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"voila exited: {log.read_text()}") from None
-            time.sleep(0.5)
-    else:
-        proc.terminate()
-        raise RuntimeError(f"voila did not answer on {url}: {log.read_text()}")
-    try:
+    """Voilà serving the dashboards folder against ``workspace`` as ``make dashboards`` does; yields its URL."""
+    with voila_server(NOTEBOOKS / "dashboards", {**os.environ, "WORKBENCH_WORKSPACE": str(workspace)}, log,
+                      served=True) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="session")

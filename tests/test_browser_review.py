@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import NOTEBOOKS
-from test_browser import _free_port, browser_type_launch_args  # noqa: F401
+from conftest import NOTEBOOKS, voila_server
+from test_browser import browser_type_launch_args  # noqa: F401
 from workbench import Workspace
 from workbench.review import ReviewDecisions, current_clusters
 
@@ -33,34 +29,9 @@ def review_workspace(deduped_workspace, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def review_url(review_workspace, tmp_path_factory):
     """Voilà on 127.0.0.1 serving notebooks/ against the copy, as analyst "browser-analyst"."""
-    port = _free_port()
     env = {**os.environ, "WORKBENCH_WORKSPACE": str(review_workspace), "WORKBENCH_USER": "browser-analyst"}
-    log = tmp_path_factory.mktemp("voila-review") / "voila.log"
-    voila = Path(sys.executable).with_name("voila")
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [str(voila), str(NOTEBOOKS), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"voila exited: {log.read_text()}") from None
-            time.sleep(0.5)
-    else:
-        proc.terminate()
-        raise RuntimeError(f"voila did not answer on {url}: {log.read_text()}")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with voila_server(NOTEBOOKS, env, tmp_path_factory.mktemp("voila-review") / "voila.log") as url:
+        yield url
 
 
 def _shown(page) -> list[str]:

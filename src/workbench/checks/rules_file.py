@@ -28,6 +28,8 @@ import yaml
 from workbench.checks import validators as v
 from workbench.checks.library import Rule, RuleError
 from workbench.errors import ConfigError
+from workbench.yaml_nodes import child as _child
+from workbench.yaml_nodes import compose as _compose
 
 __all__ = ["RULES_FORMAT_VERSION", "RuleSet", "dump_rules", "load_rules", "resolve_members", "to_yaml"]
 
@@ -195,33 +197,6 @@ def to_yaml(data: Any, *, block_lists: bool = False) -> str:
 
 # --------------------------------------------------------------------------
 # YAML with line numbers
-
-
-def _compose(text: str, path: str | None) -> tuple[yaml.Node | None, Any]:
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"invalid YAML: {problem}", path=path,
-                          line=None if mark is None else mark.line + 1,
-                          column=None if mark is None else mark.column + 1) from None
-    finally:
-        loader.dispose()
-    return node, data
-
-
-def _child(node: yaml.Node | None, key: str | int) -> yaml.Node | None:
-    """The value node under ``key`` (mapping) or at ``key`` (sequence), or None."""
-    if isinstance(node, yaml.MappingNode) and isinstance(key, str):
-        for k, val in node.value:
-            if isinstance(k, yaml.ScalarNode) and k.value == key:
-                return val
-    if isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-        return node.value[key]
-    return None
 
 
 def _error(message: str, path: str | None, node: yaml.Node | None) -> ConfigError:

@@ -38,6 +38,10 @@ import yaml
 
 from workbench.errors import ConfigError
 from workbench.schema import Role, Schema
+from workbench.yaml_nodes import child as _child
+from workbench.yaml_nodes import compose as _compose
+from workbench.yaml_nodes import key_node as _key
+from workbench.yaml_nodes import line as _line
 
 __all__ = [
     "RULES_FORMAT_VERSION",
@@ -480,42 +484,6 @@ def _group_from(spec: Any, name: str) -> Group:
 def _hint(word: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(str(word), list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _compose(text: str, path: str | None) -> tuple[yaml.Node | None, Any]:
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", path=path,
-                          line=None if mark is None else mark.line + 1) from None
-    finally:
-        loader.dispose()
-    return node, data
-
-
-def _child(node: yaml.Node | None, key: str | int) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode) and isinstance(key, str):
-        for k, val in node.value:
-            if isinstance(k, yaml.ScalarNode) and k.value == key:
-                return val
-    if isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-        return node.value[key]
-    return None
-
-
-def _key(node: yaml.Node | None, key: str) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode):
-        for k, _ in node.value:
-            if isinstance(k, yaml.ScalarNode) and k.value == key:
-                return k
-    return None
-
-
-def _line(node: yaml.Node | None) -> int | None:
-    return None if node is None else node.start_mark.line + 1
 
 
 class _At:
