@@ -268,3 +268,14 @@ def test_cli_dedupe_applies_saved_labels_headless(sample_ws, tmp_path, capsys):
     assert list(clusters.columns) == ["key", "cluster_id", "confidence"] and len(clusters) == 5000
     assert main(["dedupe", str(SAMPLES / "customers.csv"), "--key", "customer_id", "--labels", str(labels),
                  "--out", str(tmp_path / "x.txt")]) == 2
+
+
+def test_cluster_reports_its_stages_to_a_progress_function(sample_ws):
+    dd = sample_ws.deduper("customers", task="dedupe:stages")
+    label_from_truth(dd, 12, same=lambda a, b: TRUTH[a] == TRUTH[b])
+    seen = []
+    dd.cluster(progress=lambda stage, done, total: seen.append((stage, done, total)))
+    stages = [s for s, _, _ in seen]
+    assert {"standardize", "block keys", "score pairs"} <= set(stages)
+    last = {s: (d, t) for s, d, t in seen}
+    assert last["standardize"] == (5000, 5000)  # every stage runs to its total

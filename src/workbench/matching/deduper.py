@@ -30,6 +30,9 @@ class Deduper(MatchingSession):
                 workers: int | None = None) -> pd.DataFrame:
         """Cluster every record: DataFrame key, cluster_id, confidence (also stored in the workspace).
 
+        ``progress``: True for a tqdm bar per stage, False for none, or a function
+        ``(stage, done, total)`` called as each stage advances (the labeling app's).
+
         Review decisions of this task (split, merge, verify) are applied, so
         ``decision``/``reviewed`` mark the clusters an analyst formed.
 

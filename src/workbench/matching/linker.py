@@ -33,6 +33,8 @@ class Linker(MatchingSession):
              workers: int | None = None) -> pd.DataFrame:
         """For every acquired record: best master key (or None), score, status match/ambiguous/new.
 
+        ``progress``: as for ``Deduper.cluster`` (True, False, or a function ``(stage, done, total)``).
+
         Also stored in the workspace as a ``link`` run with a Parquet of the links.
         """
         self._require_model()

@@ -53,7 +53,28 @@ class StageLog:
         self.seconds[stage] = round(time.perf_counter() - started, 2)
 
 
-def _bar(total: int | None, desc: str, enabled: bool):
+class _StageCallback:
+    """A tqdm-like bar that reports to ``fn(stage, done, total)`` instead (an app shows real stages)."""
+
+    def __init__(self, fn: Callable[[str, int, int | None], None], total: int | None, desc: str):
+        self.fn, self.total, self.desc, self.n = fn, total, desc, 0
+
+    def __enter__(self) -> _StageCallback:
+        self.fn(self.desc, 0, self.total)
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        return False
+
+    def update(self, k: int = 1) -> None:
+        self.n += k
+        self.fn(self.desc, self.n, self.total)
+
+
+def _bar(total: int | None, desc: str, enabled: bool | Callable[[str, int, int | None], None]):
+    """A progress bar per stage: tqdm when ``enabled`` is True, a callback when it is a function."""
+    if callable(enabled):
+        return _StageCallback(enabled, total, desc)
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, disable=not enabled, leave=True)

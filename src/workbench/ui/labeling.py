@@ -352,7 +352,7 @@ class LabelingApp:
 
     def _finish_work(self, done: threading.Event, started: float) -> None:
         try:
-            result = self._finish_call()(progress=False)
+            result = self._finish_call()(progress=self._stage)
             done.set()
             self._finished(result, time.monotonic() - started)
         except Exception as exc:
@@ -363,6 +363,14 @@ class LabelingApp:
         finally:
             done.set()
             self._set_busy(False)
+
+    def _stage(self, stage: str, done: int, total: int | None) -> None:
+        """The engine's real stage, under the time-based bar ("score pairs: 40,000 of 120,000")."""
+        try:
+            of = f" of {total:,}" if total else ""
+            self.finish_html.value = escape(f"{self._finish_verb()} every record: {stage} {done:,}{of}")
+        except Exception:  # never let a display hiccup stop the clustering
+            log.exception("progress display failed")
 
     def _tick(self, done: threading.Event, started: float, expected: float) -> None:
         while not done.wait(0.25):
