@@ -6,11 +6,22 @@ Rules files (checks) and survivorship rules (golden records) both report
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from workbench.errors import ConfigError
+
+
+def read_config(path: str | Path, what: str) -> str:
+    """The text of a config file; a missing or unreadable one is a ConfigError naming it and ``what`` it is."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"no such {what}", path=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {what}: {exc}", path=str(path)) from None
 
 
 def compose(text: str, path: str | None) -> tuple[yaml.Node | None, Any]:

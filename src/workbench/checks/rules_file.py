@@ -30,6 +30,7 @@ from workbench.checks.library import Rule, RuleError
 from workbench.errors import ConfigError
 from workbench.yaml_nodes import child as _child
 from workbench.yaml_nodes import compose as _compose
+from workbench.yaml_nodes import read_config
 
 __all__ = ["RULES_FORMAT_VERSION", "RuleSet", "dump_rules", "load_rules", "resolve_members", "to_yaml"]
 
@@ -125,13 +126,7 @@ class RuleSet:
 
 def load_rules(path: str | Path, columns: Iterable[str] | None = None) -> RuleSet:
     """Read a rules YAML file; with ``columns``, rules naming other columns are errors too."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("no such rules file", path=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read rules file: {exc}", path=str(path)) from None
+    text = read_config(path, "rules file")
     return RuleSet.from_yaml(text, path=str(path), columns=columns)
 
 

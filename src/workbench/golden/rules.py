@@ -42,6 +42,7 @@ from workbench.yaml_nodes import child as _child
 from workbench.yaml_nodes import compose as _compose
 from workbench.yaml_nodes import key_node as _key
 from workbench.yaml_nodes import line as _line
+from workbench.yaml_nodes import read_config
 
 __all__ = [
     "RULES_FORMAT_VERSION",
@@ -382,13 +383,7 @@ class SurvivorshipRules:
 
 def load_rules(path: str | Path, *, columns: Iterable[str] | None = None) -> SurvivorshipRules:
     """Read survivorship rules from a YAML file; errors name the file and line."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("no such survivorship rules file", path=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read survivorship rules file: {exc}", path=str(path)) from None
+    text = read_config(path, "survivorship rules file")
     return SurvivorshipRules.from_yaml_text(text, path=str(path), columns=columns)
 
 
