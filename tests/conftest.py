@@ -157,12 +157,6 @@ import contextlib  # noqa: E402  (kept with the fixtures below)
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 
 
-@pytest.fixture
-def ui_errors(widget_errors):
-    """The same collector as ``widget_errors`` (the labeling tests ask for both)."""
-    return widget_errors
-
-
 def make_hostile_workspace(dest: Path, rows: int = 400, user: str = "tester") -> Path:
     """A workspace at ``dest`` whose ``customers`` are the first sample customers, with markup in values.
 

@@ -1,7 +1,7 @@
 """The labeling app without a browser: buttons, keys, undo, finish, masking, escaping, errors.
 
-Every test also checks that no widget callback crashed silently (``widget_errors``
-and ``ui_errors``: ipywidgets logs callback exceptions instead of raising them).
+Every test also checks that no widget callback crashed silently (``widget_errors``: ipywidgets
+logs callback exceptions instead of raising them).
 """
 
 from __future__ import annotations
@@ -114,9 +114,8 @@ def truth_key(app) -> str:
     return "y" if answer == "match" else "n"
 
 
-def assert_clean(app, widget_errors, ui_errors):
+def assert_clean(app, widget_errors):
     assert widget_errors == []
-    assert ui_errors == []
     assert app.errors == [], app.error.value
 
 
@@ -126,7 +125,7 @@ def test_import_workbench_and_ui_do_not_import_ipywidgets():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_app_shows_a_pair_side_by_side(app_factory, widget_errors, ui_errors):
+def test_app_shows_a_pair_side_by_side(app_factory, widget_errors):
     app = app_factory()
     assert app.pair is not None
     html = app.table.value
@@ -136,11 +135,10 @@ def test_app_shows_a_pair_side_by_side(app_factory, widget_errors, ui_errors):
     assert "Pair 1" in app.pair_info.value and "no model yet" in app.pair_info.value
     assert "training needs 3 match and 3 distinct" in app.progress_html.value
     assert "wb-labeling" in app.widget._dom_classes
-    assert_clean(app, widget_errors, ui_errors)
+    assert_clean(app, widget_errors)
 
 
-def test_buttons_and_keys_store_labels_and_bring_the_next_pair(app_factory, workspace_copy, widget_errors,
-                                                               ui_errors):
+def test_buttons_and_keys_store_labels_and_bring_the_next_pair(app_factory, workspace_copy, widget_errors):
     app = app_factory(analyst="alice")
     first = pair_key(app)
     app.buttons["match"].click()
@@ -157,18 +155,18 @@ def test_buttons_and_keys_store_labels_and_bring_the_next_pair(app_factory, work
     assert "Pair 4" in app.pair_info.value
     app.press("x")  # not a shortcut: nothing happens
     assert len(stored(workspace_copy)) == 3
-    assert_clean(app, widget_errors, ui_errors)
+    assert_clean(app, widget_errors)
 
 
-def test_analyst_defaults_to_the_workspace_user(app_factory, workspace_copy, widget_errors, ui_errors):
+def test_analyst_defaults_to_the_workspace_user(app_factory, workspace_copy, widget_errors):
     app = app_factory()
     app.press("y")
     assert stored(workspace_copy)[0][3] == "tester"
     assert "labeling as <b>tester</b>" in app.title.value
-    assert_clean(app, widget_errors, ui_errors)
+    assert_clean(app, widget_errors)
 
 
-def test_key_messages_from_the_browser_reach_the_app(app_factory, workspace_copy, widget_errors, ui_errors):
+def test_key_messages_from_the_browser_reach_the_app(app_factory, workspace_copy, widget_errors):
     app = app_factory()
     assert app.keys is not None and set(app.keys.shortcuts) == {"y", "n", "u", "Backspace", "f"}
     shown = pair_key(app)
@@ -182,10 +180,10 @@ def test_key_messages_from_the_browser_reach_the_app(app_factory, workspace_copy
     browser_sends({"key": "Backspace"})
     assert stored(workspace_copy) == []
     assert pair_key(app) == shown
-    assert_clean(app, widget_errors, ui_errors)
+    assert_clean(app, widget_errors)
 
 
-def test_undo_takes_the_last_label_back_and_shows_its_pair(app_factory, workspace_copy, widget_errors, ui_errors):
+def test_undo_takes_the_last_label_back_and_shows_its_pair(app_factory, workspace_copy, widget_errors):
     app = app_factory()
     app.press("Backspace")
     assert app.status.value == "Nothing to undo."
@@ -201,10 +199,10 @@ def test_undo_takes_the_last_label_back_and_shows_its_pair(app_factory, workspac
     assert pair_key(app) == first and stored(workspace_copy) == []
     app.press("n")  # relabel the same pair differently
     assert stored(workspace_copy) == [(*first, "distinct", "tester")]
-    assert_clean(app, widget_errors, ui_errors)
+    assert_clean(app, widget_errors)
 
 
-def test_progress_then_model_figures_then_finish_clusters(app_factory, workspace_copy, widget_errors, ui_errors):
+def test_progress_then_model_figures_then_finish_clusters(app_factory, workspace_copy, widget_errors):
     app = app_factory()
     assert app.model_html.value == ""
     for _ in range(20):
@@ -232,10 +230,10 @@ def test_progress_then_model_figures_then_finish_clusters(app_factory, workspace
     runs = ws.runs("dedupe")
     ws.close()
     assert (runs["status"] == "done").sum() == 1
-    assert_clean(app, widget_errors, ui_errors)
+    assert_clean(app, widget_errors)
 
 
-def test_finish_without_enough_labels_says_so_in_the_app(app_factory, workspace_copy, widget_errors, ui_errors,
+def test_finish_without_enough_labels_says_so_in_the_app(app_factory, workspace_copy, widget_errors,
                                                           caplog):
     app = app_factory()
     with caplog.at_level(logging.ERROR, logger="workbench.ui"):
@@ -249,11 +247,10 @@ def test_finish_without_enough_labels_says_so_in_the_app(app_factory, workspace_
     app.errors.clear()
     app.press("y")  # the next action clears the message
     assert app.error.value == ""
-    assert_clean(app, widget_errors, ui_errors)
+    assert_clean(app, widget_errors)
 
 
-def test_an_error_in_a_callback_appears_in_the_app_and_the_log(app_factory, workspace_copy, widget_errors,
-                                                                ui_errors, caplog, monkeypatch):
+def test_an_error_in_a_callback_appears_in_the_app_and_the_log(app_factory, workspace_copy, widget_errors, caplog, monkeypatch):
     app = app_factory()
     shown = pair_key(app)
 
@@ -268,10 +265,10 @@ def test_an_error_in_a_callback_appears_in_the_app_and_the_log(app_factory, work
     assert [type(e) for e in app.errors] == [RuntimeError]
     assert any(r.exc_info and r.exc_info[0] is RuntimeError for r in caplog.records)
     assert pair_key(app) == shown and stored(workspace_copy) == []
-    assert widget_errors == [] and ui_errors == []  # handled by the app, not swallowed by ipywidgets
+    assert widget_errors == []  # handled by the app, not swallowed by ipywidgets
 
 
-def test_an_error_while_finishing_appears_in_the_app(app_factory, widget_errors, ui_errors, monkeypatch):
+def test_an_error_while_finishing_appears_in_the_app(app_factory, widget_errors, monkeypatch):
     app = app_factory()
     for _ in range(12):
         app.press(truth_key(app))
@@ -285,10 +282,10 @@ def test_an_error_while_finishing_appears_in_the_app(app_factory, widget_errors,
     assert app.finish_bar.bar_style == "danger" and not app.busy
     assert not app.buttons["match"].disabled
     assert [type(e) for e in app.errors] == [MemoryError]
-    assert widget_errors == [] and ui_errors == []
+    assert widget_errors == []
 
 
-def test_masking_on_by_default_and_toggled_in_the_app(app_factory, widget_errors, ui_errors):
+def test_masking_on_by_default_and_toggled_in_the_app(app_factory, widget_errors):
     app = app_factory()
     raw = [v for v in (app.pair.left.get("email"), app.pair.right.get("email"),
                        app.pair.left.get("last_name"), app.pair.right.get("last_name")) if v]
@@ -299,18 +296,18 @@ def test_masking_on_by_default_and_toggled_in_the_app(app_factory, widget_errors
     assert all(v in app.table.value for v in raw)
     app.mask_toggle.value = True
     assert not [v for v in raw if v in app.table.value]
-    assert_clean(app, widget_errors, ui_errors)
+    assert_clean(app, widget_errors)
 
 
-def test_masking_off_from_the_start(app_factory, widget_errors, ui_errors):
+def test_masking_off_from_the_start(app_factory, widget_errors):
     app = app_factory(mask_pii=False)
     assert app.pair.left["customer_id"] == app.pair.left_id
     name = app.pair.left.get("last_name")
     assert name and name in app.table.value
-    assert_clean(app, widget_errors, ui_errors)
+    assert_clean(app, widget_errors)
 
 
-def test_hostile_values_are_shown_as_text(hostile_workspace, widget_errors, ui_errors):
+def test_hostile_values_are_shown_as_text(hostile_workspace, widget_errors):
     from workbench.ui import LabelingApp
 
     ws = Workspace(hostile_workspace, user="tester")
@@ -322,12 +319,12 @@ def test_hostile_values_are_shown_as_text(hostile_workspace, widget_errors, ui_e
             assert html.count("&lt;img src=x onerror=alert(1)&gt;") >= 3  # both cities, a first name
         app.press("y")
         assert "<img" not in app.table.value and "<img" not in app.status.value
-        assert_clean(app, widget_errors, ui_errors)
+        assert_clean(app, widget_errors)
         app.close()
     ws.close()
 
 
-def test_no_pair_left(app_factory, widget_errors, ui_errors, monkeypatch):
+def test_no_pair_left(app_factory, widget_errors, monkeypatch):
     app = app_factory()
     monkeypatch.setattr(app.session, "next_pair", lambda: None)
     app.press("y")  # labels the shown pair; the pool has nothing more
@@ -335,4 +332,4 @@ def test_no_pair_left(app_factory, widget_errors, ui_errors, monkeypatch):
     assert app.buttons["match"].disabled and not app.buttons["undo"].disabled
     app.press("n")
     assert "no pair to label" in app.error.value
-    assert widget_errors == [] and ui_errors == []
+    assert widget_errors == []
