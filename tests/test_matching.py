@@ -56,6 +56,17 @@ def test_comparator_levels_tell_look_alikes_apart():
     assert comparators.compare_names("daniel", "danielle") == 0.7
     assert comparators.compare_names("joseph", "josephine") == 0.7
     assert comparators.compare_names("chistina", "christina") == 0.25
+    assert comparators.compare_names("tnia", "tina") == 0.25  # two letters swapped: one slip
+    # first names: masculine and feminine forms are two people; an ambiguous nickname is compatible
+    assert comparators.compare_given_names("paul", "paula") == 1.0
+    assert comparators.compare_given_names("eric", "erica") == 1.0
+    assert comparators.compare_given_names("joseph", "josephine") == 1.0
+    assert comparators.compare_given_names("kim", "kimberly") == 0.4
+    assert comparators.compare_given_names("tina", "christina") == 0.4
+    assert comparators.compare_given_names("alex", "alexandra") == 0.4
+    assert comparators.compare_given_names("sarah", "saera") == comparators.compare_names("sarah", "saera")
+    # surnames keep the plain levels: a lost last letter may be a slip there
+    assert comparators.compare_names("garci", "garcia") == 0.25
     # same year, another day: another person
     assert comparators.compare_dates("1956-03-25", "1956-10-05") == 1.0
 
@@ -245,13 +256,27 @@ def test_vectorized_comparators_agree_with_scalar(pairs):
 
     a = np.array([x for x, _ in pairs], dtype=object)
     b = np.array([y for _, y in pairs], dtype=object)
-    for kind, scalar in [("Name", comparators.compare_names), ("Email", comparators.compare_emails),
+    for kind, scalar in [("Name", comparators.compare_names), ("GivenName", comparators.compare_given_names),
+                         ("Email", comparators.compare_emails),
                          ("String", comparators.compare_strings), ("Address", comparators.compare_addresses),
                          ("TokenSet", comparators.compare_token_sets), ("Exact", comparators.compare_exact),
                          ("Date", comparators.compare_dates)]:
         fast = vectorized.BY_KIND[kind](a, b)
         slow = np.array([scalar(x, y) for x, y in pairs])
         assert np.allclose(fast, slow, atol=1e-6), kind
+
+
+@given(st.lists(st.tuples(st.sampled_from(["kim", "kimberly", "tina", "christina", "paul", "paula", "pauline",
+                                           "al", "alex", "alexa", "alexandra", "sam", "samantha", "tnia"]),
+                          st.text("kimtnaelu", min_size=1, max_size=9)), min_size=1, max_size=20))
+def test_vectorized_given_names_agree_with_scalar(pairs):
+    from workbench.matching import vectorized
+
+    a = np.array([x for x, _ in pairs], dtype=object)
+    b = np.array([y for _, y in pairs], dtype=object)
+    for left, right in ((a, b), (b, a), (a, a[::-1].copy())):
+        slow = np.array([comparators.compare_given_names(x, y) for x, y in zip(left, right, strict=True)])
+        assert np.allclose(vectorized.given_names(left, right), slow, atol=1e-6)
 
 
 def test_cli_dedupe_applies_saved_labels_headless(sample_ws, tmp_path, capsys):

@@ -47,6 +47,7 @@ __all__ = [
     "email_domain",
     "email_local",
     "first_initial",
+    "ambiguous_nicknames",
     "load_nicknames",
     "MATCH_KEYS",
     "name_suffix",
@@ -208,6 +209,12 @@ def _check_closed(table: Mapping[str, str], origin: str) -> None:
                 f"{origin}: {nick!r} -> {canonical!r}, but {canonical!r} -> {table[canonical]!r}; "
                 "point both at one canonical"
             )
+
+
+@functools.lru_cache(maxsize=1)
+def ambiguous_nicknames() -> frozenset[str]:
+    """Nicknames the packaged table keeps as themselves: short for several names (kim, alex, sam)."""
+    return frozenset(nick for nick, canonical in _packaged_nicknames().items() if nick == canonical)
 
 
 def load_nicknames() -> dict[str, str]:

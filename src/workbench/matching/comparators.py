@@ -7,7 +7,9 @@ Each returns a distance: 0 for the same, larger for more different.
 from __future__ import annotations
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
+
+from workbench.standardize import ambiguous_nicknames
 
 
 def compare_dates(a: str, b: str) -> float:
@@ -57,17 +59,42 @@ def compare_names(a: str, b: str) -> float:
     levels make the same choice). dedupe's affine gap called "sarah"/"saera"
     nearly as far apart as "amanda"/"victoria". A typo changes the length by
     one at most: Daniel/Danielle and Joseph/Josephine are related names
-    (siblings, twins), not typos, however alike they look.
+    (siblings, twins), not typos, however alike they look. Two letters
+    swapped count as one slip ("tnia" is a typo of "tina").
     """
     if a == b:
         return 0.0
     if len(a) == 1 or len(b) == 1:
         return 0.4 if a[0] == b[0] else 1.0
-    if abs(len(a) - len(b)) <= 1 and Levenshtein.distance(a, b) <= (1 if min(len(a), len(b)) <= 4 else 2):
+    if abs(len(a) - len(b)) <= 1 and OSA.distance(a, b) <= (1 if min(len(a), len(b)) <= 4 else 2):
         return 0.25
     if JaroWinkler.similarity(a, b) >= 0.85 or a.startswith(b) or b.startswith(a):
         return 0.7
     return 1.0
+
+
+#: What turns a given name into its feminine form: Paul/Paula, Eric/Erica,
+#: Daniel/Danielle, Joseph/Josephine, Henri/Henriette.
+FEMININE_ENDINGS = frozenset({"a", "e", "ie", "le", "ne", "elle", "ette", "ine", "ina"})
+
+
+def compare_given_names(a: str, b: str) -> float:
+    """First names: as :func:`compare_names`, knowing nicknames and masculine/feminine pairs.
+
+    - Paul/Paula, Eric/Erica: another person (twins, siblings), 1, although
+      one letter apart; a slip rarely adds exactly a feminine ending.
+    - Kim/Kimberly, Alex/Alexandra, Tina/Christina: an ambiguous nickname
+      (kept as itself by the nickname table) and a name it can be short for,
+      0.4, the level of an initial: compatible, not proof.
+    """
+    if a == b:
+        return 0.0
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    if len(short) > 1 and long.startswith(short) and long[len(short):] in FEMININE_ENDINGS:
+        return 1.0
+    if short in ambiguous_nicknames() and (long.startswith(short) or long.endswith(short)):
+        return 0.4
+    return compare_names(a, b)
 
 
 def compare_emails(a: str, b: str) -> float:

@@ -22,7 +22,7 @@ from workbench.schema import Role, Schema
 #: Match field name and comparator kind per role. Roles not listed (id,
 #: consent, source, date, other) say nothing about identity.
 ROLE_FIELDS: dict[Role, tuple[str, str]] = {
-    Role.FIRST_NAME: ("first_name", "Name"),
+    Role.FIRST_NAME: ("first_name", "GivenName"),
     Role.LAST_NAME: ("last_name", "Name"),
     Role.FULL_NAME: ("full_name", "Name"),
     Role.EMAIL: ("email", "Email"),
@@ -34,12 +34,13 @@ ROLE_FIELDS: dict[Role, tuple[str, str]] = {
     Role.STATE: ("state", "Exact"),
 }
 
-KINDS = ("Name", "Email", "Address", "String", "ShortString", "Exact", "Date", "TokenSet", "AffineGap")
+KINDS = ("Name", "GivenName", "Email", "Address", "String", "ShortString", "Exact", "Date", "TokenSet", "AffineGap")
 
 #: Comparators replacing dedupe's affine gap for kinds built on its String type
 #: (its predicates still drive blocking).
 _STRING_COMPARATORS = {
     "Name": comparators.compare_names,
+    "GivenName": comparators.compare_given_names,
     "Email": comparators.compare_emails,
     "Address": comparators.compare_addresses,
     "String": comparators.compare_strings,

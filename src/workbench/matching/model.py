@@ -138,7 +138,7 @@ PRIOR_BY_NAME: dict[str, tuple[float, float]] = {
 }
 #: For fields without a role-derived name (set by ``fields=`` overrides).
 PRIOR_BY_KIND: dict[str, tuple[float, float]] = {
-    "Name": (2.0, 2.0), "Email": (4.0, 1.0), "String": (1.5, 1.0), "ShortString": (1.0, 1.0),
+    "Name": (2.0, 2.0), "GivenName": (3.0, 5.0), "Email": (4.0, 1.0), "String": (1.5, 1.0), "ShortString": (1.0, 1.0),
     "Address": (1.0, 0.5), "Exact": (0.5, 0.5), "Date": (2.5, 3.0), "TokenSet": (1.0, 1.5),
     "AffineGap": (1.5, 1.0),
 }

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz
-from rapidfuzz.distance import Hamming, JaroWinkler, Levenshtein, Prefix
+from rapidfuzz.distance import OSA, Hamming, JaroWinkler, Levenshtein, Postfix, Prefix
 from rapidfuzz.process import cpdist
 
 from workbench.matching import comparators
@@ -36,7 +36,7 @@ def _lengths(a: np.ndarray) -> np.ndarray:
 
 
 def names(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    lev = _cp(a, b, Levenshtein.distance)
+    lev = _cp(a, b, OSA.distance)
     jw = _cp(a, b, JaroWinkler.similarity)
     la, lb = _lengths(a), _lengths(b)
     shortest = np.minimum(la, lb)
@@ -48,6 +48,17 @@ def names(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     initial = (la == 1) | (lb == 1)
     out[initial] = np.where(first_eq[initial], 0.4, 1.0)
     out[a == b] = 0.0
+    return out
+
+
+def given_names(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out = names(a, b)
+    la, lb = _lengths(a), _lengths(b)
+    shortest = np.minimum(la, lb)
+    nested = (_cp(a, b, Prefix.similarity) >= shortest) | (_cp(a, b, Postfix.similarity) >= shortest)
+    idx = np.flatnonzero(nested & (a != b))  # few pairs: the scalar rule on each
+    if len(idx):
+        out[idx] = [comparators.compare_given_names(x, y) for x, y in zip(a[idx], b[idx], strict=True)]
     return out
 
 
@@ -98,6 +109,7 @@ def dates(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 BY_KIND = {
     "Name": names,
+    "GivenName": given_names,
     "Email": emails,
     "String": strings,
     "ShortString": strings,
