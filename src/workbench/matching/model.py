@@ -265,15 +265,20 @@ def threshold_curve(scores: np.ndarray, y: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def suggest_threshold(curve: pd.DataFrame, low: float = 0.3, high: float = 0.9) -> float:
-    """The threshold with the best F1 within [low, high]; ties go to the middle of the best range.
+def suggest_threshold(curve: pd.DataFrame, low: float = 0.3, high: float = 0.5, tolerance: float = 0.03) -> float:
+    """The middle of the thresholds within [low, high] whose F1 is within ``tolerance`` of the best.
 
-    Labels from active learning are few and skewed towards hard pairs, so the
-    curve is noisy at its ends; a very low threshold chains whole
-    neighbourhoods into one cluster, so it is never suggested. (0.3 is safe
-    since clustering sees every scored pair inside a component, weak ones
-    included: on the sample customers 0.3-0.45 beat 0.5-0.55 for every seed.)
+    - ``high`` = 0.5: a pair the model calls more likely a match than not is
+      never cut off. Scores are match probabilities (over the sample's
+      candidate pairs they add up to about the number of true matches), and
+      clustering checks every merge against all members of a cluster, which
+      adds precision of its own; thresholds above 0.5 only lost recall (on
+      the sample customers, 0.55-0.6 cost up to 1.5 points of F1).
+    - ``low`` = 0.3: lower chains whole neighbourhoods into one cluster.
+    - ``tolerance`` = 0.03: with a few dozen labels, one labeled pair moves
+      F1 by about that much, so thresholds closer than that to the best are
+      equally good by the labels; the middle of them is the safest pick.
     """
     inside = curve[(curve["threshold"] >= low - 1e-9) & (curve["threshold"] <= high + 1e-9)]
-    best = inside[inside["f1"] >= inside["f1"].max() - 0.01]
+    best = inside[inside["f1"] >= inside["f1"].max() - tolerance]
     return float(best["threshold"].iloc[len(best) // 2])
