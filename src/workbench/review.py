@@ -243,8 +243,10 @@ def _dataset(ws, dataset):
 def _model_clusters(ws, run: Mapping[str, Any]) -> pd.DataFrame:
     """The model's clustering of a run (before decisions); older runs stored only ``clusters.parquet``."""
     folder = ws.path / run["folder"]
-    path = folder / "clusters_model.parquet"
-    return pd.read_parquet(path if path.exists() else folder / "clusters.parquet")
+    for path in (folder / "clusters_model.parquet", folder / "clusters.parquet"):
+        if path.exists():
+            return pd.read_parquet(path)
+    raise WorkbenchError(f"the latest clustering lost its files in {folder}; run cluster() again")
 
 
 def current_clusters(ws, dataset) -> pd.DataFrame:

@@ -106,25 +106,12 @@ def stored_links(ws: Workspace) -> list[dict[str, Any]]:
 
 
 def clusters_of(ws: Workspace, c: Clustering) -> pd.DataFrame:
-    """The run's clusters with review decisions applied (``workbench.review.current_clusters``).
+    """The run's clusters with review decisions applied (``workbench.review.current_clusters``)."""
+    from workbench.review import current_clusters
 
-    Without the review module, or for a run it cannot read, the run's stored
-    ``clusters.parquet`` as it is.
-    """
-    try:
-        from workbench.review import current_clusters
-    except ImportError:  # pragma: no cover - the review module ships with the workbench
-        current_clusters = None
-    if current_clusters is not None:
-        try:
-            return current_clusters(ws, c.dataset)
-        except (WorkbenchError, FileNotFoundError, KeyError):
-            pass
-    clusters = pd.read_parquet(ws.path / c.result["folder"] / "clusters.parquet")
+    clusters = current_clusters(ws, c.dataset)
     clusters["key"] = clusters["key"].astype(str)
     clusters["cluster_id"] = clusters["cluster_id"].astype(str)
-    if "reviewed" not in clusters:
-        clusters["reviewed"] = False
     return clusters
 
 

@@ -10,7 +10,6 @@ comparing the winner with the best member offering a different value.
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -501,19 +500,10 @@ def golden_from_workspace(ws: Any, dataset: Any, rules: SurvivorshipRules | str 
 
 
 def _current_clusters(ws: Any, ds: Any) -> tuple[pd.DataFrame, str]:
-    if importlib.util.find_spec("workbench.review") is not None:
-        review = importlib.import_module("workbench.review")
-        current = getattr(review, "current_clusters", None)
-        if current is not None:
-            return current(ws, ds), "review"
-    latest = ws.latest_result("dedupe", ds)
-    if not latest or "folder" not in latest:
-        raise WorkbenchError(f"{ds.label} has no clustering yet: label pairs and run ws.deduper(...).cluster() "
-                             "before building golden records")
-    path = Path(ws.path) / latest["folder"] / "clusters.parquet"
-    if not path.exists():
-        raise WorkbenchError(f"the latest clustering of {ds.label} lost its file {path}; run cluster() again")
-    return pd.read_parquet(path), "dedupe"
+    """The latest clustering with the analysts' review decisions applied (clear error if none)."""
+    from workbench.review import current_clusters
+
+    return current_clusters(ws, ds), "review"
 
 
 def _rules_param(rules: SurvivorshipRules) -> dict[str, Any]:
