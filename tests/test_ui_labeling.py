@@ -153,6 +153,7 @@ def test_buttons_and_keys_store_labels_and_bring_the_next_pair(app_factory, work
     assert "Saved unsure" in app.status.value and "alice" in app.status.value
     assert "3</b> labels: 1 match · 1 distinct · 1 unsure" in app.progress_html.value
     assert "Pair 4" in app.pair_info.value
+    assert app.session.ws.user == "tester"  # the app's analyst is not forced on the whole workspace
     app.press("x")  # not a shortcut: nothing happens
     assert len(stored(workspace_copy)) == 3
     assert_clean(app, widget_errors)
@@ -254,7 +255,7 @@ def test_an_error_in_a_callback_appears_in_the_app_and_the_log(app_factory, work
     app = app_factory()
     shown = pair_key(app)
 
-    def broken(pair, label):
+    def broken(pair, label, **kwargs):
         raise RuntimeError("disk <full>")
 
     monkeypatch.setattr(app.session, "mark", broken)

@@ -43,16 +43,19 @@ class LabelStore:
         self.task = task
         self.symmetric = symmetric  # dedupe: (a, b) is (b, a); linking: left and right differ
 
-    def add(self, left_key: str, right_key: str, label: str, left: Mapping, right: Mapping) -> Label:
+    def add(self, left_key: str, right_key: str, label: str, left: Mapping, right: Mapping,
+            analyst: str | None = None) -> Label:
+        """Store one label at once; ``analyst`` defaults to the workspace's user."""
+        analyst = analyst or self.ws.user
         if label not in LABELS:
             raise WorkbenchError(f"unknown label {label!r}; use one of {', '.join(LABELS)}")
         t = store.labels_table
         values = dict(task=self.task, left_key=str(left_key), right_key=str(right_key), label=label,
                       left_json=store.dumps(dict(left)), right_json=store.dumps(dict(right)),
-                      analyst=self.ws.user, at=store.now())
+                      analyst=analyst, at=store.now())
         with self.ws.engine.begin() as conn:
             new_id = conn.execute(t.insert().values(**values)).inserted_primary_key[0]
-        return Label(new_id, str(left_key), str(right_key), label, dict(left), dict(right), self.ws.user, values["at"])
+        return Label(new_id, str(left_key), str(right_key), label, dict(left), dict(right), analyst, values["at"])
 
     def undo_last(self) -> Label | None:
         """Mark the newest active label undone and return it (None when there is none)."""

@@ -222,11 +222,14 @@ class MatchingSession:
         self._current = i
         return self._pair_at(i)
 
-    def mark(self, pair: Pair, label: str) -> Progress:
-        """Store the analyst's label at once, then retrain (milliseconds)."""
+    def mark(self, pair: Pair, label: str, *, analyst: str | None = None) -> Progress:
+        """Store the analyst's label at once, then retrain (milliseconds).
+
+        ``analyst`` (default: the workspace's user) is stored with the label.
+        """
         left = _record(self.left_raw, pair.left_id)
         right = _record(self.right_raw, pair.right_id)
-        stored = self.labels.add(pair.left_id, pair.right_id, label, left, right)
+        stored = self.labels.add(pair.left_id, pair.right_id, label, left, right, analyst=analyst)
         i = self._pair_index().get((pair.left_id, pair.right_id))
         if i is not None:
             self._label_features[stored.id] = self.pool_X[i]  # no need to standardize the pair again

@@ -62,8 +62,7 @@ class LabelingApp:
     def __init__(self, session, *, mask_pii: bool = True, analyst: str | None = None,
                  show_pii_toggle: bool = True, keyboard: bool = True):
         self.session = session
-        if analyst:
-            session.ws.user = analyst  # LabelStore records the workspace user with each label
+        self.analyst = analyst or session.ws.user  # stored with each label; the workspace's user stays as it is
         self.pair = None
         self.clusters: pd.DataFrame | None = None
         self.result: Any = None
@@ -203,10 +202,10 @@ class LabelingApp:
         if pair is None:
             raise WorkbenchError("There is no pair to label: every pair in the pool has a label. Press Finish.")
         with self._lock:
-            progress = self.session.mark(pair, label)
+            progress = self.session.mark(pair, label, analyst=self.analyst)
             self._show(self.session.next_pair(), progress)
         self.status.value = escape(f"Saved {label} for {pair.left_id} \u2194 {pair.right_id} "
-                                   f"(by {self.session.ws.user}).")
+                                   f"(by {self.analyst}).")
 
     def _show(self, pair, progress=None) -> None:
         """Show ``pair`` first (what the analyst waits for), then the progress figures."""
@@ -221,7 +220,7 @@ class LabelingApp:
         what = (f"Deduplicate {s.left_ds.name}" if s.right_ds is s.left_ds
                 else f"Link {s.left_ds.name} to {s.right_ds.name}")
         self.title.value = (f"{escape(what)} <span class='wb-analyst'>labeling as "
-                            f"<b>{escape(str(s.ws.user))}</b></span>")
+                            f"<b>{escape(str(self.analyst))}</b></span>")
 
     def _render_pair(self, progress=None) -> None:
         pair = self.pair
