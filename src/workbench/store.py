@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -140,15 +141,18 @@ def now() -> datetime:
 
 def dumps(value: Any) -> str:
     """JSON for the store: stable key order, dates and numpy scalars as text."""
-    return json.dumps(value, sort_keys=True, default=_json_default)
+    return json.dumps(value, sort_keys=True, default=json_value)
 
 
-def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "isoformat"):
-        return obj.isoformat()
-    if hasattr(obj, "item"):
-        return obj.item()
-    return str(obj)
+def json_value(v: Any) -> Any:
+    """A data value as JSON can hold it: missing -> None, dates as ISO text, numpy scalars as Python's."""
+    if v is None or (pd.api.types.is_scalar(v) and not isinstance(v, str) and pd.isna(v)):
+        return None
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    if hasattr(v, "item"):
+        return v.item()
+    return v if isinstance(v, int | float | str | bool) else str(v)
 
 
 def make_engine(url: str) -> Engine:

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from workbench.store import json_value
+
 TOP_N = 5
 _PATTERN_DISTINCT_CAP = 20_000  # the most frequent distinct values carry the shapes
 
@@ -49,14 +51,14 @@ def summarize_column(col: pd.Series) -> dict[str, Any]:
         "missing_pct": round(100.0 * n_missing / n, 2) if n else 0.0,
         "distinct": int(len(counts)),
         "distinct_pct": round(100.0 * len(counts) / max(n_present, 1), 2),
-        "top_values": [[_jsonable(v), int(c)] for v, c in counts.head(TOP_N).items()],
+        "top_values": [[json_value(v), int(c)] for v, c in counts.head(TOP_N).items()],
         "min": None,
         "max": None,
         "patterns": [],
     }
     if len(present):
         if pd.api.types.is_numeric_dtype(present) or pd.api.types.is_datetime64_any_dtype(present):
-            out["min"], out["max"] = _jsonable(present.min()), _jsonable(present.max())
+            out["min"], out["max"] = json_value(present.min()), json_value(present.max())
         else:
             as_text = counts.index.astype(str)
             out["min"], out["max"] = as_text.min(), as_text.max()
@@ -97,13 +99,3 @@ def _kind(present: pd.Series) -> str:
     if pd.api.types.is_datetime64_any_dtype(present):
         return "datetime"
     return "text"
-
-
-def _jsonable(v: Any) -> Any:
-    if v is None:
-        return None
-    if hasattr(v, "isoformat"):
-        return v.isoformat()
-    if hasattr(v, "item"):
-        return v.item()
-    return v if isinstance(v, int | float | str | bool) else str(v)

@@ -36,6 +36,7 @@ from workbench.checks import (
 from workbench.errors import WorkbenchError
 from workbench.export import write_csv
 from workbench.masking import mask_column, mask_frame
+from workbench.store import json_value
 from workbench.workspace import Dataset, Workspace
 
 __all__ = ["Assessment", "assess", "from_run", "history"]
@@ -288,7 +289,7 @@ def _examples(results: CheckResults, ds: Dataset, n: int) -> dict[str, list[dict
                 value = "; ".join(f"{c}={'' if _missing(v) else v}" for c, v in zip(cols, vals, strict=True))
             else:
                 value = None if _missing(vals[0]) else str(vals[0])
-            items.append({"key": _jsonable(keys[p]), "value": value})
+            items.append({"key": json_value(keys[p]), "value": value})
         out[rule.name] = items
     return out
 
@@ -317,11 +318,3 @@ def _mask_failures(f: pd.DataFrame, ds: Dataset) -> pd.DataFrame:
 
 def _missing(v: Any) -> bool:
     return v is None or (not isinstance(v, str) and pd.isna(v))
-
-
-def _jsonable(v: Any) -> Any:
-    if _missing(v):
-        return None
-    if hasattr(v, "item"):
-        return v.item()
-    return v if isinstance(v, int | float | str | bool) else str(v)
