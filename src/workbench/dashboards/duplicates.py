@@ -259,7 +259,7 @@ def summary(ws: Workspace, c: Clustering) -> dict[str, Any]:
                                       ["key", "cluster_id"]].to_dict("records"),
         "source_combinations": None if combos is None else combos.to_dict("records"),
     }
-    data = json.loads(json.dumps(data, default=store._json_default))  # what a cache read would give
+    data = json.loads(json.dumps(data, default=store.json_value))  # what a cache read would give
     tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
     try:
         tmp.write_text(json.dumps(data))
