@@ -308,3 +308,40 @@ def test_decisions_survive_reclustering(deduped_copy):
     ReviewDecisions(ws, run["task"]).undo(ReviewDecisions(ws, run["task"]).active()[0].id)
     assert by_key(current_clusters(ws, "customers")).loc[split_key, "cluster_id"] == by_key(model).loc[
         split_key, "cluster_id"]
+
+
+def test_refresh_after_decisions_equals_replaying_them_over_the_whole_clustering(deduped_copy):
+    """ClusterReview re-applies decisions to the clusters they touch only; the result must be the full replay."""
+    import random
+
+    from workbench.review import _model_clusters, apply_decisions
+
+    ws = Workspace(deduped_copy, user="tester")
+    try:
+        rv = ClusterReview(ws, "customers")
+        rng = random.Random(7)
+        multi = rv.queue()["cluster_id"].tolist()
+        for step in range(30):
+            cid = rng.choice(multi)
+            keys = rv.member_keys(rv.cluster_of(cid))
+            action = rng.choice(["split", "merge", "verify", "undo"] if step else ["split"])
+            if action == "split" and len(keys) > 1:
+                rv.split(rng.choice(keys))
+            elif action == "merge":
+                other = rng.choice(multi)
+                if rv.cluster_of(other) != rv.cluster_of(cid):
+                    rv.merge(rv.cluster_of(cid), other)
+            elif action == "verify":
+                rv.verify(rv.cluster_of(cid))
+            elif action == "undo":
+                rv.undo()
+            full = apply_decisions(_model_clusters(ws, rv.run), rv.decisions.active())
+            pd.testing.assert_frame_equal(rv.clusters.reset_index(drop=True), full.reset_index(drop=True),
+                                          check_dtype=False)
+            for key in rng.sample(list(full["key"]), 5):  # lookups agree with the frame
+                assert rv.cluster_of(key) == full.loc[full["key"] == key, "cluster_id"].iloc[0]
+                assert set(rv.member_keys(rv.cluster_of(key))) == set(
+                    full.loc[full["cluster_id"] == rv.cluster_of(key), "key"])
+        assert len(rv.decisions) > 5
+    finally:
+        ws.close()

@@ -385,6 +385,12 @@ class ClusterReview:
         self._deduper = None
         self._model = _model_clusters(ws, self.run) if self.run else pd.DataFrame(
             {"key": pd.Series(dtype=str), "cluster_id": pd.Series(dtype=str), "confidence": pd.Series(dtype=float)})
+        # The model's clustering, read once; a refresh re-applies the decisions to the
+        # clusters they touch only (exactly what apply_decisions over everything gives).
+        self._base = apply_decisions(self._model, [])
+        self._base_members = _Members(self._base)
+        self._base_of = dict(zip(self._base["key"], self._base["cluster_id"], strict=True))
+        self._positions = pd.Index(self._base["key"])
         self.refresh()
 
     @property
@@ -393,9 +399,20 @@ class ClusterReview:
 
     def refresh(self) -> pd.DataFrame:
         """Re-apply the stored decisions (after a decision here or by another analyst)."""
-        self.clusters = apply_decisions(self._model, self.decisions.active())
-        self._by_cluster = _Members(self.clusters)
-        self._cluster_of = dict(zip(self.clusters["key"], self.clusters["cluster_id"], strict=True))
+        decisions = self.decisions.active()
+        named = {str(k) for d in decisions for k in d.keys}
+        base = self._base
+        self._touched = {self._base_of[k] for k in named if k in self._base_of}
+        rows = np.flatnonzero(base["cluster_id"].isin(self._touched).to_numpy()) if self._touched else np.empty(0, int)
+        changed = apply_decisions(base.iloc[rows], decisions) if len(rows) else base.iloc[rows]
+        clusters = base.copy()
+        for col in CLUSTER_COLUMNS:
+            values = clusters[col].to_numpy(copy=True)
+            values[rows] = changed[col].to_numpy()
+            clusters[col] = values
+        self.clusters = clusters
+        self._changed_members = _Members(changed)
+        self._changed_of = dict(zip(changed["key"], changed["cluster_id"], strict=True))
         return self.clusters
 
     # -- reading ---------------------------------------------------------------------
@@ -422,14 +439,18 @@ class ClusterReview:
 
     def cluster_of(self, key: str) -> str:
         """The current cluster id of record ``key``."""
-        try:
-            return self._cluster_of[str(key)]
-        except KeyError:
-            raise WorkbenchError(f"no record {key!r} in the clustering of {self.dataset.label}") from None
+        key = str(key)
+        found = self._changed_of.get(key) or self._base_of.get(key)
+        if found is None:
+            raise WorkbenchError(f"no record {key!r} in the clustering of {self.dataset.label}")
+        return found
 
     def member_keys(self, cluster_id: str) -> list[str]:
         """Keys of a cluster, its id first, then in key order."""
-        keys = self._by_cluster.get(str(cluster_id))
+        cluster_id = str(cluster_id)
+        keys = self._changed_members.get(cluster_id)
+        if keys is None and cluster_id not in self._touched:  # a cluster no decision changed
+            keys = self._base_members.get(cluster_id)
         if keys is None:
             raise WorkbenchError(f"no cluster {cluster_id!r} in the clustering of {self.dataset.label}")
         return sorted(keys, key=lambda k: (k != cluster_id, k))
@@ -438,8 +459,8 @@ class ClusterReview:
         """The cluster's records (original values), indexed by key, with each member's confidence."""
         keys = self.member_keys(cluster_id)
         recs = self.records.reindex(keys)
-        conf = self.clusters.set_index("key").loc[keys, "confidence"].astype(float)
-        return recs.assign(_confidence=conf.to_numpy())
+        conf = self.clusters["confidence"].to_numpy(dtype=float)[self._positions.get_indexer(keys)]
+        return recs.assign(_confidence=conf)
 
     def _edges(self, filters) -> pd.DataFrame:
         folder = self.folder
@@ -481,7 +502,7 @@ class ClusterReview:
         cols = ["cluster_id", "score", "via"]
         if edges.empty:
             return pd.DataFrame(columns=cols)
-        edges = edges.assign(cluster_id=edges["other"].map(self._cluster_of),
+        edges = edges.assign(cluster_id=[self._changed_of.get(k) or self._base_of.get(k) for k in edges["other"]],
                              via=edges["left_key"] + " – " + edges["right_key"])
         best = edges.sort_values("score", ascending=False).drop_duplicates("cluster_id")
         return best[cols].head(limit).reset_index(drop=True)
