@@ -55,9 +55,23 @@ def bench_dedupe(name: str, ws: Workspace, path: Path, key: str, entity: pd.Seri
         clusters = dd.cluster(threshold, progress=False)
     metrics = cluster_metrics(clusters, entity)
     stages = {**timer.stages, **dd.last_run["seconds"]}
+    pairs = ws.path / dd.last_run["folder"] / "pairs.parquet"
     _report(name, metrics, dd.labels.counts(), times, stages,
-            {"threshold": dd.last_run["threshold"], "figures": dd.last_run["figures"]})
+            {"threshold": dd.last_run["threshold"], "figures": dd.last_run["figures"],
+             "true pairs among the candidate pairs (blocking recall)": candidate_recall(clusters["key"], pairs,
+                                                                                         entity)})
     return metrics
+
+
+def candidate_recall(keys: pd.Series, pairs_path: Path, entity: pd.Series) -> float:
+    """Share of true duplicate pairs that blocking made candidates (the ceiling on recall)."""
+    ent = pd.DataFrame({"pos": range(len(keys)), "e": entity.reindex(keys.to_numpy()).to_numpy()})
+    true = ent.merge(ent, on="e")
+    true = true[true["pos_x"] < true["pos_y"]]
+    cand = pd.read_parquet(pairs_path, columns=["l", "r"])
+    cand = pd.DataFrame({"pos_x": cand.min(axis=1), "pos_y": cand.max(axis=1)}).drop_duplicates()
+    found = len(true.merge(cand, on=["pos_x", "pos_y"]))
+    return round(found / max(len(true), 1), 4)
 
 
 def febrl3(args) -> None:
