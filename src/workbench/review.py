@@ -439,11 +439,13 @@ class ClusterReview:
 
     def cluster_of(self, key: str) -> str:
         """The current cluster id of record ``key``."""
-        key = str(key)
-        found = self._changed_of.get(key) or self._base_of.get(key)
+        found = self._current_cluster(str(key))
         if found is None:
             raise WorkbenchError(f"no record {key!r} in the clustering of {self.dataset.label}")
         return found
+
+    def _current_cluster(self, key: str) -> str | None:
+        return self._changed_of.get(key) or self._base_of.get(key)
 
     def member_keys(self, cluster_id: str) -> list[str]:
         """Keys of a cluster, its id first, then in key order."""
@@ -502,7 +504,7 @@ class ClusterReview:
         cols = ["cluster_id", "score", "via"]
         if edges.empty:
             return pd.DataFrame(columns=cols)
-        edges = edges.assign(cluster_id=[self._changed_of.get(k) or self._base_of.get(k) for k in edges["other"]],
+        edges = edges.assign(cluster_id=[self._current_cluster(k) for k in edges["other"]],
                              via=edges["left_key"] + " – " + edges["right_key"])
         best = edges.sort_values("score", ascending=False).drop_duplicates("cluster_id")
         return best[cols].head(limit).reset_index(drop=True)

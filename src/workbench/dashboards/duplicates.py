@@ -109,10 +109,7 @@ def clusters_of(ws: Workspace, c: Clustering) -> pd.DataFrame:
     """The run's clusters with review decisions applied (``workbench.review.current_clusters``)."""
     from workbench.review import current_clusters
 
-    clusters = current_clusters(ws, c.dataset)
-    clusters["key"] = clusters["key"].astype(str)
-    clusters["cluster_id"] = clusters["cluster_id"].astype(str)
-    return clusters
+    return current_clusters(ws, c.dataset)  # keys and cluster ids as text
 
 
 # -- figures from the clusters ------------------------------------------------------------------

@@ -479,7 +479,9 @@ def golden_from_workspace(ws: Any, dataset: Any, rules: SurvivorshipRules | str 
     elif isinstance(rules, str | Path):
         rules = load_rules(rules, columns=frame.columns)
     if clusters is None:
-        clusters, clusters_from = _current_clusters(ws, ds)
+        from workbench.review import current_clusters
+
+        clusters, clusters_from = current_clusters(ws, ds), "review"  # latest clustering, decisions applied
     else:
         clusters_from = "given"
     source = ds.schema.column_for(Role.SOURCE)
@@ -497,13 +499,6 @@ def golden_from_workspace(ws: Any, dataset: Any, rules: SurvivorshipRules | str 
     ws.finish_run(run_id, summary)
     result.stats = {**result.stats, "run_id": run_id, **rel}
     return result
-
-
-def _current_clusters(ws: Any, ds: Any) -> tuple[pd.DataFrame, str]:
-    """The latest clustering with the analysts' review decisions applied (clear error if none)."""
-    from workbench.review import current_clusters
-
-    return current_clusters(ws, ds), "review"
 
 
 def _rules_param(rules: SurvivorshipRules) -> dict[str, Any]:
