@@ -13,9 +13,11 @@ handed to Spark unchanged:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -156,6 +158,32 @@ def _score_chunk(args: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     return _WORKER["predict"](X).astype("f4")
 
 
+@contextlib.contextmanager
+def _main_module_hidden():
+    """Start worker processes without re-running the caller's script in them.
+
+    multiprocessing's forkserver and spawn re-import ``__main__`` in every child
+    (and in the fork server) so that functions defined there can be unpickled; a
+    plain script without an ``if __name__ == "__main__":`` guard then runs again
+    in each child and crashes trying to start a pool of its own. Scoring only
+    sends functions of this package, so the children never need ``__main__``:
+    hide its path and spec while the pool starts (the children are started in
+    ``Pool()``, the fork server on the first of them).
+    """
+    main = sys.modules.get("__main__")
+    saved = {name: main.__dict__[name] for name in ("__file__", "__spec__") if main is not None and name in main.__dict__}
+    try:
+        for name in saved:
+            if name == "__spec__":
+                main.__spec__ = None
+            else:
+                del main.__dict__[name]
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(main, name, value)
+
+
 def score_pairs(pairs_path: Path, left: list[np.ndarray], right: list[np.ndarray], featurize: Callable,
                 predict: Callable,
                 out: Path, *, min_score: float, right_offset: int = 0, workers: int | None = None,
@@ -183,7 +211,8 @@ def score_pairs(pairs_path: Path, left: list[np.ndarray], right: list[np.ndarray
         # forkserver, not fork: children forked from a process that already ran
         # rapidfuzz/BLAS threads deadlocked or crashed at exit (glibc tcache).
         ctx = mp.get_context("forkserver")
-        pool = ctx.Pool(workers, initializer=_init_worker, initargs=(left, right, featurize, predict, True))
+        with _main_module_hidden():
+            pool = ctx.Pool(workers, initializer=_init_worker, initargs=(left, right, featurize, predict, True))
         results = pool.imap(_score_chunk, chunks())
     else:
         results = map(_score_chunk, chunks())
