@@ -167,3 +167,44 @@ def test_export_failures_neutralizes_formulas(ws, hostile, tmp_path):
     masked = pd.read_csv(a.export_failures(tmp_path / "masked.csv", masked=True), dtype=str, keep_default_na=False)
     assert "not-an-email" not in masked["value"].tolist() and "n***" in masked["value"].tolist()
     assert "'=HYPERLINK(\"http://x\")" in masked["value"].tolist()
+
+
+ORGS = ("Site Name,Address,Zip,Phone,Website,CC fund,Services\n"
+        'North,"12 Main St, Springfield, IL",62701,555-1234,Y,Y,Child care\n'
+        'South,"4 Oak Ave, Springfield, IL",62702,555-9876,N,,"Tutoring, call 555-1234"\n'
+        'East,"9 Elm Rd, Salem, IL",62881,(217) 555-0101,Y,,info@x.org\n'
+        'West,"1 Pine Ct, Salem, IL",62881,12,,N,\n')
+
+
+def test_zero_config_on_an_organization_list_marks_purposes_not_assessable(ws, tmp_path):
+    ds = ws.load(_csv(tmp_path, "orgs.csv", ORGS), name="orgs")
+    a = assess(ws, ds)
+    r = a.result
+    assert "email_marketing" not in r["fitness"] and "email_marketing" in r["not_assessable"]
+    assert "consent column" in r["not_assessable"]["email_marketing"]
+    assert not [c for c in r["checks"] if c["check"] in ("consent_present", "valid_email")]
+    phone = next(c for c in r["checks"] if c["name"] == "valid_phone:Phone")
+    assert (phone["tested"], phone["failed"]) == (4, 1)  # 7-digit local numbers are valid-local
+    assert r["default_region"] == "US"
+    html = report_html(a)
+    assert "not assessable" in html.lower() and "Not assessable with these columns: email marketing" in html
+    stored = from_run(ws, a.run_id)
+    assert stored.result["not_assessable"] == r["not_assessable"]
+
+
+def test_default_region_setting_reads_local_formats(ws, tmp_path):
+    ds = ws.load(_csv(tmp_path, "uk.csv", "id,phone\n1,020 7946 0958\n2,+1 212 555 0123\n"), key="id", name="uk")
+    us = assess(ws, ds).result
+    gb = assess(ws, ds, default_region="GB").result
+    def failed(r):
+        return next(c["failed"] for c in r["checks"] if c["name"] == "valid_phone:phone")
+    assert (failed(us), failed(gb)) == (1, 0)
+    assert gb["default_region"] == "GB"
+    with pytest.raises(ConfigError, match="default_region 'Britain'"):
+        assess(ws, ds, default_region="Britain")
+
+
+def test_asking_for_an_unassessable_purpose_says_what_is_missing(ws, tmp_path):
+    ds = ws.load(_csv(tmp_path, "orgs.csv", ORGS), name="orgs")
+    with pytest.raises(WorkbenchError, match="email_marketing.*not assessable: needs an email column"):
+        assess(ws, ds, purposes=["email_marketing"])

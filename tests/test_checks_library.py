@@ -13,7 +13,9 @@ from workbench.checks import (
     check_kinds,
     consent_consistent,
     consent_present,
+    consistent_mapping,
     date_parseable,
+    dates_ordered,
     expression,
     freshness,
     in_range,
@@ -25,12 +27,13 @@ from workbench.checks import (
     not_null,
     referential,
     rule_status,
+    run_checks,
     unique,
     valid_email,
     valid_phone,
     valid_postcode,
 )
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, WorkbenchError
 
 AS_OF = "2025-01-01"
 NA = None
@@ -212,3 +215,93 @@ def test_registry_lists_every_kind_with_params_and_dimension():
         listing["check"])
     row = listing.set_index("check").loc["valid_phone"]
     assert row["dimension"] == "validity" and "region" in row["params"] and row["description"]
+
+
+# -- phones by country, local numbers, the run's default region ------------------
+
+
+def test_valid_phone_local_number_is_valid_local_in_a_region():
+    frame = col("555-1234", "(212) 555-0123", "12", "1234567890123456", None)
+    assert outcome(frame, valid_phone("c")) == [True, True, False, False, None]
+    assert outcome(frame, valid_phone("c", local=False)) == [False, True, False, False, None]
+
+
+def test_valid_phone_reads_each_row_in_its_country():
+    frame = pd.DataFrame({"p": ["020 7946 0958", "(212) 555-0123", "020 7946 0958", "030 901820", None],
+                          "country": ["United Kingdom", "USA", "Narnia", "DE", "GB"]})
+    rule = valid_phone("p", country_column="country")
+    # row 2: unknown country, so the default region (US) reads it, and a 0-leading US number is invalid
+    assert outcome(frame, rule) == [True, True, False, True, None]
+    gb = rule_status(frame, valid_phone("p", region="GB", country_column="country"), as_of=AS_OF)
+    assert gb.tolist()[:3] == [True, True, True]
+    assert rule.columns == ["p", "country"] and rule.to_dict()["country_column"] == "country"
+
+
+def test_run_default_region_applies_where_the_rule_names_none():
+    frame = col("020 7946 0958", "(212) 555-0123")
+    assert run_checks(frame, [valid_phone("c")]).row_status["valid_phone:c"].tolist() == [False, True]
+    gb = run_checks(frame, [valid_phone("c")], default_region="gb").row_status["valid_phone:c"]
+    assert gb.tolist() == [True, False]  # (212) 555-0123 is no UK number
+    pinned = run_checks(frame, [valid_phone("c", region="US")], default_region="GB")
+    assert pinned.row_status["valid_phone:c"].tolist() == [False, True]  # the rule's own region wins
+    with pytest.raises(ConfigError, match="default_region 'XX'"):
+        run_checks(frame, [valid_phone("c")], default_region="XX")
+
+
+# -- consistency: mappings across records, dates in order ---------------------
+
+
+def test_consistent_mapping_postcode_to_city_and_state():
+    frame = pd.DataFrame({
+        "zip": ["62701", "62701", "62701-1234", "62701", "10001", "10001", "99999", None, "30301"],
+        "city": ["Springfield", "SPRINGFIELD", "springfield", "Chicago", "New York", "Newark", "Solo", "X", None],
+        "state": ["IL", "IL", "IL", "IL", "NY", "NJ", "AK", "IL", None],
+    })
+    got = outcome(frame, consistent_mapping("zip", ["city", "state"]))
+    # 62701: Chicago disagrees with the three Springfields (ZIP+4 counts as its ZIP, case ignored);
+    # 10001: a tie between New York/NY and Newark/NJ, so neither row can be trusted;
+    # no zip, or neither city nor state: not tested
+    assert got == [True, True, True, False, False, False, True, None, None]
+    assert consistent_mapping("zip", ["city"]).dimension == "consistency"
+
+
+def test_consistent_mapping_compares_only_present_values():
+    frame = pd.DataFrame({"zip": ["1", "1", "1"], "city": ["A", None, "A"], "state": [None, "S", "T"]})
+    # state: S and T tie for zip 1, so rows 1 and 2 fail; row 0 has no state and agrees on city
+    assert outcome(frame, consistent_mapping("zip", ["city", "state"], key_is_postcode=False)) == [True, False, False]
+
+
+def test_dates_ordered():
+    frame = pd.DataFrame({"signup": ["2020-01-01", "2021-06-01", "2020-01-01", None, "junk", "03/04/2020"],
+                          "updated": ["2020-02-01", "2021-01-01", "2020-01-01", "2020-01-01", "2020-01-01",
+                                      "2020-03-05"]})
+    assert outcome(frame, dates_ordered("signup", "updated")) == [True, False, True, None, None, True]
+    assert outcome(frame, dates_ordered("signup", "updated", strict=True))[2] is False
+    rule = dates_ordered("signup", "updated")
+    assert rule.columns == ["signup", "updated"] and rule.dimension == "consistency"
+    assert Rule.from_dict(rule.to_dict()) == rule
+
+
+def test_new_kinds_reject_bad_parameters():
+    with pytest.raises(RuleError, match="needs parameter 'later'"):
+        Rule.from_dict({"check": "dates_ordered", "column": "a"})
+    with pytest.raises(RuleError, match="'columns'"):
+        Rule.from_dict({"check": "consistent_mapping", "column": "zip", "columns": "city"})
+    with pytest.raises(RuleError, match="column names"):
+        Rule.from_dict({"check": "consistent_mapping", "column": "zip", "columns": [3]})
+
+
+def test_consistent_mapping_reads_one_column_name_and_missing_columns_are_named():
+    assert consistent_mapping("zip", "city").params["columns"] == ["city"]
+    frame = pd.DataFrame({"zip": ["1"], "city": ["A"]})
+    with pytest.raises(WorkbenchError, match="^column state: rule 'consistent_mapping:zip' reads column 'state'"):
+        run_checks(frame, [consistent_mapping("zip", ["city", "state"])])
+
+
+def test_birth_dates_with_two_digit_years_read_in_the_past():
+    frame = col("01/02/30", "1980-05-05", "01/02/99")
+    assert outcome(frame, not_in_future("c")) == [False, True, True]  # 2030
+    assert outcome(frame, not_in_future("c", past=True)) == [True, True, True]  # 1930
+    assert outcome(frame, age_between("c", 0, 120, past=True)) == [True, True, True]
+    assert outcome(frame, age_between("c", 0, 90, past=True)) == [False, True, True]  # 94 years on AS_OF
+    assert Rule.from_dict(age_between("c", past=True).to_dict()).params["past"] is True

@@ -12,7 +12,9 @@ from workbench.checks import (
     any_valid,
     consent_consistent,
     consent_present,
+    consistent_mapping,
     date_parseable,
+    dates_ordered,
     expression,
     in_range,
     in_set,
@@ -58,6 +60,8 @@ RULES = [
     date_parseable("signup"), not_in_future("signup"), age_between("consent_date"),
     matches("postcode", r"^\d"), expression("signup <= today", name="past", severity="critical"),
     any_valid(valid_email("email"), valid_phone("phone"), name="reach", severity="warning"),
+    valid_phone("phone", country_column="country", name="phone_by_country"),
+    consistent_mapping("postcode", ["country"]), dates_ordered("consent_date", "signup"),
 ]
 fast = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -8,12 +8,14 @@ import pandas as pd
 import pytest
 
 from workbench.checks import (
+    Rule,
     RuleSet,
     any_valid,
     dump_rules,
     in_range,
     in_set,
     load_rules,
+    run_checks,
     valid_email,
     valid_phone,
 )
@@ -149,3 +151,55 @@ def test_validate_against_reports_wrong_types_by_rule_name():
     assert "age_between:dob" in problems[2] and "dates" in problems[2]
     assert "'missing' is not in the data" in problems[3]
     assert RuleSet([in_range("age", 0, 120)]).validate_against(pd.DataFrame({"age": ["1", "2"]})) == []
+
+
+CONSISTENCY = """\
+version: 1
+default_region: GB
+rules:
+  - check: valid_phone
+    column: phone
+    country_column: country
+  - check: consistent_mapping
+    column: zip
+    columns: [city, state]
+  - check: dates_ordered
+    column: signup_date
+    later: updated_at
+  - check: freshness
+    column: updated_at
+    max_age_years: 3
+"""
+
+
+def test_default_region_and_consistency_kinds_from_yaml(tmp_path):
+    rules = load_rules(write(tmp_path, CONSISTENCY),
+                       columns=["phone", "country", "zip", "city", "state", "signup_date", "updated_at"])
+    assert rules.default_region == "GB"
+    assert [r.dimension for r in rules] == ["validity", "consistency", "consistency", "timeliness"]
+    assert rules["consistent_mapping:zip"].columns == ["zip", "city", "state"]
+    assert RuleSet.from_yaml(rules.to_yaml()) == rules and RuleSet.from_yaml(rules.to_yaml()).default_region == "GB"
+    frame = pd.DataFrame({"phone": ["020 7946 0958", "(212) 555-0123"], "country": [None, "US"],
+                          "zip": ["1", "1"], "city": ["A", "A"], "state": ["S", "S"],
+                          "signup_date": ["2024-01-01", "2024-05-01"], "updated_at": ["2024-02-01", "2024-04-01"]})
+    status = run_checks(frame, rules, as_of="2025-01-01").row_status
+    assert status["valid_phone:phone"].tolist() == [True, True]  # no country: the file's default region
+    assert status["dates_ordered:signup_date"].tolist() == [True, False]
+
+
+def test_bad_default_region_names_file_and_line(tmp_path):
+    err = error_of(tmp_path, CONSISTENCY.replace("default_region: GB", "default_region: Britain"))
+    assert err.line == 2 and "default_region 'Britain' is not a phone region" in err.message
+    assert "rules.yaml" in str(err) and "line 2" in str(err)
+    err = error_of(tmp_path, CONSISTENCY.replace("    later: updated_at\n", ""))
+    assert err.line == 10 and "needs parameter 'later'" in err.message
+    err = error_of(tmp_path, CONSISTENCY, columns=["phone", "zip", "city", "state", "signup_date", "updated_at"])
+    assert err.line == 6 and "'country'" in err.message
+
+
+def test_validate_against_flags_dates_ordered_on_text():
+    rules = RuleSet([Rule.from_dict({"check": "dates_ordered", "column": "note", "later": "d"})])
+    frame = pd.DataFrame({"note": ["hello", "world"], "d": ["2020-01-01", "2020-01-02"]})
+    assert rules.validate_against(frame) == [
+        "rule 'dates_ordered:note': dates_ordered on column 'note', whose values mostly do not read as dates "
+        "(0% of distinct values do)"]

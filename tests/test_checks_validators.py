@@ -112,3 +112,45 @@ def test_consent_flags_domain():
     out = v.consent_flags(s)
     assert out.iloc[:9].tolist() == [True, False, True, False, True, False, True, False, True]
     assert out.iloc[9:].isna().all()
+
+
+@pytest.mark.parametrize(
+    ("value", "region", "status"),
+    [
+        ("(212) 555-0123", "US", "valid"),
+        ("555-0123", "US", "local"),        # 7 digits: dialable inside its area code
+        ("5550123", "US", "local"),
+        ("(212) 123-4567", "US", "possible"),  # right length, but no exchange starts with 1
+        ("+44 20 7946 0958", "US", "valid"),  # +code wins over the region
+        ("020 7946 0958", "GB", "valid"),
+        ("020 7946 0958", "US", "invalid"),
+        ("12", "US", "invalid"),
+        ("call me", "US", "invalid"),
+    ],
+)
+def test_phone_status_table(value, region, status):
+    assert v.phone_status(pd.Series([value]), region).iloc[0] == status
+
+
+def test_phone_status_per_row_region_and_missing():
+    s = pd.Series(["020 7946 0958", "020 7946 0958", None, "  "])
+    out = v.phone_status(s, pd.Series(["GB", "US", "GB", "GB"]))
+    assert out.tolist() == ["valid", "invalid", None, None]
+
+
+def test_validate_phones_local_numbers():
+    s = pd.Series(["555-0123", "(212) 555-0123"])
+    valid, e164 = v.validate_phones(s, "US")
+    assert valid.tolist() == [True, True] and e164.tolist() == [None, "+12125550123"]  # local: no E.164
+    assert v.validate_phones(s, "US", local=False).valid.tolist() == [False, True]
+
+
+def test_parse_dates_reads_what_standardization_reads():
+    s = pd.Series(["13/02/2020", "March 7th, 1985", "07.03.1985", "19850307", "2020-01-02 10:30", "01/02/30"])
+    out = v.parse_dates(s)
+    assert out.tolist()[:4] == [pd.Timestamp("2020-02-13"), pd.Timestamp("1985-03-07"),
+                                pd.Timestamp("1985-03-07"), pd.Timestamp("1985-03-07")]
+    assert out.iloc[4] == pd.Timestamp("2020-01-02 10:30")  # the time of day is kept
+    assert out.iloc[5] == pd.Timestamp("2030-01-02")
+    assert v.parse_dates(s.iloc[5:], past=True).iloc[0] == pd.Timestamp("1930-01-02")  # birth dates
+    assert v.parse_dates(pd.Series(["13/02/2020"]), formats=["%m/%d/%Y"]).isna().all()  # explicit formats only

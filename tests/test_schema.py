@@ -61,8 +61,58 @@ def test_values_decide_when_the_name_says_nothing():
     schema = infer_schema(frame)
     assert schema["contact"].role == Role.EMAIL and schema["contact"].inferred_by == "values"
     assert schema["number"].role == Role.PHONE
-    assert schema["flag"].role == Role.CONSENT
+    assert schema["flag"].role == Role.OTHER  # values alone never make consent
     assert schema["notes"].role == Role.OTHER and not schema["notes"].pii
+    assert schema["contact"].confidence == 1.0  # every non-missing value is an address
+    assert schema["notes"].confidence == 0.0 and schema["notes"].inferred_by == "default"
+
+
+def test_confidence_by_how_the_role_was_found():
+    frame = pd.DataFrame({"id": ["1", "2", "3", "4", "5"], "email": ["x", "y", "z", "a@b.co", None],
+                          "reach": ["a@x.com", "b@x.com", "c@x.com", "d@x.com", "e@x.com"]})
+    schema = infer_schema(frame, key="id").with_overrides({"reach": "email"})
+    assert schema["id"].confidence == 1.0 and schema["id"].inferred_by == "key"
+    assert schema["email"].confidence == 0.9 and schema["email"].inferred_by == "name"  # dirty, still email
+    assert schema["reach"].confidence == 1.0 and schema["reach"].inferred_by == "override"
+    assert infer_schema(frame)["reach"].inferred_by == "values"
+    assert Schema.from_dict(schema.to_dict()) == schema
+
+
+def test_phone_share_from_values_is_the_confidence():
+    phones = ["(212) 555-0101", "212-555-0102", "555-0103", "212.555.0104", "see notes"]
+    f = infer_schema(pd.DataFrame({"contact_no": phones}))["contact_no"]
+    assert f.role == Role.PHONE and f.inferred_by == "values" and f.confidence == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize("values", [["Y", "N", "Y", None, "N"], ["1", "0", "0", "1", "1"], [True, False, True, True, False],
+                                    ["yes", "no", "YES", "no", "no"], [1.0, 0.0, None, 1.0, 0.0]])
+def test_yes_no_columns_are_flags_not_consent(values):
+    frame = pd.DataFrame({"CC fund": values, "Head Start": values, "newsletter": values, "Opt-In": values,
+                          "Unsubscribed": values, "marketing permission": values})
+    schema = infer_schema(frame)
+    assert schema["CC fund"].role == Role.OTHER and schema["Head Start"].role == Role.OTHER
+    for col in ("newsletter", "Opt-In", "Unsubscribed", "marketing permission"):
+        assert schema[col].role == Role.CONSENT and schema[col].inferred_by == "name", col
+
+
+def test_website_column_by_name_and_values_and_flag_named_website():
+    urls = ["https://a.org", "http://www.b.com/x", "www.c.net", "https://d.io", None]
+    frame = pd.DataFrame({"Website": urls, "homepage_link": urls})
+    schema = infer_schema(frame)
+    assert schema["Website"].role == Role.WEBSITE and schema["Website"].inferred_by == "name"
+    assert schema["homepage_link"].role == Role.WEBSITE and schema["homepage_link"].confidence == 1.0
+    flagged = infer_schema(pd.DataFrame({"Website": ["Y", "N", "Y", "Y", "N"]}))["Website"]
+    assert flagged.role == Role.OTHER and flagged.inferred_by == "values"  # says whether there is one
+
+
+def test_free_text_with_an_occasional_email_is_not_email():
+    services = ["Child care, after school", "Tutoring", "Contact info@x.org for details", "mentoring",
+                "Food bank; ann@y.org", "Jane <jane@z.org>", "GED classes", "a@b.com"]
+    assert infer_schema(pd.DataFrame({"Services": services}))["Services"].role == Role.OTHER
+    # nineteen bare addresses and one typo is still an email column, one in ten off is not
+    mostly = [f"user{i}@example.com" for i in range(19)] + ["user19 at example.com"]
+    assert infer_schema(pd.DataFrame({"c": mostly}))["c"].role == Role.EMAIL
+    assert infer_schema(pd.DataFrame({"c": mostly[:18] + ["n/a", "call"]}))["c"].role == Role.OTHER
 
 
 def test_key_is_id_and_pii_flags_follow_roles():

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from workbench.schema import Field, Role, Schema
 from workbench.standardize import (
     MATCH_KEYS,
+    PHONE_STATUSES,
     add_match_keys,
     clean_text,
     email_domain,
@@ -30,6 +31,7 @@ from workbench.standardize import (
     load_nicknames,
     name_suffix,
     phone_digits,
+    read_phones,
     region_for_country,
     standardize_date,
     standardize_email,
@@ -298,6 +300,26 @@ def test_phone_fast_path_agrees_with_phonenumbers(region):
     got = standardize_phone(pd.Series(values), region).tolist()
     want = [_reference_phone(v, region) for v in values]
     assert got == want
+
+
+def test_read_phones_statuses_and_e164():
+    s = pd.Series(["(212) 555-0101", "555-0101", "(212) 123-4567", "12", None, "  "], index=list("abcdef"))
+    read = read_phones(s, "US", strict=True)
+    assert read.index.tolist() == list("abcdef")
+    assert read["status"].tolist() == ["valid", "local", "possible", "invalid", None, None]
+    assert read["e164"].tolist() == ["+12125550101", None, "+12121234567", None, None, None]
+    # not strict: no metadata lookup, so a possible number is only "possible"
+    assert read_phones(s, "US")["status"].tolist()[:3] == ["possible", "local", "possible"]
+    assert set(read["status"].dropna()) <= set(PHONE_STATUSES)
+
+
+def test_standardize_phone_reads_each_row_in_its_region():
+    s = pd.Series(["020 7946 0958", "020 7946 0958", "(212) 555-0101"], index=[10, 11, 12])
+    regions = region_for_country(pd.Series(["UK", "USA", None], index=[10, 11, 12]), default="US")
+    assert standardize_phone(s, regions).tolist() == ["+442079460958", None, "+12125550101"]
+    assert standardize_phone(s, regions).index.tolist() == [10, 11, 12]
+    with pytest.raises(ValueError, match="one per value"):
+        standardize_phone(s, pd.Series(["GB"]))
 
 
 def test_phone_digits():

@@ -52,6 +52,8 @@ __all__ = [
     "MATCH_KEYS",
     "name_suffix",
     "phone_digits",
+    "PHONE_STATUSES",
+    "read_phones",
     "region_for_country",
     "standardize_date",
     "standardize_email",
@@ -358,6 +360,13 @@ _PHONE_FORMATTING = re.compile(r"[\s().\-/\u00a0\u2010-\u2015]")
 _NANP_NATIONAL = re.compile(r"^1?([2-9]\d{2}[2-9]\d{6})$")
 _NANP_INTERNATIONAL = re.compile(r"^\+1([2-9]\d{2}[2-9]\d{6})$")
 
+#: Verdicts of reading one phone number (:func:`read_phones`), best first.
+#: ``valid``: a real number of its country (checked only when ``strict``);
+#: ``possible``: a plausible length with a country and area code; ``local``:
+#: a number dialable only inside its area (a 7-digit US number), which has
+#: no E.164 form; ``invalid``: none of these.
+PHONE_STATUSES = ("valid", "possible", "local", "invalid")
+
 
 @functools.lru_cache(maxsize=512)
 def _is_nanp_region(region: str) -> bool:
@@ -373,47 +382,100 @@ def _check_region(region: str) -> str:
     return region
 
 
-def _phone_one(key: str, raw: str, region: str) -> str | None:
+def _phone_read(key: str, raw: str, region: str, strict: bool) -> tuple[str, str | None]:
+    """(status, E.164 or None) of one value: the one reading checks and standardization share."""
+    if not key or len(raw) > 100:  # phonenumbers rejects these anyway; skip the parse cost
+        return "invalid", None
     # Fast path, a strict subset of what phonenumbers accepts with the same
     # output: a well-formed North American number needs no metadata lookup.
     m = _NANP_INTERNATIONAL.match(key) or (_is_nanp_region(region) and _NANP_NATIONAL.match(key))
-    if m:
-        return "+1" + m.group(1)
+    if m and not strict:
+        return "possible", "+1" + m.group(1)
     try:
         num = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
-        return None
-    # IS_POSSIBLE only: a 7-digit local number (IS_POSSIBLE_LOCAL_ONLY) has no
-    # area code, and inventing one would create false matches.
-    if (
-        phonenumbers.is_possible_number_with_reason(num)
-        != phonenumbers.ValidationResult.IS_POSSIBLE
-    ):
-        return None
-    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+        return "invalid", None
+    reason = phonenumbers.is_possible_number_with_reason(num)
+    # A 7-digit local number (IS_POSSIBLE_LOCAL_ONLY) has no area code: it is a
+    # real way to write a number, but inventing an area code for its E.164
+    # form would create false matches, so it has none.
+    if reason == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
+        return "local", None
+    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
+        return "invalid", None
+    e164 = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+    if strict:
+        return ("valid" if phonenumbers.is_valid_number(num) else "possible"), e164
+    return "possible", e164
 
 
-def standardize_phone(s: pd.Series, region: str = "US") -> pd.Series:
-    """E.164 form ("+12125550101"), or None when unparseable or not a possible number.
+def _phone_one(key: str, raw: str, region: str) -> str | None:
+    """E.164 of one value when it is a possible number (the standardize_phone core)."""
+    return _phone_read(key, raw, region, False)[1]
 
-    ``region`` (ISO code) says how to read numbers written without a country
-    code. Parsing is cached per distinct formatting-free value, so
-    "(212) 555-0101" and "212.555.0101" are parsed once. Extensions are dropped.
-    """
-    region = _check_region(region)
 
-    def transform(values: np.ndarray) -> list[str | None]:
-        cache: dict[str, str | None] = {}
-        out: list[str | None] = []
+def _read_in_region(s: pd.Series, region: str, strict: bool) -> tuple[pd.Series, pd.Series]:
+    def transform(values: np.ndarray) -> list[tuple[str, str | None]]:
+        cache: dict[str, tuple[str, str | None]] = {}
+        out: list[tuple[str, str | None]] = []
         for v in values:
             raw = _as_text(v).strip()
+            if not raw:  # blank text is missing, as everywhere else
+                out.append(None)
+                continue
             key = _PHONE_FORMATTING.sub("", raw)
             if key not in cache:
-                cache[key] = _phone_one(key, raw, region) if key else None
+                cache[key] = _phone_read(key, raw, region, strict)
             out.append(cache[key])
         return out
 
-    return _per_distinct(s, transform)
+    pairs = _per_distinct(s, transform)
+    status = pairs.map(lambda p: None if p is None else p[0]).astype(object)
+    e164 = pairs.map(lambda p: None if p is None else p[1]).astype(object)
+    return status.where(status.notna(), None), e164.where(e164.notna(), None)
+
+
+def read_phones(
+    s: pd.Series, region: str | pd.Series = "US", *, strict: bool = False
+) -> pd.DataFrame:
+    """How each phone reads: ``status`` (see :data:`PHONE_STATUSES`) and ``e164``.
+
+    The one phone reading of the workbench: ``standardize_phone`` keeps its
+    ``e164`` and the ``valid_phone`` check judges its ``status``, so a value
+    gets the same verdict everywhere. ``region`` (ISO code) says how to read
+    numbers written without a country code; a Series gives each row its own
+    (see :func:`region_for_country`). ``strict`` also asks phonenumbers
+    whether the number is in a real range (``valid`` rather than
+    ``possible``), which costs a metadata lookup per distinct value. Missing
+    values get ``None`` in both columns.
+    """
+    if isinstance(region, pd.Series):
+        status = pd.Series(None, index=s.index, dtype=object, name=s.name)
+        e164 = status.copy()
+        positions = np.arange(len(s))
+        if len(region) != len(s) or region.isna().any():
+            raise ValueError("region must be one ISO code or a complete Series of codes, one per value "
+                             "(region_for_country gives one)")
+        for reg, idx in pd.Series(positions).groupby(region.to_numpy()).groups.items():
+            pos = positions[np.asarray(idx)]
+            st_, e_ = _read_in_region(s.iloc[pos], _check_region(reg), strict)
+            status.iloc[pos] = st_.to_numpy()
+            e164.iloc[pos] = e_.to_numpy()
+    else:
+        status, e164 = _read_in_region(s, _check_region(region), strict)
+    return pd.DataFrame({"status": status, "e164": e164}, index=s.index)
+
+
+def standardize_phone(s: pd.Series, region: str | pd.Series = "US") -> pd.Series:
+    """E.164 form ("+12125550101"), or None when unparseable or not a possible number.
+
+    ``region`` (ISO code, or a Series of codes per row) says how to read
+    numbers written without a country code. Parsing is cached per distinct
+    formatting-free value, so "(212) 555-0101" and "212.555.0101" are parsed
+    once. Extensions are dropped. A local number without area code ("555-0101"
+    in the US) has no E.164 form: None here, ``local`` in :func:`read_phones`.
+    """
+    return read_phones(s, region)["e164"].rename(s.name)
 
 
 _PHONE_EXTENSION = re.compile(r"(?:e?xt\.?|x|#|extension).*$", re.IGNORECASE)
@@ -744,12 +806,8 @@ def standardize_frame(
 
 
 def _phone_by_region(s: pd.Series, regions: pd.Series) -> pd.Series:
-    out = pd.Series(None, index=s.index, name=s.name, dtype=object)
-    positions = np.arange(len(s))
-    for region, idx in pd.Series(positions).groupby(regions.to_numpy()).groups.items():
-        pos = positions[np.asarray(idx)]
-        out.iloc[pos] = standardize_phone(s.iloc[pos], region).to_numpy()
-    return out
+    """Each row's phone read in the region of its own country (the same reading as ``valid_phone``)."""
+    return standardize_phone(s, regions)
 
 
 #: Columns added by :func:`add_match_keys`.

@@ -33,6 +33,8 @@ from workbench.checks import (
     load_rules,
     run_checks,
 )
+from workbench.checks.defaults import MIN_CONFIDENCE, STALE_YEARS, unassessable_purposes
+from workbench.checks.library import FALLBACK_REGION, checked_region
 from workbench.errors import WorkbenchError
 from workbench.export import write_csv
 from workbench.masking import mask_column, mask_frame
@@ -136,6 +138,9 @@ def assess(
     *,
     as_of: pd.Timestamp | str | None = None,
     examples: int = EXAMPLES,
+    default_region: str | None = None,
+    stale_years: float = STALE_YEARS,
+    min_confidence: float = MIN_CONFIDENCE,
 ) -> Assessment:
     """Check ``dataset`` against ``rules`` (zero-config defaults when None), score it and store the run.
 
@@ -143,22 +148,37 @@ def assess(
     None for the rule set's (or the built-in ones its rules support), a list of
     purpose names to keep, or ``{purpose: [rule names or checks]}``.
     ``referential(source="dataset.column")`` rules read that dataset from ``ws``.
+
+    ``default_region`` (ISO code) reads phone numbers without +country code
+    where no country column says otherwise (default: the rules file's
+    ``default_region:``, else the most common country, else US). Zero-config
+    rules trust roles of at least ``min_confidence`` (names and overrides
+    always) and call records stale after ``stale_years`` without update.
+    Built-in purposes the data lacks fields for are stored under
+    ``not_assessable`` with the reason, never as 0% fit.
     """
     ds = ws.dataset(dataset) if isinstance(dataset, str) else dataset
-    ruleset, source = _resolve_rules(rules, ds)
-    chosen = _choose_purposes(ruleset, ds, purposes)
+    if default_region is not None:
+        default_region = checked_region(default_region)
+    ruleset, source = _resolve_rules(rules, ds, default_region=default_region, stale_years=stale_years,
+                                     min_confidence=min_confidence)
+    chosen = _choose_purposes(ruleset, ds, purposes, min_confidence)
     frame = ds.frame
     warnings = list(ruleset.validate_against(frame)) if source != "defaults" else []
     run_id = ws.start_run(KIND, ds, rules=source, purposes=sorted(chosen))
     try:
         started = time.perf_counter()
         results = run_checks(frame, ruleset, key=ds.key, as_of=as_of, references=_references(ws),
-                             purposes=chosen)
+                             purposes=chosen, default_region=default_region)
         card = build_scorecard(results.summary, results.fit_rows(chosen), rows=len(frame))
         failures_rel = _write_failures(ws, ds, run_id, results.failures)
         result = _result(ds, ruleset, results, card, chosen, examples)
-        builtin = not ruleset.purposes and not isinstance(purposes, Mapping)
+        builtin = (source == "defaults" or not ruleset.purposes) and not isinstance(purposes, Mapping)
         result["purpose_descriptions"] = {p: BUILTIN_PURPOSES[p] for p in chosen if builtin and p in BUILTIN_PURPOSES}
+        result["not_assessable"] = (unassessable_purposes(ds.schema, builtin_purposes(
+            ds.schema, ruleset.rules, min_confidence=min_confidence), min_confidence=min_confidence)
+            if builtin and purposes is None else {})
+        result["default_region"] = (default_region or ruleset.default_region or FALLBACK_REGION).upper()
         result.update(rules=source, failures_path=failures_rel, warnings=warnings,
                       seconds=round(time.perf_counter() - started, 3))
     except BaseException as exc:
@@ -186,9 +206,9 @@ def from_run(ws: Workspace, run_id: int | None = None, *, dataset: str | None = 
 # --------------------------------------------------------------------------
 
 
-def _resolve_rules(rules: Any, ds: Dataset) -> tuple[RuleSet, str]:
+def _resolve_rules(rules: Any, ds: Dataset, **defaults: Any) -> tuple[RuleSet, str]:
     if rules is None:
-        return default_rules(ds.schema, ds.frame), "defaults"
+        return default_rules(ds.schema, ds.frame, **defaults), "defaults"
     if isinstance(rules, RuleSet):
         return rules, "python"
     if isinstance(rules, str | Path):
@@ -196,8 +216,8 @@ def _resolve_rules(rules: Any, ds: Dataset) -> tuple[RuleSet, str]:
     return RuleSet(list(rules)), "python"
 
 
-def _choose_purposes(ruleset: RuleSet, ds: Dataset, purposes: Any) -> dict[str, list[str]]:
-    available = dict(ruleset.purposes) or builtin_purposes(ds.schema, ruleset.rules)
+def _choose_purposes(ruleset: RuleSet, ds: Dataset, purposes: Any, min_confidence: float) -> dict[str, list[str]]:
+    available = dict(ruleset.purposes) or builtin_purposes(ds.schema, ruleset.rules, min_confidence=min_confidence)
     if purposes is None:
         return available
     if isinstance(purposes, Mapping):
@@ -208,7 +228,8 @@ def _choose_purposes(ruleset: RuleSet, ds: Dataset, purposes: Any) -> dict[str, 
     if unknown:
         why = ""
         if unknown[0] in BUILTIN_PURPOSES:
-            why = f" ({unknown[0]} needs: {BUILTIN_PURPOSES[unknown[0]]}; the rules or columns for it are missing)"
+            reason = unassessable_purposes(ds.schema, available, min_confidence=min_confidence).get(unknown[0])
+            why = f" (not assessable: {reason or 'its rules are missing'}; it asks for {BUILTIN_PURPOSES[unknown[0]]})"
         raise WorkbenchError(f"unknown purpose {unknown[0]!r}{why}; purposes available for {ds.label}: "
                              f"{', '.join(available) or 'none'}")
     return {p: available[p] for p in purposes}

@@ -50,7 +50,8 @@ ul.ex{margin:0;padding-left:16px} code{font-size:12px;background:#f6f8fa;padding
 <body>
 <h1>{{ title }}</h1>
 <p class="meta">Dataset <b>{{ r.label }}</b> from <code>{{ r.source }}</code> &middot; assessed {{ r.as_of[:19] }}
- &middot; run {{ run_id }} &middot; rules: {{ rules_text }}</p>
+ &middot; run {{ run_id }} &middot; rules: {{ rules_text }}{% if r.default_region %} &middot; phones without
+ +country code read as {{ r.default_region }}{% endif %}</p>
 <div class="verdict">{% for line in verdict %}{{ line }}<br>{% endfor %}</div>
 <div class="tiles">
 {% for t in tiles %}<div class="tile {{ t.band }}"><div class="v">{{ t.value }}</div><div class="l">{{ t.label }}</div></div>
@@ -61,6 +62,9 @@ ul.ex{margin:0;padding-left:16px} code{font-size:12px;background:#f6f8fa;padding
 {% if fitness %}<table><tr><th>purpose</th><th>records fit</th><th></th><th>what a record needs</th></tr>
 {% for f in fitness %}<tr><td>{{ f.purpose }}</td><td class="n">{{ f.pct }}</td><td class="n">{{ f.count }}</td><td>{{ f.needs }}</td></tr>
 {% endfor %}</table>{% else %}<p class="note">No purpose could be evaluated with these rules.</p>{% endif %}
+{% if unassessable %}<table class="na"><tr><th>not assessable</th><th>why</th></tr>
+{% for p in unassessable %}<tr><td>{{ p.purpose }}</td><td>{{ p.why }}</td></tr>
+{% endfor %}</table>{% endif %}
 
 <h2>Top failing rules</h2>
 {% if top %}<table><tr><th>rule</th><th>what it checks</th><th>severity</th><th>dimension</th><th>tested</th><th>failed</th><th>failed %</th><th>passed</th><th>examples (masked)</th></tr>
@@ -131,6 +135,7 @@ def report_html(assessment: Assessment, *, summary: dict[str, Any] | None = None
         r=r, run_id=assessment.run_id,
         rules_text="zero-config defaults from field roles" if r.get("rules") == "defaults" else r.get("rules"),
         verdict=_verdict(r), tiles=_tiles(r), charts=charts, fitness=_fitness_rows(r),
+        unassessable=[{"purpose": p.replace("_", " "), "why": why} for p, why in r.get("not_assessable", {}).items()],
         top=[c for c in checks if c["failed"] > 0][:TOP_RULES], checks=checks,
         profile=profile_rows(summary, ds.schema), profile_total=summary.get("rows", 0),
         warnings=r.get("warnings", []),
@@ -160,6 +165,9 @@ def _verdict(r: dict[str, Any]) -> list[str]:
         lines.append(f"Weakest dimension: {weakest[0][0]} ({weakest[0][1]:.1f}).")
     for purpose, pct in sorted(r["fitness"].items(), key=lambda kv: -kv[1]):
         lines.append(f"{pct:.1f}% of records are fit for {purpose.replace('_', ' ')}.")
+    missing = r.get("not_assessable", {})
+    if missing:
+        lines.append("Not assessable with these columns: " + ", ".join(p.replace("_", " ") for p in missing) + ".")
     lines.append(f"{r['failing_rows']:,} records fail at least one error or critical rule.")
     return lines
 

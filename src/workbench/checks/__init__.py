@@ -8,14 +8,19 @@ through pandera and returns DataFrames::
                                  valid_phone("phone", region="US")], key="customer_id")
     results.summary, results.failures, results.fitness({"email": ["valid_email"]})
 
-Zero-config: ``default_rules(schema, frame)``; files: ``load_rules(path)``.
+Zero-config: ``default_rules(schema, frame)`` (only confident roles; phones read
+per row's country, else ``default_region``); files: ``load_rules(path)``.
 """
 
 from workbench.checks.defaults import (
     BUILTIN_PURPOSES,
+    MIN_CONFIDENCE,
+    STALE_YEARS,
     builtin_purposes,
+    confident_schema,
     default_rules,
     suggest_rules_yaml,
+    unassessable_purposes,
 )
 from workbench.checks.library import (
     DIMENSIONS,
@@ -29,7 +34,9 @@ from workbench.checks.library import (
     check_kinds,
     consent_consistent,
     consent_present,
+    consistent_mapping,
     date_parseable,
+    dates_ordered,
     expression,
     freshness,
     get_kind,
@@ -53,6 +60,8 @@ from workbench.checks.runner import CheckResults, rule_status, run_checks, to_pa
 __all__ = [
     "BUILTIN_PURPOSES",
     "DIMENSIONS",
+    "MIN_CONFIDENCE",
+    "STALE_YEARS",
     "SEVERITIES",
     "CheckKind",
     "CheckResults",
@@ -65,8 +74,11 @@ __all__ = [
     "builtin_purposes",
     "check_kinds",
     "consent_consistent",
+    "confident_schema",
     "consent_present",
+    "consistent_mapping",
     "date_parseable",
+    "dates_ordered",
     "default_rules",
     "dump_rules",
     "expression",
@@ -86,6 +98,7 @@ __all__ = [
     "run_checks",
     "suggest_rules_yaml",
     "to_pandera_schema",
+    "unassessable_purposes",
     "unique",
     "valid_email",
     "valid_phone",

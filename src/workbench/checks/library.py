@@ -44,7 +44,9 @@ __all__ = [
     "check_kinds",
     "consent_consistent",
     "consent_present",
+    "consistent_mapping",
     "date_parseable",
+    "dates_ordered",
     "expression",
     "freshness",
     "get_kind",
@@ -64,6 +66,8 @@ __all__ = [
 ]
 
 SEVERITIES = ("warning", "error", "critical")
+#: Region for phone numbers without +country code when neither the rule nor the run names one.
+FALLBACK_REGION = "US"
 DIMENSIONS = ("completeness", "validity", "uniqueness", "consistency", "timeliness", "integrity")
 #: Keys of a rule mapping that are not check parameters.
 RULE_KEYS = ("check", "column", "severity", "mostly", "dimension", "name", "params")
@@ -105,6 +109,9 @@ class Context:
     references: Mapping[str, Any] | Callable[[str], Any] | None = None
     column_type: Callable[[str], str] = lambda _name: "text"
     memo: dict[Any, Any] = field(default_factory=dict)  # per-run: parsed dates shared by date rules
+    #: Region for phone numbers without +country code when a rule names none
+    #: (``run_checks(default_region=...)`` or a rules file's ``default_region:``).
+    default_region: str | None = None
 
 
 def _identity(obj: Any) -> Any:
@@ -257,7 +264,9 @@ class Rule:
         """Every column the rule reads: its own, column parameters, expression names, sub-rules."""
         cols: list[str] = [self.column] if self.column else []
         kind = self.kind
-        cols += [self.params[p] for p in kind.column_params if self.params.get(p)]
+        for p in kind.column_params:  # a column parameter names one column or a list of them
+            value = self.params.get(p)
+            cols += [value] if isinstance(value, str) else list(value or ())
         if self.check == "expression":
             cols += expression_names(self.params["expr"])
         for sub in self.params.get("rules", ()) if self.check == "any_valid" else ():
@@ -431,13 +440,50 @@ def parsed_date(data: pd.Series) -> pd.Series:
 
 
 def emails_valid(data: pd.Series) -> pd.Series:
-    """Email syntax is valid (email-validator, no DNS)."""
+    """The value reads as an email address (the standardize layer's reading, no DNS)."""
     return v.validate_emails(data).valid.fillna(True).astype(bool)
 
 
-def phones_valid(data: pd.Series, region: str = "US", strict: bool = True) -> pd.Series:
-    """The phone number is valid for its country (``region`` when the number has no +country code)."""
-    return v.validate_phones(data, region, strict=strict, normalize=False).valid.fillna(True).astype(bool)
+def phones_valid(data: pd.Series | pd.DataFrame, region: str = FALLBACK_REGION, strict: bool = True,
+                 local: bool = True) -> pd.Series:
+    """The phone number is valid for its country; for a frame, column 1 holds each row's region.
+
+    ``region`` applies to numbers without a +country code; a local number
+    without area code passes as valid-local when ``local``.
+    """
+    if isinstance(data, pd.DataFrame):
+        values, regions = data.iloc[:, 0], data.iloc[:, 1].reset_index(drop=True)
+        return v.validate_phones(values, regions, strict=strict, local=local).valid.fillna(True).astype(bool)
+    return v.validate_phones(data, region, strict=strict, local=local).valid.fillna(True).astype(bool)
+
+
+def mapping_consistent(data: pd.DataFrame) -> pd.Series:
+    """The row agrees with the most common value of each other column among rows sharing its key.
+
+    Column 0 is the normalized key, the rest the normalized dependent values
+    (NA: not compared). A key whose most common value is tied fails every row
+    that holds one of the tied values: nobody can say which one is right.
+    """
+    key = data.columns[0]
+    ok = pd.Series(True, index=data.index)
+    for col in data.columns[1:]:
+        pair = data[[key, col]].dropna()
+        if pair.empty:
+            continue
+        counts = pair.groupby([key, col], sort=False).size().rename("n").reset_index()
+        top = counts.groupby(key, sort=False)["n"].transform("max")
+        winners = counts[counts["n"] == top]
+        unique_winner = winners.groupby(key, sort=False)[col].transform("size") == 1
+        good = set(map(tuple, winners.loc[unique_winner, [key, col]].itertuples(index=False, name=None)))
+        agrees = pd.Series([t in good for t in pair.itertuples(index=False, name=None)], index=pair.index)
+        ok.loc[pair.index] &= agrees
+    return ok
+
+
+def in_order(data: pd.DataFrame, strict: bool = False) -> pd.Series:
+    """The first date is before (or, unless ``strict``, on) the second."""
+    first, second = data.iloc[:, 0], data.iloc[:, 1]
+    return first < second if strict else first <= second
 
 
 def postcodes_valid(data: pd.Series | pd.DataFrame, country: str | None = None) -> pd.Series:
@@ -536,13 +582,14 @@ def _c_date_parseable(rule: Rule, ctx: Context) -> Compiled:
 def _dates(rule: Rule, ctx: Context) -> Callable[[pd.Series], pd.Series]:
     """Parse a column's values once per run, however many date rules read it."""
     formats, dayfirst = rule.params.get("formats"), rule.params.get("dayfirst", False)
-    key = ("dates", rule.column, None if formats is None else tuple(formats), dayfirst)
+    past = rule.params.get("past", False)
+    key = ("dates", rule.column, None if formats is None else tuple(formats), dayfirst, past)
 
     def parse(s: pd.Series) -> pd.Series:
         hit = ctx.memo.get(key)
         if hit is not None and hit[0] is s:
             return hit[1]
-        parsed = v.parse_dates(s, formats, dayfirst=dayfirst)
+        parsed = v.parse_dates(s, formats, dayfirst=dayfirst, past=past)
         ctx.memo[key] = (s, parsed)
         return parsed
     return parse
@@ -574,10 +621,54 @@ def _c_valid_email(rule: Rule, ctx: Context) -> Compiled:
 
 
 def _c_valid_phone(rule: Rule, ctx: Context) -> Compiled:
-    region = rule.params.get("region", "US")
-    check = _custom(rule, phones_valid, error=f"valid phone number (default region {region})",
-                    region=region, strict=rule.params.get("strict", True))
-    return Compiled(check, (rule.column,))
+    region = (rule.params.get("region") or ctx.default_region or FALLBACK_REGION).upper()
+    opts = {"strict": rule.params.get("strict", True), "local": rule.params.get("local", True)}
+    country_col = rule.params.get("country_column")
+    if country_col is None:
+        check = _custom(rule, phones_valid, error=f"valid phone number (default region {region})",
+                        region=region, **opts)
+        return Compiled(check, (rule.column,))
+
+    def prepare_rows(df: pd.DataFrame) -> pd.DataFrame:
+        from workbench.standardize import region_for_country
+
+        keep = df[rule.column].notna()
+        return pd.DataFrame({"phone": df[rule.column][keep],
+                             "region": region_for_country(df[country_col][keep], region)})
+    check = _custom(rule, phones_valid, error=f"valid phone number for the country in {country_col} "
+                    f"(else {region})", **opts)
+    return Compiled(check, (rule.column, country_col), prepare_rows, frame=True)
+
+
+def _c_consistent_mapping(rule: Rule, ctx: Context) -> Compiled:
+    from workbench.standardize import clean_text, standardize_postcode
+
+    others = tuple(rule.params["columns"])
+
+    def prepare(df: pd.DataFrame) -> pd.DataFrame:
+        key = df[rule.column]
+        # postcodes compare in their standard form (ZIP+4 -> ZIP), the rest as cleaned text
+        norm_key = standardize_postcode(key) if rule.params.get("key_is_postcode", True) else clean_text(key)
+        out = pd.DataFrame({"__key": norm_key.to_numpy()}, index=df.index)
+        for col in others:
+            out[col] = clean_text(df[col]).to_numpy()
+        out = out[out["__key"].notna() & out[list(others)].notna().any(axis=1)]
+        return out.astype(object).where(out.notna(), None)
+    check = _custom(rule, mapping_consistent, error=f"{rule.column} maps to one {'/'.join(others)}",
+                    row_local=False, ignore_na=False)
+    return Compiled(check, (rule.column, *others), prepare, frame=True)
+
+
+def _c_dates_ordered(rule: Rule, ctx: Context) -> Compiled:
+    later = rule.params["later"]
+
+    def prepare(df: pd.DataFrame) -> pd.DataFrame:
+        out = pd.DataFrame({"first": v.parse_dates(df[rule.column]), "second": v.parse_dates(df[later])},
+                           index=df.index)
+        return out[out.notna().all(axis=1)]  # a missing or unreadable date: not tested
+    check = _custom(rule, in_order, error=f"{rule.column} is not after {later}",
+                    strict=rule.params.get("strict", False))
+    return Compiled(check, (rule.column, later), prepare, frame=True)
 
 
 def _c_valid_postcode(rule: Rule, ctx: Context) -> Compiled:
@@ -719,6 +810,15 @@ def _validate_expression(params: Mapping[str, Any]) -> None:
     expression_names(params["expr"])
 
 
+def checked_region(region: object, what: str = "default_region") -> str:
+    """``region`` as an upper-case phone region; ConfigError naming the bad value otherwise."""
+    import phonenumbers
+
+    if not isinstance(region, str) or region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"{what} {region!r} is not a phone region (ISO country code such as US, GB, DE)")
+    return region.upper()
+
+
 def _validate_region(params: Mapping[str, Any]) -> None:
     import phonenumbers
 
@@ -726,6 +826,12 @@ def _validate_region(params: Mapping[str, Any]) -> None:
     if region is not None and region.upper() not in phonenumbers.SUPPORTED_REGIONS:
         raise RuleError(f"region {region!r} is not a phone region (ISO country code such as US, GB, DE)",
                         field="region")
+
+
+def _validate_columns_list(params: Mapping[str, Any]) -> None:
+    bad = [c for c in params["columns"] if not isinstance(c, str) or not c.strip()]
+    if bad:
+        raise RuleError(f"parameter 'columns' must list column names, got {bad[0]!r}", field="columns")
 
 
 def _validate_bounds(params: Mapping[str, Any]) -> None:
@@ -744,6 +850,7 @@ def _validate_bounds(params: Mapping[str, Any]) -> None:
 # registry entries
 
 _DATE_PARAMS = (
+    Param("past", "boolean", default=False, doc="a two-digit year is never in the future (birth dates)"),
     Param("formats", "list", doc="strftime formats to accept instead of the defaults"),
     Param("dayfirst", "boolean", default=False, doc="read 01/02/2020 as 1 February"),
 )
@@ -770,15 +877,30 @@ for _kind in (
     CheckKind("age_between", "the age from a date of birth lies between min and max years", "validity",
               _c_age_between, (Param("min", "number", default=0, doc="youngest age"),
                                Param("max", "number", default=120, doc="oldest age"), *_DATE_PARAMS)),
-    CheckKind("freshness", "the date is at most max_age_days/max_age_years old", "timeliness", _c_freshness,
+    CheckKind("freshness", "the date is at most max_age_days/max_age_years old (not stale)", "timeliness", _c_freshness,
               (Param("max_age_days", "number", doc="oldest allowed, in days"),
                Param("max_age_years", "number", doc="oldest allowed, in years"), *_DATE_PARAMS),
               validate=_one_of("max_age_days", "max_age_years")),
     CheckKind("valid_email", "the email address is syntactically valid", "validity", _c_valid_email),
-    CheckKind("valid_phone", "the phone number is valid for its country", "validity", _c_valid_phone,
-              (Param("region", "text", default="US", doc="country assumed when a number has no +code"),
-               Param("strict", "boolean", default=True, doc="real number ranges, not just plausible length")),
-              validate=_validate_region),
+    CheckKind("valid_phone", "the phone number is valid for its country (a local number without area "
+              "code counts as valid-local)", "validity", _c_valid_phone,
+              (Param("region", "text", doc="country assumed when a number has no +code and the row's country "
+                     "is unknown (default: the run's default_region, else US)"),
+               Param("country_column", "column", doc="column holding each row's country"),
+               Param("strict", "boolean", default=True, doc="real number ranges, not just plausible length"),
+               Param("local", "boolean", default=True, doc="accept local numbers without area code")),
+              validate=_validate_region, column_params=("country_column",)),
+    CheckKind("consistent_mapping", "records sharing the value agree on the other columns (a postcode "
+              "has one city and state)", "consistency", _c_consistent_mapping,
+              (Param("columns", "list", True, doc="columns the value determines, e.g. [city, state]"),
+               Param("key_is_postcode", "boolean", default=True,
+                     doc="compare the value as a postcode (ZIP+4 = ZIP); false: as text")),
+              validate=_validate_columns_list, column_params=("columns",)),
+    CheckKind("dates_ordered", "the date is not after the date in another column (signup before update, "
+              "birth before signup)", "consistency", _c_dates_ordered,
+              (Param("later", "column", True, doc="column whose date must not come first"),
+               Param("strict", "boolean", default=False, doc="the same day is out of order too")),
+              column_params=("later",)),
     CheckKind("valid_postcode", "the postcode has its country's shape (unknown country: not tested)",
               "validity", _c_valid_postcode,
               (Param("country", "text", doc="country of every row (ISO code or name)"),
@@ -843,20 +965,24 @@ def length(column: str, min: int | None = None, max: int | None = None, **opts: 
 
 
 def date_parseable(column: str, *, formats: Iterable[str] | None = None, dayfirst: bool = False,
-                   **opts: Any) -> Rule:
-    """``date_parseable("signup_date")``: the value reads as a date."""
+                   past: bool = False, **opts: Any) -> Rule:
+    """``date_parseable("signup_date")``: the value reads as a date (``past``: birth dates, see parse_dates)."""
     return _rule("date_parseable", column, {"formats": None if formats is None else list(formats),
-                                            "dayfirst": dayfirst or None}, opts)
+                                            "dayfirst": dayfirst or None, "past": past or None}, opts)
 
 
-def not_in_future(column: str, **opts: Any) -> Rule:
+def not_in_future(column: str, *, past: bool = False, **opts: Any) -> Rule:
     """``not_in_future("signup_date")``: the date is not after the run's ``as_of`` (unparseable: not tested)."""
-    return _rule("not_in_future", column, {}, opts)
+    return _rule("not_in_future", column, {"past": past or None}, opts)
 
 
-def age_between(column: str, min: float = 0, max: float = 120, **opts: Any) -> Rule:  # noqa: A002
-    """``age_between("date_of_birth", 0, 120)``: the age on ``as_of`` is plausible."""
-    return _rule("age_between", column, {"min": min, "max": max}, opts)
+def age_between(column: str, min: float = 0, max: float = 120, *, past: bool = False,  # noqa: A002
+                **opts: Any) -> Rule:
+    """``age_between("date_of_birth", 0, 120)``: the age on ``as_of`` is plausible.
+
+    ``past=True`` reads "01/02/30" as 1930, as standardization reads birth dates.
+    """
+    return _rule("age_between", column, {"min": min, "max": max, "past": past or None}, opts)
 
 
 def freshness(column: str, *, max_age_days: float | None = None, max_age_years: float | None = None,
@@ -870,9 +996,39 @@ def valid_email(column: str, **opts: Any) -> Rule:
     return _rule("valid_email", column, {}, opts)
 
 
-def valid_phone(column: str, region: str = "US", *, strict: bool = True, **opts: Any) -> Rule:
-    """``valid_phone("phone", region="US")``: a valid number; ``region`` is assumed without a +code."""
-    return _rule("valid_phone", column, {"region": region, "strict": None if strict else False}, opts)
+def valid_phone(column: str, region: str | None = None, *, country_column: str | None = None,
+                strict: bool = True, local: bool = True, **opts: Any) -> Rule:
+    """``valid_phone("phone", region="US")``: a valid number for its country.
+
+    The country is the row's ``country_column`` when given and known, else
+    ``region``, else the run's default region (``run_checks(default_region=)``
+    or the rules file's ``default_region:``), else US. A local number without
+    area code (7 digits in the US) passes as valid-local unless ``local=False``.
+    """
+    return _rule("valid_phone", column, {"region": region, "country_column": country_column,
+                                         "strict": None if strict else False, "local": None if local else False},
+                 opts)
+
+
+def consistent_mapping(column: str, columns: Iterable[str], *, key_is_postcode: bool = True, **opts: Any) -> Rule:
+    """``consistent_mapping("zip", ["city", "state"])``: records sharing a postcode agree on city and state.
+
+    Values compare cleaned (case, accents and punctuation ignored; ZIP+4 as
+    ZIP). A row fails when it disagrees with the most common value among the
+    records sharing its key (all rows of a tie fail); rows without the key or
+    without any of ``columns`` are not tested.
+    """
+    columns = [columns] if isinstance(columns, str) else list(columns)
+    return _rule("consistent_mapping", column, {"columns": columns,
+                                                "key_is_postcode": None if key_is_postcode else False}, opts)
+
+
+def dates_ordered(column: str, later: str, *, strict: bool = False, **opts: Any) -> Rule:
+    """``dates_ordered("signup_date", "updated_at")``: the first date is not after the second.
+
+    Rows where either date is missing or unreadable are not tested.
+    """
+    return _rule("dates_ordered", column, {"later": later, "strict": strict or None}, opts)
 
 
 def valid_postcode(column: str, country: str | None = None, *, country_column: str | None = None,

@@ -3,6 +3,7 @@
 ::
 
     version: 1
+    default_region: US        # phone numbers without +country code (optional)
     rules:
       - check: valid_email
         column: email
@@ -26,7 +27,7 @@ import pandas as pd
 import yaml
 
 from workbench.checks import validators as v
-from workbench.checks.library import Rule, RuleError
+from workbench.checks.library import Rule, RuleError, checked_region
 from workbench.errors import ConfigError
 from workbench.yaml_nodes import child as _child
 from workbench.yaml_nodes import compose as _compose
@@ -35,7 +36,7 @@ from workbench.yaml_nodes import read_config
 __all__ = ["RULES_FORMAT_VERSION", "RuleSet", "dump_rules", "load_rules", "resolve_members", "to_yaml"]
 
 RULES_FORMAT_VERSION = 1
-_TOP_KEYS = ("version", "description", "rules", "purposes")
+_TOP_KEYS = ("version", "description", "default_region", "rules", "purposes")
 
 
 @dataclass
@@ -45,6 +46,8 @@ class RuleSet:
     rules: list[Rule] = field(default_factory=list)
     purposes: dict[str, list[str]] = field(default_factory=dict)
     version: int = RULES_FORMAT_VERSION
+    #: Region (ISO code) for phone numbers without +country code, where a rule names none.
+    default_region: str | None = None
 
     def __post_init__(self) -> None:
         self.rules = list(self.rules)
@@ -56,6 +59,8 @@ class RuleSet:
             seen.add(rule.name)
         for purpose, members in self.purposes.items():
             resolve_members(members, self.rules, purpose=purpose)
+        if self.default_region is not None:
+            self.default_region = checked_region(self.default_region)
 
     def __iter__(self) -> Iterator[Rule]:
         return iter(self.rules)
@@ -99,7 +104,10 @@ class RuleSet:
 
     # -- (de)serialization ------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"version": self.version, "rules": [r.to_dict() for r in self.rules]}
+        d: dict[str, Any] = {"version": self.version}
+        if self.default_region is not None:
+            d["default_region"] = self.default_region
+        d["rules"] = [r.to_dict() for r in self.rules]
         if self.purposes:
             d["purposes"] = {p: list(m) for p, m in self.purposes.items()}
         return d
@@ -251,7 +259,14 @@ def _build(data: Any, root: yaml.Node | None, path: str | None, columns: list[st
                 resolve_members([member], rules, purpose=str(purpose))
             except ConfigError as exc:
                 raise _error(exc.message, path, _child(pnode, j) or pnode) from None
-    return RuleSet(rules, {str(p): [m] if isinstance(m, str) else list(m) for p, m in purposes.items()}, version)
+    region = data.get("default_region")
+    if region is not None:
+        try:
+            RuleSet([], default_region=region)
+        except ConfigError as exc:
+            raise _error(exc.message, path, _child(root, "default_region")) from None
+    return RuleSet(rules, {str(p): [m] if isinstance(m, str) else list(m) for p, m in purposes.items()}, version,
+                   default_region=region)
 
 
 def _build_rule(item: Any, node: yaml.Node | None, path: str | None) -> Rule:
@@ -302,7 +317,7 @@ def _column_node(node: yaml.Node | None, column: str) -> yaml.Node | None:
 # column-type problems
 
 _NUMERIC_CHECKS = ("in_range",)
-_DATE_CHECKS = ("not_in_future", "age_between", "freshness")
+_DATE_CHECKS = ("not_in_future", "age_between", "freshness", "dates_ordered")
 
 
 def _type_problem(rule: Rule, frame: pd.DataFrame) -> str | None:

@@ -27,7 +27,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from workbench.checks import validators as v
-from workbench.checks.library import Context, Rule, get_kind
+from workbench.checks.library import Context, Rule, checked_region, get_kind
 from workbench.checks.rules_file import RuleSet, resolve_members
 from workbench.errors import ConfigError, WorkbenchError
 
@@ -45,6 +45,7 @@ def run_checks(
     as_of: pd.Timestamp | str | None = None,
     references: Mapping[str, Any] | Callable[[str], Any] | None = None,
     purposes: Mapping[str, list[str]] | None = None,
+    default_region: str | None = None,
 ) -> CheckResults:
     """Run every rule over ``frame``; never stops at the first failure.
 
@@ -52,11 +53,17 @@ def run_checks(
     the frame's index). ``as_of`` is the reference date for age, future and
     freshness checks (default: now). ``references`` resolves
     ``referential(source=...)`` rules. ``purposes`` defaults to the rule
-    set's. A rule reading a column the frame lacks raises ``WorkbenchError``.
+    set's. ``default_region`` reads phone numbers without +country code
+    when a rule names no region (default: the rule set's ``default_region``,
+    else US). A rule reading a column the frame lacks raises ``WorkbenchError``.
     """
     rule_list = list(rules)
     if purposes is None and isinstance(rules, RuleSet):
         purposes = rules.purposes
+    if default_region is None and isinstance(rules, RuleSet):
+        default_region = rules.default_region
+    if default_region is not None:
+        default_region = checked_region(default_region)
     _check_names(rule_list)
     if key is not None and key not in frame.columns:
         raise WorkbenchError(f"key column {key!r} is not in the frame; columns: {', '.join(map(str, frame.columns))}")
@@ -70,7 +77,8 @@ def run_checks(
                 )
     stamp = pd.Timestamp.now() if as_of is None else pd.Timestamp(as_of)
     cache = _FrameCache(frame)
-    ctx = Context(as_of=stamp, references=references, column_type=cache.column_type)
+    ctx = Context(as_of=stamp, references=references, column_type=cache.column_type,
+                  default_region=default_region)
     status = np.empty((len(rule_list), len(frame)), dtype=np.int8)
     for i, rule in enumerate(rule_list):
         status[i] = _evaluate(rule, cache, ctx)
@@ -78,9 +86,11 @@ def run_checks(
 
 
 def rule_status(frame: pd.DataFrame, rule: Rule, *, as_of: pd.Timestamp | str | None = None,
-                references: Mapping[str, Any] | Callable[[str], Any] | None = None) -> pd.Series:
+                references: Mapping[str, Any] | Callable[[str], Any] | None = None,
+                default_region: str | None = None) -> pd.Series:
     """One rule's per-row outcome as a nullable boolean Series (True pass, False fail, NA not tested)."""
-    return run_checks(frame, [rule], as_of=as_of, references=references).row_status[rule.name]
+    return run_checks(frame, [rule], as_of=as_of, references=references,
+                      default_region=default_region).row_status[rule.name]
 
 
 def _check_names(rules: list[Rule]) -> None:
@@ -170,9 +180,11 @@ def _evaluate(rule: Rule, cache: _FrameCache, ctx: Context) -> np.ndarray:
     compiled = kind.compile(rule, ctx)
     check = compiled.check
     try:
-        if not check.determined_by_unique:
-            values = cache.values(compiled.columns[0])
-            return _run(check, compiled.prepare(values), cache.n, rule)
+        if not check.determined_by_unique:  # the answer for a row depends on other rows
+            if len(compiled.columns) == 1 and not compiled.frame:
+                return _run(check, compiled.prepare(cache.values(compiled.columns[0])), cache.n, rule)
+            rows = pd.DataFrame({c: cache.values(c) for c in compiled.columns})
+            return _run(check, compiled.prepare(rows), cache.n, rule)
         if len(compiled.columns) == 1 and not compiled.frame:
             codes, uniques = cache.distinct(compiled.columns[0])
             per_value = _run(check, compiled.prepare(uniques), len(uniques), rule)
@@ -373,6 +385,7 @@ def to_pandera_schema(rules: RuleSet | Iterable[Rule], *, as_of: pd.Timestamp | 
     ``raise_warning=True``; ``mostly`` has no pandera counterpart and is dropped.
     """
     stamp = pd.Timestamp.now() if as_of is None else pd.Timestamp(as_of)
+    region = rules.default_region if isinstance(rules, RuleSet) else None
     columns: dict[str, list[pa.Check]] = {}
     frame_checks: list[pa.Check] = []
     for rule in rules:
@@ -384,7 +397,7 @@ def to_pandera_schema(rules: RuleSet | Iterable[Rule], *, as_of: pd.Timestamp | 
         description = rule.kind.description
 
         def holds(df: pd.DataFrame, _rule: Rule = rule) -> pd.Series:
-            s = rule_status(df, _rule, as_of=stamp, references=references)
+            s = rule_status(df, _rule, as_of=stamp, references=references, default_region=region)
             return s.fillna(True).astype(bool)
 
         if rule.column is not None and rule.columns == [rule.column]:

@@ -6,8 +6,10 @@ input and maps the answers back with the factorize codes. A value that is
 missing (NA or blank text) is never validated: its answer is NA.
 
 These functions are plain pandas in, pandas out; the rule checks in
-``workbench.checks.library`` are built on them, and later stages
-(standardization, matching) can reuse the normalized forms.
+``workbench.checks.library`` are built on them. Emails, phones and dates are
+*read* by ``workbench.standardize`` (one reading for checks, matching and
+golden records, so a value never passes here and is dropped there); this
+module turns those readings into verdicts.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ __all__ = [
     "is_missing",
     "map_distinct",
     "parse_dates",
+    "phone_status",
     "valid_postcodes",
     "validate_emails",
     "validate_phones",
@@ -94,70 +97,82 @@ def as_text(value: object) -> str:
 
 
 # --------------------------------------------------------------------------
-# email
+# email and phone: read by the standardize layer, so a value gets one verdict everywhere
+
+
+def _written_email(value: object) -> str:
+    """The address as written (display name and mailto: dropped), domain lower-cased."""
+    text = as_text(value)
+    if "<" in text and ">" in text:
+        text = text[text.rfind("<") + 1 : text.rfind(">")].strip()
+    if text.lower().startswith("mailto:"):
+        text = text[len("mailto:"):]
+    local, _, domain = text.rpartition("@")
+    return f"{local}@{domain.strip().strip('.').lower()}"
 
 
 def _validate_email_values(uniques: pd.Series) -> pd.DataFrame:
-    from email_validator import EmailNotValidError, validate_email
+    from workbench.standardize import standardize_email
 
-    valid = np.zeros(len(uniques), dtype=bool)
-    normalized: list[str | None] = [None] * len(uniques)
-    for i, raw in enumerate(uniques):
-        try:
-            info = validate_email(as_text(raw), check_deliverability=False)
-        except (EmailNotValidError, UnicodeError, ValueError):
-            continue
-        valid[i] = True
-        normalized[i] = info.normalized
+    valid = standardize_email(uniques).notna().to_numpy()
+    normalized = [_written_email(u) if ok else None for u, ok in zip(uniques, valid, strict=True)]
     return pd.DataFrame({"valid": pd.array(valid, dtype="boolean"), "normalized": pd.Series(normalized, dtype=object)})
 
 
 def validate_emails(values: pd.Series) -> Validated:
-    """Email syntax per email-validator (no DNS lookups) and its normalized form.
+    """Whether each value reads as an email address, and the address as written.
 
-    Surrounding whitespace is ignored; the domain is lower-cased and
-    internationalized domains are normalized, the local part is kept as typed.
+    The verdict is ``workbench.standardize.standardize_email``'s (an address
+    there, valid here), so checks and matching never disagree about a value:
+    surrounding spaces, a display name ("Ann <ann@x.com>") or ``mailto:`` are
+    tolerated, a value without one ``@`` and a dotted domain is not. The
+    normalized form keeps the local part as typed and lower-cases the domain.
     """
     result = _map_distinct_frame(values, _validate_email_values)
     return Validated(result["valid"], result["normalized"])
 
 
-# --------------------------------------------------------------------------
-# phone
+def phone_status(values: pd.Series, region: str | pd.Series = "US", *, strict: bool = True) -> pd.Series:
+    """Per value: valid, possible, local or invalid (``workbench.standardize.read_phones``), None when missing.
 
-
-def _validate_phone_values(uniques: pd.Series, region: str, strict: bool, normalize: bool = True) -> pd.DataFrame:
-    import phonenumbers
-
-    test = phonenumbers.is_valid_number if strict else phonenumbers.is_possible_number
-    e164 = phonenumbers.PhoneNumberFormat.E164
-    valid = np.zeros(len(uniques), dtype=bool)
-    normalized: list[str | None] = [None] * len(uniques)
-    for i, raw in enumerate(uniques):
-        text = as_text(raw)
-        if len(text) > 40:  # phonenumbers rejects these anyway; skip the parse cost
-            continue
-        try:
-            number = phonenumbers.parse(text, region)
-        except phonenumbers.NumberParseException:
-            continue
-        if test(number):
-            valid[i] = True
-            if normalize:
-                normalized[i] = phonenumbers.format_number(number, e164)
-    return pd.DataFrame({"valid": pd.array(valid, dtype="boolean"), "normalized": pd.Series(normalized, dtype=object)})
-
-
-def validate_phones(values: pd.Series, region: str = "US", *, strict: bool = True,
-                    normalize: bool = True) -> Validated:
-    """Phone numbers parsed with ``region`` as the default country; E.164 when valid.
-
-    ``strict=True`` uses ``is_valid_number`` (real area codes and ranges);
-    ``strict=False`` only ``is_possible_number`` (plausible length).
-    ``normalize=False`` skips the E.164 formatting when only validity is needed.
+    ``region`` is one ISO code for every row or a Series (one code per row,
+    e.g. from ``region_for_country``).
     """
-    result = _map_distinct_frame(values, lambda u: _validate_phone_values(u, region.upper(), strict, normalize))
-    return Validated(result["valid"], result["normalized"])
+    from workbench.standardize import read_phones
+
+    present = (~is_missing(values)).to_numpy()
+    status = np.full(len(values), None, dtype=object)
+    if present.any():
+        regions = region[present] if isinstance(region, pd.Series) else region
+        status[present] = read_phones(values[present], regions, strict=strict)["status"].to_numpy()
+    return pd.Series(status, index=values.index, dtype=object, name=values.name)
+
+
+def validate_phones(values: pd.Series, region: str | pd.Series = "US", *, strict: bool = True,
+                    normalize: bool = True, local: bool = True) -> Validated:
+    """Phone numbers read with ``region`` as the default country; E.164 when it has one.
+
+    One reading with standardization (``workbench.standardize.read_phones``).
+    ``strict=True`` asks for a real number range (``valid``), ``strict=False``
+    only for a plausible length (``possible`` too). ``local=True`` accepts a
+    number written without its area code (7 digits in the US) as valid-local:
+    it is how many lists write numbers, though it has no E.164 form.
+    ``normalize=False`` is accepted for compatibility (E.164 comes with the reading).
+    """
+    from workbench.standardize import read_phones
+
+    present = (~is_missing(values)).to_numpy()
+    valid = pd.array(np.zeros(len(values), dtype=bool), dtype="boolean")
+    valid[~present] = pd.NA
+    normalized = np.full(len(values), None, dtype=object)
+    if present.any():
+        regions = region[present] if isinstance(region, pd.Series) else str(region).upper()
+        read = read_phones(values[present], regions, strict=strict)
+        ok = read["status"].isin({"valid"} | ({"local"} if local else set()) | (set() if strict else {"possible"}))
+        valid[present] = ok.to_numpy()
+        normalized[present] = np.where(ok.to_numpy(), read["e164"].to_numpy(dtype=object), None)
+    return Validated(pd.Series(valid, index=values.index, name=values.name),
+                     pd.Series(normalized, index=values.index, dtype=object, name=values.name))
 
 
 def _map_distinct_frame(values: pd.Series, fn: Callable[[pd.Series], pd.DataFrame]) -> pd.DataFrame:
@@ -276,20 +291,44 @@ _DAYFIRST = {"%m/%d/%Y": "%d/%m/%Y", "%m/%d/%y": "%d/%m/%y", "%m/%d/%Y %H:%M": "
              "%m/%d/%Y %H:%M:%S": "%d/%m/%Y %H:%M:%S"}
 
 
-def parse_dates(values: pd.Series, formats: Iterable[str] | None = None, *, dayfirst: bool = False) -> pd.Series:
-    """Parse text dates in several formats into naive Timestamps; NaT when unparseable.
+def parse_dates(values: pd.Series, formats: Iterable[str] | None = None, *, dayfirst: bool = False,
+                past: bool = False) -> pd.Series:
+    """Parse text dates into naive Timestamps; NaT when unparseable.
 
-    Each format is tried with ``pd.to_datetime(format=..., errors="coerce")``
-    over the distinct values still unparsed. Offsets are converted to UTC and
-    dropped so that all results compare with each other. Datetime columns
-    pass through (time zones dropped the same way).
+    Without ``formats`` the date is ``workbench.standardize.standardize_date``'s
+    reading (one reading of dates for checks, standardization and golden
+    records: ISO, m/d/Y with a day-first fallback when the first part exceeds
+    12, d.m.Y, "7 Mar 1985", "March 7th, 1985", ...; ``past`` moves
+    two-digit-year dates out of the future, for birth dates). Where the text
+    also carries a time of day on that same date, the time is kept (offsets
+    converted to UTC and dropped), so recency and ordering see it.
+    With ``formats`` exactly those strftime formats are tried, in order.
+    Datetime columns pass through (time zones dropped the same way).
     """
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return _naive(values)
-    fmts = tuple(formats) if formats is not None else DATE_FORMATS
-    if dayfirst:
-        fmts = tuple(_DAYFIRST.get(f, f) for f in fmts)
-    return map_distinct(values, lambda u: _parse_distinct(u, fmts))
+    if formats is not None:
+        fmts = tuple(formats)
+        if dayfirst:
+            fmts = tuple(_DAYFIRST.get(f, f) for f in fmts)
+        return map_distinct(values, lambda u: _parse_distinct(u, fmts))
+    return map_distinct(values, lambda u: _read_distinct(u, dayfirst, past))
+
+
+def _read_distinct(uniques: pd.Series, dayfirst: bool, past: bool) -> pd.Series:
+    from workbench.standardize import standardize_date
+
+    iso = standardize_date(uniques, dayfirst=dayfirst, past=past)
+    out = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
+    timed = [i for i, u in enumerate(uniques) if pd.notna(out.iloc[i]) and (
+        (isinstance(u, str) and ":" in u) or (isinstance(u, (_dt.datetime, np.datetime64))))]
+    if timed:
+        fmts = DATE_FORMATS if not dayfirst else tuple(_DAYFIRST.get(f, f) for f in DATE_FORMATS)
+        full = _parse_distinct(uniques.iloc[timed].reset_index(drop=True), fmts)
+        same_day = full.notna().to_numpy() & (full.dt.normalize().to_numpy() == out.iloc[timed].to_numpy())
+        keep = np.asarray(timed)[same_day]
+        out.iloc[keep] = full.to_numpy()[same_day]
+    return pd.Series(out.to_numpy(), index=uniques.index)
 
 
 def _parse_distinct(uniques: pd.Series, formats: tuple[str, ...]) -> pd.Series:
