@@ -5,21 +5,33 @@ the engine clusters or links everything. Prints pairwise precision, recall,
 F1, labels used, time per stage and peak memory. Nothing is asserted.
 
     python benchmarks/bench_match.py febrl3|sample|febrl4|million [--labels 30] [--rows 1000000] [--seeds 5]
+    python benchmarks/bench_match.py suite [--sets febrl3,restaurants,patents] [--labels 50] [--seeds 3] [--peers]
+
+``suite`` runs the engine zero-config (no roles, no field overrides) on each data set
+of benchmarks/datasets.py; with ``--peers`` raw dedupe (same label budget, same
+scripted analyst) and Splink (unsupervised) run on the same records in the same run,
+and one table compares them. ``febrl3`` and ``sample`` take ``--peers`` too.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
+import os
+import resource
+import signal
 import statistics
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import Timer, cluster_metrics, peak_rss_mb, scripted_labeling  # noqa: E402
+from datasets import NAMES, BenchSet, load  # noqa: E402
 
 from workbench import Workspace  # noqa: E402
 
@@ -84,6 +96,13 @@ def febrl3(args) -> None:
         df.to_csv(path, index=False)
         bench_dedupe("Febrl 3 (5,000 records)", Workspace(Path(tmp) / "ws", user="bench"), path, "rec_id",
                      entity, args.labels, FEBRL_FIELDS, FEBRL_ROLES, args.threshold)
+    if args.peers:
+        _peers_beside(load("febrl3"), args)
+
+
+def _peers_beside(bs: BenchSet, args) -> None:
+    """Raw dedupe and Splink on the same records as the run above (the engine's figures are above)."""
+    _print_table(compare(bs, args.labels, args.seeds, with_peers=True, ours=False), args.seeds)
 
 
 def sample(args) -> None:
@@ -100,6 +119,8 @@ def sample(args) -> None:
     if len(f1) > 1:
         print(f"== F1 over {len(f1)} seeds: median {statistics.median(f1):.4f}, min {min(f1):.4f}, "
               f"max {max(f1):.4f}  ({', '.join(f'{v:.4f}' for v in f1)})")
+    if args.peers:
+        _peers_beside(load("sample"), args)
 
 
 def febrl4(args) -> None:
@@ -147,15 +168,181 @@ def million(args) -> None:
                      path, "customer_id", entity, args.labels, threshold=args.threshold)
 
 
+# -- suite: our engine beside raw dedupe and Splink on the same data sets --------------
+PEER_MEMORY_GB = 16      # address-space cap of a peer's process, so a peer out of memory fails alone
+PEER_TIMEOUT_S = 3600
+
+
+def run_ours(bs: BenchSet, labels: int, seed: int = 0) -> dict:
+    """The engine zero-config: load bs.frame, no roles or field overrides, scripted labels, cluster."""
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{bs.name}.parquet"
+        bs.frame.to_parquet(path, index=False)
+        ws = Workspace(Path(tmp) / "ws", user="bench")
+        try:
+            ds = ws.load(path, key=bs.key)
+            dd = ws.deduper(ds, seed=seed, task=f"dedupe:{bs.name}:seed{seed}")
+            entity = bs.entity
+            scripted_labeling(dd, lambda a, b: entity[a] == entity[b], labels)
+            clusters = dd.cluster(progress=False)
+            m = cluster_metrics(clusters, entity)
+            pairs = ws.path / dd.last_run["folder"] / "pairs.parquet"
+            cand = candidate_recall(clusters["key"], pairs, entity) if pairs.exists() else None
+            counts = dd.labels.counts()
+        finally:
+            ws.close()
+    return {"precision": m["precision"], "recall": m["recall"], "f1": m["f1"],
+            "labels": int(sum(counts.values())),
+            "seconds": round(time.perf_counter() - t0, 1), "blocking_recall": cand}
+
+
+def _peer_child(conn, fn_name: str, bs: BenchSet, kwargs: dict) -> None:
+    os.setpgrp()   # its own process group: a timeout ends dedupe's worker processes too
+    limit = PEER_MEMORY_GB * 1024 ** 3
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    try:
+        import peers
+
+        conn.send(("ok", getattr(peers, fn_name)(bs, **kwargs)))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, one line
+        last = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        where = f" at {Path(last.filename).name}:{last.lineno}" if last else ""
+        conn.send(("error", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}{where}"))
+    finally:
+        conn.close()
+
+
+def run_peer(fn_name: str, bs: BenchSet, **kwargs) -> dict:
+    """peers.<fn_name>(bs, **kwargs) in a child process (memory cap, timeout); raises on failure."""
+    ctx = mp.get_context("spawn")   # not fork: the parent holds DuckDB and thread pools
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_peer_child, args=(child, fn_name, bs, kwargs))
+    proc.start()
+    child.close()
+    deadline = time.monotonic() + PEER_TIMEOUT_S
+    try:
+        while not parent.poll(5):
+            if not proc.is_alive():
+                raise RuntimeError(f"process died (exit code {proc.exitcode}; killed when out of memory?)")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no result after {PEER_TIMEOUT_S} s")
+        status, value = parent.recv()
+    finally:
+        if proc.is_alive():
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.join()
+    if status != "ok":
+        raise RuntimeError(value)
+    return value
+
+
+def _default_labels(bs: BenchSet, labels: int | None) -> int:
+    # the issue's targets: real sets at most 50 labels, Febrl at most 30
+    if labels is not None:
+        return labels
+    return 30 if bs.name.startswith("febrl") else 50
+
+
+def _attempt(system: str, bs: BenchSet, fn, *args, **kwargs) -> dict:
+    print(f"-- {bs.name}: {system} ...", flush=True)
+    t0 = time.perf_counter()
+    try:
+        result = fn(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - one system failing must not stop the others
+        msg = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        print(f"   {system} on {bs.name} failed after {time.perf_counter() - t0:.0f} s: {msg}", flush=True)
+        return {"error": msg, "seconds": round(time.perf_counter() - t0, 1)}
+    shown = {k: v for k, v in result.items() if k != "seconds"}
+    print(f"   {system}: " + ", ".join(f"{k} {v}" for k, v in shown.items()) + f", {result['seconds']} s",
+          flush=True)
+    return result
+
+
+def _summary(bs: BenchSet, system: str, runs: list[dict]) -> dict:
+    row = {"dataset": bs.name, "data": "real" if bs.real else "synthetic", "system": system}
+    ok = [r for r in runs if "error" not in r]
+    if not ok:
+        return {**row, "labels": "-", "precision": "error", "recall": "error", "F1": "error",
+                "seconds": f"{sum(r['seconds'] for r in runs):.0f}", "blocking recall": "-",
+                "error": runs[0]["error"] if runs else ""}
+    med = {k: statistics.median(r[k] for r in ok) for k in ("precision", "recall", "f1", "seconds")}
+    f1 = f"{med['f1']:.3f}"
+    if len(runs) > 1:
+        f1 += f" (min {min(r['f1'] for r in ok):.3f}, n={len(ok)}{'' if len(ok) == len(runs) else ' ok'})"
+    cand = [r["blocking_recall"] for r in ok if r.get("blocking_recall") is not None]
+    return {**row, "labels": str(max(r["labels"] for r in ok)), "precision": f"{med['precision']:.3f}",
+            "recall": f"{med['recall']:.3f}", "F1": f1, "seconds": f"{med['seconds']:.0f}",
+            "blocking recall": f"{statistics.median(cand):.3f}" if cand else "-"}
+
+
+def _print_table(rows: list[dict], seeds: int) -> None:
+    cols = ["dataset", "data", "system", "labels", "precision", "recall", "F1", "seconds", "blocking recall"]
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
+    print()
+    print(f"== pairwise precision / recall / F1 ({'median over ' + str(seeds) + ' labeler seeds; ' if seeds > 1 else ''}"
+          "Splink unsupervised, one run; seconds per run)")
+    print(" | ".join(c.ljust(widths[c]) for c in cols))
+    print("-+-".join("-" * widths[c] for c in cols))
+    for r in rows:
+        print(" | ".join(str(r[c]).ljust(widths[c]) for c in cols))
+    for r in rows:
+        if r.get("error"):
+            print(f"error: {r['dataset']} / {r['system']}: {r['error']}")
+
+
+def compare(bs: BenchSet, labels: int | None, seeds: int, with_peers: bool, ours: bool = True) -> list[dict]:
+    """Our engine (and, with peers, raw dedupe and Splink) on one data set; table rows."""
+    budget = _default_labels(bs, labels)
+    print(f"== {bs.describe()}; label budget {budget}", flush=True)
+    rows = []
+    if ours:
+        runs = [_attempt(f"ours seed {s}", bs, run_ours, bs, budget, s) for s in range(seeds)]
+        rows.append(_summary(bs, "ours (zero-config)", runs))
+    if with_peers:
+        runs = [_attempt(f"dedupe seed {s}", bs, run_peer, "run_dedupe", bs, labels=budget, seed=s)
+                for s in range(seeds)]
+        rows.append(_summary(bs, "dedupe 3.0.3", runs))
+        rows.append(_summary(bs, "splink", [_attempt("splink", bs, run_peer, "run_splink", bs)]))
+    return rows
+
+
+def suite(args) -> None:
+    rows = []
+    names = [n.strip() for n in args.sets.split(",") if n.strip()]
+    for i, name in enumerate(names):
+        try:
+            bs = load(name)
+        except Exception as exc:  # noqa: BLE001
+            print(f"== {name}: skipped, could not load it: {exc}", flush=True)
+            continue
+        rows += compare(bs, args.labels, args.seeds, args.peers)
+        if rows and i < len(names) - 1:
+            _print_table(rows, args.seeds)   # so far, in case a later set takes long
+    if rows:
+        _print_table(rows, args.seeds)
+    print(f"peak memory: {peak_rss_mb()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("which", choices=["febrl3", "sample", "febrl4", "million"])
-    parser.add_argument("--labels", type=int, default=30, help="label budget for the scripted analyst")
+    parser.add_argument("which", choices=["febrl3", "sample", "febrl4", "million", "suite"])
+    parser.add_argument("--labels", type=int, default=None,
+                        help="label budget for the scripted analyst (default 30; suite: 30 Febrl, 50 others)")
     parser.add_argument("--rows", type=int, default=1_000_000, help="records for 'million'")
     parser.add_argument("--threshold", type=float, default=None, help="default: suggested from the labels")
-    parser.add_argument("--seeds", type=int, default=1, help="'sample': runs with seeds 0..N-1")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="'sample', 'suite': labeler seeds 0..N-1 (suite: table shows median and min F1)")
+    parser.add_argument("--sets", default=",".join(NAMES), help=f"'suite': comma-separated, of {','.join(NAMES)}")
+    parser.add_argument("--peers", action="store_true",
+                        help="'suite', 'febrl3', 'sample': raw dedupe and Splink on the same data, same run")
     args = parser.parse_args()
-    {"febrl3": febrl3, "sample": sample, "febrl4": febrl4, "million": million}[args.which](args)
+    if args.which != "suite" and args.labels is None:
+        args.labels = 30
+    {"febrl3": febrl3, "sample": sample, "febrl4": febrl4, "million": million, "suite": suite}[args.which](args)
 
 
 if __name__ == "__main__":
