@@ -216,9 +216,9 @@ def test_linker_finds_known_customers(sample_ws):
     "csv, message",
     [
         ("customer_id,first_name,last_name\n1,Ann,Lee\n", "at least 2"),
-        ("customer_id,first_name,last_name\n1,Ann,Lee\n2,Ann,Lee\n3,Ann,Lee\n", "identical"),
-        ("customer_id,first_name,notes\n1,,x\n2,,y\n", "empty"),
-        ("customer_id,notes\n1,x\n2,y\n", "no usable field"),
+        ("customer_id,first_name,last_name\n1,Ann,Lee\n2,Ann,Lee\n3,Ann,Lee\n", "first_name: holds one value"),
+        ("customer_id,first_name,notes\n1,,\n2,,\n", r"first_name: present in 0\.0% of records"),
+        ("customer_id,notes\n1,x\n2,x\n", "notes: holds one value"),
     ],
 )
 def test_bad_input_gives_clear_messages(tmp_path, csv, message):
@@ -228,6 +228,14 @@ def test_bad_input_gives_clear_messages(tmp_path, csv, message):
     ds = ws.load(path, key="customer_id")
     with pytest.raises(WorkbenchError, match=message):
         ws.deduper(ds)
+
+
+def test_a_field_list_naming_a_missing_column_is_named_back(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("customer_id,first_name,last_name\n1,Ann,Lee\n2,Bob,Ray\n")
+    ws = Workspace(tmp_path / "ws")
+    with pytest.raises(WorkbenchError, match="'surname', which the dataset does not have"):
+        ws.deduper(ws.load(path, key="customer_id"), fields={"surname": "Name"})
 
 
 def test_not_enough_labels_to_cluster(sample_ws):
@@ -256,22 +264,37 @@ def test_clustering_is_a_partition(edges):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.text("abcdeé .@-", min_size=1, max_size=12), st.text("abcdeé .@-", min_size=1,
-                                                                                  max_size=12)),
+@given(st.lists(st.tuples(st.text("abcdeé .@-|", min_size=1, max_size=12), st.text("abcdeé .@-|", min_size=1,
+                                                                                   max_size=12)),
                 min_size=1, max_size=20))
 def test_vectorized_comparators_agree_with_scalar(pairs):
-    from workbench.matching import vectorized
+    from workbench.matching.kinds import KINDS
 
     a = np.array([x for x, _ in pairs], dtype=object)
     b = np.array([y for _, y in pairs], dtype=object)
-    for kind, scalar in [("Name", comparators.compare_names), ("GivenName", comparators.compare_given_names),
-                         ("Email", comparators.compare_emails),
-                         ("String", comparators.compare_strings), ("Address", comparators.compare_addresses),
-                         ("TokenSet", comparators.compare_token_sets), ("Exact", comparators.compare_exact),
-                         ("Date", comparators.compare_dates)]:
-        fast = vectorized.BY_KIND[kind](a, b)
-        slow = np.array([scalar(x, y) for x, y in pairs])
-        assert np.allclose(fast, slow, atol=1e-6), kind
+    text_kinds = [k for k in KINDS.values() if k.vectorized is not None and k.name not in ("Numeric", "DateSpan")]
+    assert {"Name", "GivenName", "Email", "Address", "TokenSet", "Exact", "Date", "OrgName", "Set"} <= {
+        k.name for k in text_kinds}
+    for kind in text_kinds:
+        fast = kind.vectorized(a, b)
+        slow = np.array([kind.scalar(x, y) for x, y in pairs])
+        assert np.allclose(fast, slow, atol=1e-6), kind.name
+
+
+@given(st.lists(st.tuples(st.floats(-1e6, 1e6, allow_nan=False), st.floats(-1e6, 1e6, allow_nan=False)),
+                min_size=1, max_size=20),
+       st.lists(st.tuples(st.dates(), st.dates()), min_size=1, max_size=20))
+def test_vectorized_numbers_and_date_spans_agree_with_scalar(numbers, dates):
+    from workbench.matching.kinds import KINDS
+
+    a = np.array([repr(x) for x, _ in numbers], dtype=object)
+    b = np.array([repr(y) for _, y in numbers], dtype=object)
+    slow = np.array([KINDS["Numeric"].scalar(x, y) for x, y in zip(a, b, strict=True)])
+    assert np.allclose(KINDS["Numeric"].vectorized(a, b), slow, atol=1e-6)
+    a = np.array([x.isoformat() for x, _ in dates], dtype=object)
+    b = np.array([y.isoformat() for _, y in dates], dtype=object)
+    slow = np.array([KINDS["DateSpan"].scalar(x, y) for x, y in zip(a, b, strict=True)])
+    assert np.allclose(KINDS["DateSpan"].vectorized(a, b), slow, atol=1e-6)
 
 
 @given(st.lists(st.tuples(st.sampled_from(["kim", "kimberly", "tina", "christina", "paul", "paula", "pauline",

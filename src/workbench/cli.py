@@ -252,7 +252,18 @@ def cmd_dedupe(args: argparse.Namespace) -> int:
     multi = int((clusters["cluster_size"] > 1).sum())
     print(f"{ds.rows_kept:,} records -> {clusters['cluster_id'].nunique():,} clusters "
           f"({multi:,} records in clusters of 2+), {n} labels, threshold {dd.last_run['threshold']}: {args.out}")
+    _blocking_note(dd.last_run)
     return 0
+
+
+def _blocking_note(run: dict) -> None:
+    """Say how much of the likely matches blocking kept, loudly (stderr) when it lost many."""
+    figures = run.get("figures", {})
+    if "blocking_estimated_recall" in figures:
+        print(f"blocking: {figures['blocking']} (keeps an estimated "
+              f"{figures['blocking_estimated_recall']:.1%} of the likely matches)")
+    if figures.get("blocking_warning"):
+        print(f"warning: {figures['blocking_warning']}", file=sys.stderr)
 
 
 def cmd_link(args: argparse.Namespace) -> int:
@@ -268,6 +279,7 @@ def cmd_link(args: argparse.Namespace) -> int:
     counts = links["status"].value_counts().to_dict()
     print(f"{len(links):,} acquired records: {counts.get('match', 0):,} already in the master, "
           f"{counts.get('ambiguous', 0):,} ambiguous, {counts.get('new', 0):,} new; {n} labels: {args.out}")
+    _blocking_note(lk.last_run)
     return 0
 
 

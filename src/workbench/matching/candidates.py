@@ -26,6 +26,8 @@ CHEAP_KEYS: list[tuple[str, ...]] = [
     ("full_name",),
 ]
 
+#: A field is a cheap key of its own when at least this share of its values are distinct.
+SELECTIVE = 0.2
 #: Groups larger than this say little (a shared office phone); skipped.
 MAX_GROUP = 25
 #: Records scanned for raw keys when picking a work sample.
@@ -48,6 +50,16 @@ def key_columns(prepared: pd.DataFrame) -> dict[str, pd.Series]:
         for p in parts[1:]:
             joined = joined + "|" + cols[p].astype(str)  # vectorized; a row-wise join took seconds
         keys["+".join(parts)] = joined.where(present, None)
+    # Any other field selective enough to pair likely duplicates by its whole value
+    # (an organization name, a website, a registration number, a one-line address):
+    # data without person fields gets look-alikes to learn from too.
+    used = {p for parts in CHEAP_KEYS for p in parts}
+    for name in prepared.columns:
+        col = prepared[name]
+        if name in used or col.notna().sum() < 2:
+            continue
+        if col.nunique() >= SELECTIVE * col.notna().sum():
+            keys[name] = col.where(col.notna(), None).astype(object)
     return keys
 
 
@@ -141,9 +153,10 @@ def raw_keys(raw: pd.DataFrame, schema) -> dict[str, pd.Series]:
     if first and last:
         keys["name"] = (raw[first].astype(text).str.strip().str.lower() + " "
                         + raw[last].astype(text).str.strip().str.lower())
-    full = schema.column_for(Role.FULL_NAME)
-    if full:
-        keys["full_name"] = raw[full].astype(text).str.strip().str.lower()
+    for role in (Role.FULL_NAME, Role.ORGANIZATION, Role.WEBSITE, Role.REGISTRATION_ID):
+        col = schema.column_for(role)
+        if col:
+            keys[role.value] = raw[col].astype(text).str.strip().str.lower()
     return keys
 
 

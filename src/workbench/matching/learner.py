@@ -17,8 +17,9 @@ from workbench.matching.model import PairClassifier, can_fit
 class ActiveLearner:
     """Uncertainty sampling on a pool of pairs with precomputed features ``X``."""
 
-    def __init__(self, X: np.ndarray, classifier: PairClassifier, *, seed: int = 0):
+    def __init__(self, X: np.ndarray, classifier: PairClassifier, *, seed: int = 0, min_per_class: int = 3):
         self.X = X
+        self.min_per_class = min_per_class
         self.rng = np.random.default_rng(seed)
         self.available = np.ones(len(X), dtype=bool)
         self.classifier = classifier
@@ -62,6 +63,15 @@ class ActiveLearner:
             order = idx[np.argsort(prior)]
             return int(order[len(order) // 2])
         s = self.scores[idx]
+        # One class still short of what a model needs (on data where nearly every
+        # look-alike is a duplicate, uncertainty sampling keeps asking about
+        # matches): ask about the most doubtful pair on the short side.
+        if n_distinct < self.min_per_class <= n_match and (s < 0.5).any():
+            side = np.flatnonzero(s < 0.5)
+            return int(idx[side[np.argmax(s[side])]])
+        if n_match < self.min_per_class <= n_distinct and (s >= 0.5).any():
+            side = np.flatnonzero(s >= 0.5)
+            return int(idx[side[np.argmin(s[side])]])
         if self._picks % 5 == 0:
             # Now and then look among confident matches near the boundary: catches
             # a model that is confidently wrong about a kind of pair.

@@ -20,6 +20,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from workbench.matching import vectorized
 from workbench.matching.fields import MatchField
+from workbench.matching.kinds import KINDS
 
 MIN_PER_CLASS = 2
 
@@ -39,6 +40,8 @@ class Featurizer:
         self.names = [f.name for f in self.fields]
         self.kinds = [f.kind for f in self.fields]
         self._scalar = [v.comparator for v in variables]
+        #: Block-key predicates of the kinds whose dedupe type has none (sets, dates, organization words).
+        self.extra_predicates = [p for f in self.fields for p in KINDS[f.kind].predicates(f.name)]
         self.n_features = 2 * len(self.names)
         self.feature_names = self.names + [f"{n} present" for n in self.names]
         # Term frequency of the full name (Splink's term-frequency adjustment): two
@@ -136,12 +139,6 @@ PRIOR_BY_NAME: dict[str, tuple[float, float]] = {
     "street": (1.0, 0.5), "city": (0.3, 0.3), "postcode": (0.5, 0.5), "state": (0.2, 0.5),
     "name_set": (1.0, 1.5), "name_suffix": (0.5, 4.0),
 }
-#: For fields without a role-derived name (set by ``fields=`` overrides).
-PRIOR_BY_KIND: dict[str, tuple[float, float]] = {
-    "Name": (2.0, 2.0), "GivenName": (3.0, 5.0), "Email": (4.0, 1.0), "String": (1.5, 1.0), "ShortString": (1.0, 1.0),
-    "Address": (1.0, 0.5), "Exact": (0.5, 0.5), "Date": (2.5, 3.0), "TokenSet": (1.0, 1.5),
-    "AffineGap": (1.5, 1.0),
-}
 
 
 #: Name commonness: each tenfold more common name is worth ln(10) less (a
@@ -149,16 +146,31 @@ PRIOR_BY_KIND: dict[str, tuple[float, float]] = {
 PRIOR_COMMONNESS = (-6 * np.log(10), 3 * np.log(10))
 
 
-def prior_weights(featurizer: Featurizer) -> np.ndarray:
+def prior_weights(featurizer: Featurizer, estimated: dict[str, tuple[float, float]] | None = None) -> np.ndarray:
     """Prior coefficients in the feature layout (distances, "both present" flags, name commonness).
 
     A present field at distance d contributes ``present_w + d * distance_w``: the
     agreement weight at d = 0, minus the disagreement weight at d = 1.
+
+    In records of people (a first or last name field), fields with an expert
+    prior keep it: what twins and households teach (a shared street or
+    surname is weak evidence, a different birth date nearly rules a match
+    out) is not in agreement rates. Every other field, and every field of
+    other records (organizations, sites, anything), takes the weights
+    ``estimated`` from the data itself (``priors.estimate``), else its kind's.
+    On the restaurants the household-minded street and phone priors cost 10
+    points of F1 against the estimated ones; on the sample customers the
+    estimated ones cost 7 against the expert priors.
     """
     n = len(featurizer.fields)
+    people = bool({"first_name", "last_name"} & {f.name for f in featurizer.fields})
     w = np.zeros(featurizer.n_features)
     for i, f in enumerate(featurizer.fields):
-        agree, disagree = PRIOR_BY_NAME.get(f.name) or PRIOR_BY_KIND.get(f.kind, (1.0, 1.0))
+        if people:
+            agree, disagree = (PRIOR_BY_NAME.get(f.name) or (estimated or {}).get(f.name)
+                               or KINDS[f.kind].prior)
+        else:
+            agree, disagree = ((estimated or {}).get(f.name) or PRIOR_BY_NAME.get(f.name) or KINDS[f.kind].prior)
         w[i] = -(agree + disagree)
         w[n + i] = agree
     if featurizer.name_pair is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,10 +21,13 @@ from workbench.matching.blocking import BlockingPlan, candidate_predicates, lear
 from workbench.matching.fields import prepare_records
 from workbench.workspace import slug
 
+
+class BlockingRecallWarning(UserWarning):
+    """The learned blocking rules lose a large share of the likely matches before scoring."""
+
+
 #: Records standardized per chunk when preparing the full data.
 PREPARE_CHUNK = 200_000
-#: Candidate pairs allowed per record (sets the blocking budget).
-PAIRS_PER_RECORD = 40
 
 
 @dataclass
@@ -69,12 +73,16 @@ def run_scoring(session, threshold: float, *, progress: bool = True, workers: in
     log.time("standardize", t)
 
     t = time.perf_counter()
-    plan = _learn_plan(session, left_all, right_all, dedupe_mode)
+    plan = _learn_plan(session, left_all, right_all, dedupe_mode, folder, log)
     if not plan.predicates:
         raise WorkbenchError("could not learn any blocking rule from the labels: label a few more matches")
     log.time("learn blocking", t)
     log.figures["blocking"] = " | ".join(plan.describe())
-    log.figures["blocking_recall_on_positives"] = round(plan.covered / max(plan.positives, 1), 4)
+    log.figures["blocking_estimated_recall"] = round(plan.estimated_recall, 4)
+    log.figures["blocking_likely_matches"] = plan.positives
+    if plan.warning():
+        log.figures["blocking_warning"] = plan.warning()
+        warnings.warn(plan.warning(), BlockingRecallWarning, stacklevel=3)
 
     t = time.perf_counter()
     offset = len(left_all)
@@ -114,34 +122,74 @@ def run_scoring(session, threshold: float, *, progress: bool = True, workers: in
     return ScoredRun(folder, left_all.index.to_numpy(), right_all.index.to_numpy(), edges, plan, log, threshold)
 
 
-def _learn_plan(session, left_all: pd.DataFrame, right_all: pd.DataFrame, dedupe_mode: bool) -> BlockingPlan:
+def _learn_plan(session, left_all: pd.DataFrame, right_all: pd.DataFrame, dedupe_mode: bool,
+                folder: Path, log: scale.StageLog) -> BlockingPlan:
     names = session.featurizer.names
-    positives = _positive_pairs(session, names)
     present = {n for n in names if left_all[n].notna().any()}
-    predicates = candidate_predicates(session.featurizer.data_model, present)
+    predicates = candidate_predicates(session.featurizer.data_model, present, session.featurizer.extra_predicates)
+    positives = _positive_pairs(session, names, predicates, folder, dedupe_mode, log)
     rng = np.random.default_rng(session.seed)
     n_left = len(left_all)
     left_sample = left_all.iloc[rng.permutation(n_left)[:10_000]][names].to_dict("records")
     right_sample = None if dedupe_mode else right_all.iloc[
         rng.permutation(len(right_all))[:10_000]][names].to_dict("records")
-    budget = PAIRS_PER_RECORD * max(n_left, len(right_all)) + 50_000
+    budget = max(session.pairs_per_record * max(n_left, len(right_all)), MIN_PAIR_BUDGET)
     return learn_blocking(predicates, positives, left_sample, right_sample, n_left,
                           None if dedupe_mode else len(right_all), max_pairs=budget)
 
 
-def _positive_pairs(session, names) -> list[tuple[dict, dict]]:
-    """Labeled matches plus pool pairs the model calls matches: what blocking must keep together."""
-    pairs = []
-    scores = session.classifier.predict(session.pool_X)
-    pool = session.pool[scores >= 0.5]
+#: Candidate pairs blocking may always spend, whatever the size: scored in seconds. Small
+#: data with large true clusters (an inventor's thousand patents) needs more than a
+#: per-record budget gives; at a million records the per-record budget is the larger.
+MIN_PAIR_BUDGET = 2_000_000
+#: Records of the working sample probed for likely matches (every candidate predicate at once).
+PROBE_RECORDS = 10_000
+#: Likely matches kept to learn blocking from (a random share beyond that).
+MAX_POSITIVES = 20_000
+
+
+def _positive_pairs(session, names, predicates, folder: Path, dedupe_mode: bool,
+                    log: scale.StageLog) -> list[tuple[dict, dict]]:
+    """What blocking must keep together: labeled matches, and the likely matches of a sample.
+
+    The likely matches are the pairs that any candidate predicate brings
+    together in (a bounded part of) the working sample and that the model
+    calls matches: not only those that look like the few labeled ones.
+    """
+    rng = np.random.default_rng(session.seed + 1)
     lp, rp = session.left_prep[names], session.right_prep[names]
-    for lk, rk in zip(pool["left_key"], pool["right_key"], strict=True):
-        pairs.append((lp.loc[lk].to_dict(), rp.loc[rk].to_dict()))
+    if len(lp) > PROBE_RECORDS:
+        lp = lp.iloc[np.sort(rng.choice(len(lp), PROBE_RECORDS, replace=False))]
+    if dedupe_mode:
+        rp = lp
+    elif len(rp) > PROBE_RECORDS:
+        rp = rp.iloc[np.sort(rng.choice(len(rp), PROBE_RECORDS, replace=False))]
+    probe = folder / "probe"
+    scale.write_block_keys(lp, predicates, probe / "keys_left", progress=False)
+    if not dedupe_mode:
+        scale.write_block_keys(rp, predicates, probe / "keys_right", offset=len(lp), progress=False)
+    counts = scale.candidate_pairs(probe / "keys_left", None if dedupe_mode else probe / "keys_right",
+                                   probe / "pairs.parquet", max_block=100, window=5)
+    pairs = pd.read_parquet(probe / "pairs.parquet")
+    li = pairs["l"].to_numpy()
+    ri = pairs["r"].to_numpy() - (0 if dedupe_mode else len(lp))
+    lcols, rcols = scale.to_columns(lp, names), scale.to_columns(rp, names)
+    scores = np.empty(len(li))
+    for start in range(0, len(li), scale.CHUNK):
+        sl = slice(start, start + scale.CHUNK)
+        X = session.featurizer.columns([c[li[sl]] for c in lcols], [c[ri[sl]] for c in rcols])
+        scores[sl] = session.classifier.predict(X)
+    likely = np.flatnonzero(scores >= 0.5)
+    log.figures["probe_pairs"] = int(counts["pairs"])
+    log.figures["probe_likely_matches"] = int(len(likely))
+    if len(likely) > MAX_POSITIVES:
+        likely = np.sort(rng.choice(likely, MAX_POSITIVES, replace=False))
+    ldicts, rdicts = lp.to_dict("records"), rp.to_dict("records")
+    out = [(ldicts[li[i]], rdicts[ri[i]]) for i in likely]
     for lab in session.labels.active():
         if lab.label == "match":
-            x = session._snapshot_records(lab.left, lab.right)
-            pairs.append(x)
-    return [(_none(a), _none(b)) for a, b in pairs]
+            out.append(session._snapshot_records(lab.left, lab.right))
+    return [(_none(a), _none(b)) for a, b in out]
 
 
 def _none(d: dict) -> dict:

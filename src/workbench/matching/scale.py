@@ -34,8 +34,10 @@ from scipy.sparse.csgraph import connected_components
 
 from workbench.matching.blocking import block_keys
 
-#: Blocks with more records than this are skipped (a shared office phone, "john"): reported.
+#: Blocks with more records than this are windowed instead of fully paired (a shared office phone, "john"): reported.
 MAX_BLOCK = 500
+#: In a block above MAX_BLOCK records, each record is paired with this many neighbours (sorted neighbourhood).
+WINDOW = 10
 #: Pairs scored per chunk.
 CHUNK = 100_000
 #: Largest component handed to hierarchical clustering (its distance matrix is n^2/2).
@@ -82,6 +84,23 @@ def _bar(total: int | None, desc: str, enabled: bool | Callable[[str, int, int |
     return tqdm(total=total, desc=desc, disable=not enabled, leave=True)
 
 
+#: Leading fields, and characters of each, that order the records of an oversized block.
+SORT_FIELDS, SORT_CHARS = 3, 12
+
+
+def sort_keys(records: pd.DataFrame) -> pd.Series:
+    """Per record, its leading fields as text: the order of records inside an oversized block."""
+    out = pd.Series("", index=records.index, dtype=object)
+    for col in list(records.columns)[:SORT_FIELDS]:
+        out = out + records[col].fillna("").astype(str).str[:SORT_CHARS] + "|"
+    return out
+
+
+def sort_key(record: dict) -> str:
+    """:func:`sort_keys` of one prepared record (a dict in field order)."""
+    return "".join(("" if v is None else str(v))[:SORT_CHARS] + "|" for v in list(record.values())[:SORT_FIELDS])
+
+
 def write_block_keys(records: pd.DataFrame, predicates, out_dir: Path, *, offset: int = 0,
                      progress: bool = True) -> list[Path]:
     """Block keys for all ``records`` in chunks -> Parquet files; rid = position + offset."""
@@ -91,6 +110,7 @@ def write_block_keys(records: pd.DataFrame, predicates, out_dir: Path, *, offset
         for start in range(0, len(records), KEY_CHUNK):
             chunk = records.iloc[start:start + KEY_CHUNK]
             keys = block_keys(chunk, predicates, offset=offset + start)
+            keys["sk"] = sort_keys(chunk).to_numpy()[keys["rid"].to_numpy() - offset - start]
             path = out_dir / f"keys-{offset + start:09d}.parquet"
             pq.write_table(pa.Table.from_pandas(keys, preserve_index=False), path)
             paths.append(path)
@@ -99,8 +119,9 @@ def write_block_keys(records: pd.DataFrame, predicates, out_dir: Path, *, offset
 
 
 def candidate_pairs(left_keys: Path, right_keys: Path | None, out: Path, *, max_block: int = MAX_BLOCK,
-                    threads: int | None = None) -> dict[str, int]:
-    """Distinct candidate pairs by a DuckDB join on block keys; returns counts (pairs, skipped blocks)."""
+                    window: int | None = None, threads: int | None = None) -> dict[str, int]:
+    """Distinct candidate pairs by a DuckDB join on block keys; returns counts (pairs, windowed or skipped blocks)."""
+    window = WINDOW if window is None else window
     con = duckdb.connect()
     con.execute(f"SET threads TO {threads or os.cpu_count() or 1}")
     con.execute("SET preserve_insertion_order = false")
@@ -109,14 +130,30 @@ def candidate_pairs(left_keys: Path, right_keys: Path | None, out: Path, *, max_
     if right_keys is None:
         con.execute(f"""
             CREATE TEMP TABLE sizes AS SELECT pred, key, count(*) AS n FROM {left} GROUP BY pred, key""")
+        # Blocks up to max_block: every pair. Larger ones (a common surname, a
+        # company with a thousand records) are not dropped, which would split
+        # every large true cluster: each record is paired with its `window`
+        # neighbours in the block sorted by the record's leading fields, which
+        # keeps a large cluster connected at a cost linear in the block size.
         con.execute(f"""
             COPY (
-              WITH k AS (SELECT l.rid, l.pred, l.key FROM {left} l
-                         JOIN sizes s ON s.pred = l.pred AND s.key = l.key WHERE s.n > 1 AND s.n <= {max_block})
-              SELECT DISTINCT a.rid AS l, b.rid AS r FROM k a JOIN k b
-                ON a.pred = b.pred AND a.key = b.key AND a.rid < b.rid
+              WITH k AS (SELECT l.rid, l.pred, l.key, l.sk, s.n FROM {left} l
+                         JOIN sizes s ON s.pred = l.pred AND s.key = l.key WHERE s.n > 1),
+              small AS (SELECT a.rid AS l, b.rid AS r FROM k a JOIN k b
+                        ON a.pred = b.pred AND a.key = b.key AND a.rid < b.rid
+                        WHERE a.n <= {max_block} AND b.n <= {max_block}),
+              big AS (SELECT rid, pred, key,
+                             row_number() OVER (PARTITION BY pred, key ORDER BY sk, rid) AS rn
+                      FROM k WHERE n > {max_block}),
+              win AS (SELECT least(a.rid, b.rid) AS l, greatest(a.rid, b.rid) AS r FROM big a JOIN big b
+                      ON a.pred = b.pred AND a.key = b.key AND b.rn > a.rn AND b.rn <= a.rn + {window}
+                      WHERE a.rid <> b.rid)
+              SELECT DISTINCT l, r FROM (SELECT * FROM small UNION ALL SELECT * FROM win)
             ) TO '{out.as_posix()}' (FORMAT parquet)""")
         skipped = con.execute(f"SELECT count(*), coalesce(sum(n), 0) FROM sizes WHERE n > {max_block}").fetchone()
+        n_pairs = con.execute(f"SELECT count(*) FROM read_parquet('{out.as_posix()}')").fetchone()[0]
+        con.close()
+        return {"pairs": int(n_pairs), "windowed_blocks": int(skipped[0]), "windowed_block_records": int(skipped[1])}
     else:
         con.execute(f"""
             CREATE TEMP TABLE sizes AS
@@ -200,7 +237,9 @@ def score_pairs(pairs_path: Path, left: list[np.ndarray], right: list[np.ndarray
     kept = 0
 
     def chunks():
-        for batch in pf.iter_batches(batch_size=CHUNK):
+        # A ParquetFile of its own per pass: the pool and the writer loop iterate at
+        # once, and two iterators over one file object raced in pyarrow's read cache.
+        for batch in pq.ParquetFile(pairs_path).iter_batches(batch_size=CHUNK):
             li = batch.column("l").to_numpy()
             ri = batch.column("r").to_numpy() - right_offset
             yield li, ri
@@ -239,8 +278,10 @@ def score_pairs(pairs_path: Path, left: list[np.ndarray], right: list[np.ndarray
 
 
 # -- clustering -------------------------------------------------------------------
-#: Largest component whose unscored inner pairs are scored before clustering.
-COMPLETE_MAX = 50
+#: Largest component whose unscored inner pairs are scored before clustering (the
+#: hierarchical clustering takes MAX_COMPONENT), and the most pairs added in all.
+COMPLETE_MAX = 2_000
+COMPLETE_BUDGET = 5_000_000
 
 
 def complete_components(edges: pd.DataFrame, threshold: float, score: Callable[[np.ndarray, np.ndarray], np.ndarray],
@@ -261,9 +302,15 @@ def complete_components(edges: pd.DataFrame, threshold: float, score: Callable[[
     graph = coo_matrix((np.ones(m), (inv[:m], inv[m:])), shape=(len(nodes), len(nodes)))
     _, labels = connected_components(graph, directed=False)
     sizes = np.bincount(labels)
-    small = sizes[labels] <= max_size
+    # Smallest components first, until the pair budget is spent: a component of a
+    # thousand records (one inventor, one company's sites) costs half a million pairs.
+    eligible = np.flatnonzero((sizes > 2) & (sizes <= max_size))
+    eligible = eligible[np.argsort(sizes[eligible], kind="stable")]
+    within = np.cumsum(sizes[eligible].astype("f8") * (sizes[eligible] - 1) / 2) <= COMPLETE_BUDGET
+    keep = np.zeros(len(sizes), dtype=bool)
+    keep[eligible[within]] = True
+    small = keep[labels]
     members = pd.DataFrame({"node": nodes[small], "comp": labels[small]})
-    members = members[sizes[members["comp"]] > 2]
     if members.empty:
         return edges
     pairs = members.merge(members, on="comp")
@@ -273,7 +320,9 @@ def complete_components(edges: pd.DataFrame, threshold: float, score: Callable[[
     if todo.empty:
         return edges
     li, ri = todo["node_x"].to_numpy(), todo["node_y"].to_numpy()
-    extra = pd.DataFrame({"l": li, "r": ri, "score": np.asarray(score(li, ri), dtype=edges["score"].dtype)})
+    scores = np.concatenate([np.asarray(score(li[i:i + CHUNK], ri[i:i + CHUNK]), dtype=edges["score"].dtype)
+                             for i in range(0, len(li), CHUNK)])
+    extra = pd.DataFrame({"l": li, "r": ri, "score": scores})
     return pd.concat([edges, extra], ignore_index=True)
 
 

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import WorkbenchError
+from workbench.matching import priors
 from workbench.matching.candidates import rich_sample, training_pool
-from workbench.matching.fields import MatchField, fields_from_schema, prepare_records
+from workbench.matching.fields import plan_fields, plan_frame, prepare_records
 from workbench.matching.labels import LabelStore
 from workbench.matching.learner import ActiveLearner
 from workbench.matching.model import (
@@ -32,6 +33,8 @@ from workbench.matching.model import (
 WORK_SAMPLE = 60_000
 #: Records in the labeling pool (the bound dedupe's prepare_training lacks).
 POOL_RECORDS = 1500
+#: Candidate pairs allowed per record (sets the blocking budget).
+PAIRS_PER_RECORD = 40
 #: Labels needed before a model is worth training.
 MIN_MATCH = 3
 MIN_DISTINCT = 3
@@ -79,15 +82,18 @@ class MatchingSession:
     symmetric = True
 
     def __init__(self, ws, task: str, left, right, *, fields: dict[str, str | None] | None = None,
-                 right_fields: dict[str, str | None] | None = None, seed: int = 0, pool_records: int = POOL_RECORDS, work_sample: int = WORK_SAMPLE):
+                 right_fields: dict[str, str | None] | None = None, seed: int = 0, pool_records: int = POOL_RECORDS,
+                 work_sample: int = WORK_SAMPLE, pairs_per_record: int = PAIRS_PER_RECORD):
         self.ws = ws
         self.task = task
         self.left_ds, self.right_ds = left, right
         self.seed = seed
         self.rng = np.random.default_rng(seed)
-        self.fields: list[MatchField] = fields_from_schema(left.schema, fields)
+        self.pairs_per_record = pairs_per_record
+        self._check_size()
+        self.fields, self.skipped = plan_fields(left.schema, fields, left.frame)
         if right is not left:
-            by_name = {f.name: f for f in fields_from_schema(right.schema, right_fields)}
+            by_name = {f.name: f for f in plan_fields(right.schema, right_fields, right.frame)[0]}
             self.fields = [f for f in self.fields if f.name in by_name]
             if not self.fields:
                 raise WorkbenchError("the two datasets share no match field (by role): set roles so that "
@@ -97,7 +103,6 @@ class MatchingSession:
             self.right_fields = self.fields
         self.featurizer = Featurizer(self.fields)
         self.labels = LabelStore(ws, task, symmetric=self.symmetric)
-        self._check_size()
         self.left_raw = _keyed(left)
         self.right_raw = self.left_raw if right is left else _keyed(right)
         left_sample = rich_sample(self.left_raw, left.schema, work_sample, self.rng)
@@ -112,13 +117,24 @@ class MatchingSession:
         self.featurizer.set_name_frequencies(self.right_prep)
         self.pool = self._build_pool(pool_records)
         self.pool_X = self._features(self.pool["left_key"], self.pool["right_key"])
-        self.classifier = PairClassifier(prior_weights(self.featurizer))
+        estimated = priors.estimate(self.pool_X, (self.pool["origin"] == "random").to_numpy(), len(self.fields))
+        self.estimated_weights = {self.fields[j].name: w for j, w in estimated.items()}
+        self.classifier = PairClassifier(prior_weights(self.featurizer, self.estimated_weights))
         self.learner = ActiveLearner(self.pool_X, self.classifier, seed=seed)
         self.stale_labels: list[str] = []
         self._label_features: dict[int, np.ndarray] = {}
         self._history: list[int] = []
         self._current: int | None = None
         self._replay_labels()
+
+    @property
+    def plan(self) -> pd.DataFrame:
+        """The comparison plan to confirm: each field, its column, how it is compared, how sure, why.
+
+        Columns left out are listed with the reason. Change it with
+        ``ws.deduper(ds, fields={column: kind})`` (or ``None`` to leave a column out).
+        """
+        return plan_frame(self.fields, self.skipped)
 
     # -- set-up ------------------------------------------------------------------
     def _check_size(self) -> None:

@@ -107,17 +107,11 @@ def dates(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-BY_KIND = {
-    "Name": names,
-    "GivenName": given_names,
-    "Email": emails,
-    "String": strings,
-    "ShortString": strings,
-    "Address": addresses,
-    "Exact": exact,
-    "Date": dates,
-    "TokenSet": token_sets,
-}
+def by_kind() -> dict:
+    """Vectorized comparator per kind (from the registry in ``kinds.py``)."""
+    from workbench.matching.kinds import KINDS
+
+    return {name: k.vectorized for name, k in KINDS.items() if k.vectorized is not None}
 
 
 def distances(kinds: Sequence[str], left: Sequence[np.ndarray], right: Sequence[np.ndarray],
@@ -126,6 +120,7 @@ def distances(kinds: Sequence[str], left: Sequence[np.ndarray], right: Sequence[
     n = len(left[0]) if len(left) else 0
     k = len(kinds)
     X = np.zeros((n, 2 * k), dtype="f4")
+    fast = by_kind()
     for j, kind in enumerate(kinds):
         a = np.asarray(left[j], dtype=object)
         b = np.asarray(right[j], dtype=object)
@@ -133,7 +128,7 @@ def distances(kinds: Sequence[str], left: Sequence[np.ndarray], right: Sequence[
         idx = np.flatnonzero(present)
         if len(idx):
             sa, sb = a[idx], b[idx]
-            fn = BY_KIND.get(kind)
+            fn = fast.get(kind)
             if fn is None:
                 compare = scalar_fallback[j]
                 d = np.fromiter((compare(x, y) for x, y in zip(sa, sb, strict=True)), dtype="f8", count=len(sa))

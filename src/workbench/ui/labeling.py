@@ -122,7 +122,9 @@ class LabelingApp:
         bar = w.HBox([self.buttons[a] for a in ("match", "distinct", "unsure", "undo", "finish")])
         bar.add_class("wb-buttons")
         progress = w.HBox([self.progress_bar, self.progress_html], layout=w.Layout(align_items="center"))
-        parts = [w.HTML(STYLE), header, self.pair_info, self.table, bar]
+        self.plan_html = _html("wb-plan")
+        self.plan_html.value = _plan_summary(getattr(session, "plan", None))
+        parts = [w.HTML(STYLE), header, self.plan_html, self.pair_info, self.table, bar]
         parts += [self.keys] if self.keys is not None else []
         parts += [self.status, self.error, progress, self.model_html, self.finish_bar, self.finish_html]
         self.widget = w.VBox(parts)
@@ -392,6 +394,9 @@ class LabelingApp:
         else:
             text = f"{self._finish_verb()} done in {seconds:.1f} s; stored in the workspace."
         self.finish_html.value = f"<div class='wb-done'>{escape(text)}</div>"
+        warning = ((self.result or {}).get("figures") or {}).get("blocking_warning")
+        if warning:
+            self.finish_html.value += f"<div class='wb-warning'>Warning: {escape(warning)}</div>"
 
     def _run(self, action: Callable[[], Any]) -> None:
         """Run an action for a button or key: errors go to the error area and the log, never vanish."""
@@ -410,6 +415,21 @@ class LabelingApp:
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         self.error.value = (f"<div class='wb-error-box'><b>{escape(type(exc).__name__)}</b>: {escape(str(exc))}"
                             f"<details><summary>details</summary><pre>{escape(tb)}</pre></details></div>")
+
+
+def _plan_summary(plan: pd.DataFrame | None) -> str:
+    """'These fields, compared this way': the comparison plan in one line, columns left out in another."""
+    if plan is None or plan.empty:
+        return ""
+    used = plan[plan["field"].notna()]
+    left_out = plan[plan["field"].isna()]
+    text = "Comparing " + ", ".join(f"{c} as {k}" for c, k in zip(used["column"], used["compared as"], strict=True))
+    html = f"<div class='wb-plan-used'>{escape(text)}.</div>"
+    if len(left_out):
+        html += ("<div class='wb-plan-skipped'>Not compared: "
+                 + escape("; ".join(f"{c} ({why})" for c, why in zip(left_out["column"], left_out["why"],
+                                                                       strict=True))) + ".</div>")
+    return html + "<div class='wb-plan-hint'>Change it with ws.deduper(ds, fields={column: kind or None}).</div>"
 
 
 def _close_all(widget: w.Widget) -> None:
