@@ -10,9 +10,10 @@ from workbench import WorkbenchError
 from workbench.matching import priors, scale
 from workbench.matching.blocking import learn_blocking
 from workbench.matching.fields import MatchField, plan_fields, prepare_records
-from workbench.matching.kinds import KINDS, standardize_org_name
+from workbench.matching.kinds import KINDS
 from workbench.matching.model import Featurizer
 from workbench.schema import Role, infer_schema
+from workbench.standardize import standardize_org_name
 
 
 def _frame(n=200):
@@ -24,6 +25,7 @@ def _frame(n=200):
         "coworkers": [f"ann lee; bob {i % 7}" for i in range(n)],
         "program": rng.choice(["A", "B", "C"], n),
         "employees": rng.integers(1, 10_000, n).astype(str),
+        "revenue": (rng.random(n) * 1e6).round(2).astype(str),
         "ref": [f"R{i}" for i in range(n)],
         "constant": ["x"] * n,
         "mostly_empty": [None] * (n - 1) + ["y"],
@@ -40,7 +42,8 @@ def test_every_column_with_signal_is_compared_and_the_rest_say_why():
     assert kinds["Website"] == "Exact" and schema["Website"].role == Role.WEBSITE
     assert kinds["coworkers"] == "Set"
     assert kinds["program"] == "Exact"
-    assert kinds["employees"] == "Numeric"
+    assert kinds["employees"] == "String"  # whole numbers: codes
+    assert kinds["revenue"] == "Numeric"
     assert kinds["notes"] == "TokenSet"
     why = {s.column: s.reason for s in skipped}
     assert "identifier" in why["ref"]
@@ -137,3 +140,30 @@ def test_oversized_blocks_are_windowed_so_a_large_cluster_stays_connected(tmp_pa
     assert len(pairs) == counts["pairs"] <= n * 3
     graph = coo_matrix((np.ones(len(pairs)), (pairs["l"], pairs["r"])), shape=(n, n))
     assert connected_components(graph, directed=False)[0] == 1
+
+
+def test_organizations_from_another_generator_are_matched_end_to_end(tmp_path):
+    # Zero-config on international business records: no person-name columns, local phone
+    # formats, one-line addresses, legal forms. A sanity bound, not a tuned target.
+    from workbench import Workspace
+    from workbench.oracle import TruthLabeler
+    from workbench.samples_business import generate_business_customers
+
+    records, truth = generate_business_customers(n_entities=300, seed=1)
+    path = tmp_path / "crm.csv"
+    records.to_csv(path, index=False)
+    ws = Workspace(tmp_path / "ws", user="t")
+    dd = ws.deduper(ws.load(path, key="record_id"))
+    kinds = dict(zip(dd.plan["column"], dd.plan["compared as"], strict=True))
+    assert kinds["company_name"] == "OrgName" and kinds["address_line"] == "Address"
+    TruthLabeler(truth.set_index("record_id")["entity_id"]).label(dd, budget=30)
+    clusters = dd.cluster(progress=False)
+    assert {f["column"] for f in dd.last_run["plan"]} >= {"company_name", "address_line", "phone"}
+    assert 0.0 < dd.last_run["figures"]["blocking_estimated_recall"] <= 1.0
+    entity = truth.set_index("record_id")["entity_id"].reindex(clusters["key"]).to_numpy()
+    same_pred = clusters["cluster_id"].to_numpy()[:, None] == clusters["cluster_id"].to_numpy()[None, :]
+    same_true = entity[:, None] == entity[None, :]
+    upper = np.triu(np.ones_like(same_true), 1).astype(bool)
+    tp = (same_pred & same_true & upper).sum()
+    precision, recall = tp / max((same_pred & upper).sum(), 1), tp / max((same_true & upper).sum(), 1)
+    assert precision > 0.8 and recall > 0.8, (precision, recall)

@@ -135,7 +135,22 @@ def test_app_shows_a_pair_side_by_side(app_factory, widget_errors):
     assert "Pair 1" in app.pair_info.value and "no model yet" in app.pair_info.value
     assert "training needs 3 match and 3 distinct" in app.progress_html.value
     assert "wb-labeling" in app.widget._dom_classes
+    # the comparison plan, to confirm before labeling: these fields, compared this way
+    assert "Comparing first_name as GivenName" in app.plan_html.value
+    assert "Not compared: source (a source says nothing" in app.plan_html.value
     assert_clean(app, widget_errors)
+
+
+def test_plan_summary_escapes_hostile_column_names():
+    import pandas as pd
+
+    from workbench.ui.labeling import _plan_summary
+
+    plan = pd.DataFrame({"field": ["x", None], "column": [HOSTILE_NAME, HOSTILE_NAME + "2"],
+                         "compared as": ["String", "not compared"], "confidence": [0.6, None],
+                         "why": ["short text", HOSTILE_NAME]})
+    html = _plan_summary(plan)
+    assert "<img" not in html and html.count("&lt;img src=x onerror=alert(1)&gt;") == 3
 
 
 def test_buttons_and_keys_store_labels_and_bring_the_next_pair(app_factory, workspace_copy, widget_errors):

@@ -86,7 +86,7 @@ _NAME_PATTERNS: list[tuple[Role, re.Pattern[str]]] = [
         r"supplier_?name|legal_?name|trading_?name|store_?name|restaurant|restaurant_?name|institution|"
         r"provider_?name|facility_?name|merchant|merchant_?name|assignee|assignee_?name|firma|societe|raison_?sociale)$")),
     (Role.ADDRESS, re.compile(
-        r"^(full_?address|address_?full|one_?line_?address|complete_?address|site_?address|location|"
+        r"^(full_?address|address_?full|address_?line|one_?line_?address|complete_?address|site_?address|location|"
         r"location_?address|mailing_?address|postal_?address|billing_?address|shipping_?address|anschrift)$")),
     (Role.POSTCODE, re.compile(r"^(post_?code|postal_?code|zip|zip_?code|zipcode|plz)$")),
     (Role.STREET, re.compile(r"^(street|street_?address|address|address_?1|address_?line_?1|addr|addr1|line1|strasse)$")),
@@ -100,6 +100,7 @@ _NAME_PATTERNS: list[tuple[Role, re.Pattern[str]]] = [
 #: A bare address: the whole value, nothing around it (not "write to a@b.com", not "Ann <a@b.com>").
 _EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[A-Za-z]{2,}$")
 _PHONE_RE = re.compile(r"^\+?[\d\s().\-]{7,20}$")
+_DECIMAL_RE = re.compile(r"^-?\d+\.\d{1,3}$")
 _DATE_RE = re.compile(
     r"^(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|\d{1,2} [A-Za-z]{3,9} \d{4})"
 )
@@ -194,7 +195,8 @@ def role_share_from_values(values: pd.Series, sample: int = 500) -> tuple[Role |
     if share >= _VALUE_SHARE[Role.DATE]:
         return Role.DATE, share
     digits = s.str.count(r"\d")
-    share = float((s.str.match(_PHONE_RE) & (digits >= 7)).mean())
+    # A decimal number ("636961.69", "-12.5") is an amount, not a phone written with a dot.
+    share = float((s.str.match(_PHONE_RE) & (digits >= 7) & ~s.str.match(_DECIMAL_RE)).mean())
     if share >= _VALUE_SHARE[Role.PHONE] and s.str.contains(r"[\s().\-+]").mean() >= 0.5:
         return Role.PHONE, share
     return None, 0.0

@@ -61,6 +61,10 @@ __all__ = [
     "standardize_name",
     "standardize_phone",
     "standardize_postcode",
+    "standardize_org_name",
+    "standardize_domain",
+    "standardize_identifier",
+    "standardize_country",
     "standardize_street",
 ]
 
@@ -874,3 +878,79 @@ def add_match_keys(
 
     out = pd.DataFrame(keys, index=idx)
     return out.astype(object).where(out.notna(), None)
+
+
+# ---------------------------------------------------------------------------
+# Organizations, websites, identifiers, countries
+# ---------------------------------------------------------------------------
+
+#: Legal forms written out, which cleanco (abbreviations) leaves in place.
+_LONG_LEGAL_FORMS = (
+    "gesellschaft mit beschrankter haftung", "aktiengesellschaft", "kabushiki kaisha", "kabushikigaisha",
+    "societe anonyme", "societe a responsabilite limitee", "sociedad anonima", "sociedad limitada",
+    "societa a responsabilita limitata", "societa per azioni", "besloten vennootschap", "naamloze vennootschap",
+    "public limited company", "limited liability company", "private limited", "proprietary limited",
+)
+
+
+def _org_one(v: Any) -> str | None:
+    from cleanco import basename
+
+    text = _as_text(v)
+    cleaned = _clean_one(text.replace("&", " and "))
+    if cleaned is None:
+        return None
+    for form in _LONG_LEGAL_FORMS:
+        if cleaned.endswith(" " + form):
+            cleaned = cleaned[: -len(form) - 1]
+    base = _clean_one(basename(cleaned)) or cleaned
+    toks = base.split()
+    if len(toks) > 1 and toks[0] == "the":
+        toks = toks[1:]
+    return " ".join(toks) or None
+
+
+def standardize_org_name(s: pd.Series) -> pd.Series:
+    """Organization name for matching: legal form, 'the' and accents dropped, '&' read as 'and'.
+
+    "The Blue Cafe, Inc." -> "blue cafe"; "Müller Maschinenbau GmbH" and
+    "Müller Maschinenbau Gesellschaft mit beschränkter Haftung" -> "muller
+    maschinenbau". Legal forms in abbreviated form come from cleanco's table.
+    """
+    return _per_distinct(s, _per_value(_org_one))
+
+
+def standardize_domain(s: pd.Series) -> pd.Series:
+    """A website as its host without scheme, 'www.' or path: 'https://www.Acme.com/about' -> 'acme.com'."""
+
+    def one(v) -> str | None:
+        text = _as_text(v).strip().lower()
+        for prefix in ("https://", "http://", "//"):
+            if text.startswith(prefix):
+                text = text[len(prefix):]
+        host = text.split("/")[0].split("?")[0].split("#")[0].split(":")[0].strip(".")
+        if host.startswith("www."):
+            host = host[4:]
+        return host if "." in host else (_clean_one(text) or None)
+
+    return _per_distinct(s, _per_value(one))
+
+
+def standardize_identifier(s: pd.Series) -> pd.Series:
+    """An identifier without spaces, punctuation or case: 'DE 123.456-789' -> 'DE123456789'."""
+    return _per_distinct(s, _per_value(
+        lambda v: "".join(ch for ch in _as_text(v).upper() if ch.isalnum()) or None))
+
+
+def standardize_country(s: pd.Series) -> pd.Series:
+    """Country names and codes to one form: ISO code when known ('United Kingdom' -> 'GB'), else cleaned text."""
+
+    def one(v) -> str | None:
+        c = _clean_one(v)
+        if c is None:
+            return None
+        if c in _COUNTRY_REGIONS:
+            return _COUNTRY_REGIONS[c]
+        return c.upper() if len(c) == 2 else c
+
+    return _per_distinct(s, _per_value(one))

@@ -50,8 +50,12 @@ MAX_PREDICATES = 20
 COST_SAMPLE = 10_000
 #: Stop adding rules once this share of the likely matches is covered.
 TARGET_RECALL = 0.995
+#: Largest share of records a rule may leave in oversized (only windowed) blocks.
+MAX_WINDOWED_SHARE = 0.5
+#: A rule keeping at least this share less of the new likely matches than the best may be chosen if cheaper.
+GAIN_TOLERANCE = 0.02
 #: Blocks up to this many times scale.MAX_BLOCK count as keeping their pairs connected (windowed).
-WINDOWED_OK = 4
+WINDOWED_OK = 1
 #: Below this estimated recall the run warns (notebook, app and CLI show it).
 LOW_RECALL = 0.9
 
@@ -127,15 +131,22 @@ def learn_blocking(predicates: Sequence[Predicate], positives: Sequence[tuple[di
             stats[c] = _BlockStats(c, left_sample, right_sample, n_left, n_right)
             covers[c] = _cover(c, positives, stats[c].oversized)[0]
     cost = {p: stats[p].pairs for p in covers if covers[p]}
-    affordable = [p for p in cost if cost[p] <= max_pairs]
+    # A rule that puts most records into oversized blocks only sorts the data
+    # (sortedAcronym of an email, a country): its windows pair mostly strangers, slowly.
+    affordable = [p for p in cost if cost[p] <= max_pairs and stats[p].windowed_share <= MAX_WINDOWED_SHARE]
     uncovered = set(range(len(positives)))
     chosen: list[Predicate] = []
     total = 0.0
     target = len(positives) * (1 - TARGET_RECALL)
     while len(uncovered) > target and len(chosen) < max_predicates:
-        best = max(affordable, key=lambda p: (len(covers[p] & uncovered), -cost[p]), default=None)
-        if best is None or not covers[best] & uncovered:
+        gains = {p: len(covers[p] & uncovered) for p in affordable}
+        top = max(gains.values(), default=0)
+        if not top:
             break
+        # The cheapest of the rules that keep nearly as many new likely matches as
+        # the best: one likely match more is not worth ten times the pairs.
+        near = [p for p in affordable if gains[p] >= top * (1 - GAIN_TOLERANCE)]
+        best = min(near, key=lambda p: (cost[p], -gains[p]))
         if total + cost[best] > max_pairs * 1.5:
             affordable.remove(best)
             continue
@@ -186,6 +197,7 @@ class _BlockStats:
             full = c * grow
             big = full > MAX_BLOCK
             self.pairs = float(np.where(big, full * WINDOW, grow * grow * c * (c - 1) / 2).sum())
+            self.windowed_share = float(c[big].sum() / max(len(left), 1))
             # Blocks up to a few times the cap are windowed, not lost: one inventor's
             # thousand patents, one company's sites sort into one run of neighbours.
             # Only blocks far beyond (a country, a common first name) cannot promise a pair.
@@ -194,6 +206,7 @@ class _BlockStats:
         rc = Counter(k for rec in right for k in p(rec))
         grow_r = (n_right or 0) / max(len(right), 1)
         self.pairs = grow * grow_r * sum(c * rc.get(k, 0) for k, c in lc.items())
+        self.windowed_share = 0.0
         self.oversized = {k for k, c in lc.items() if c * grow * rc.get(k, 0) * grow_r > MAX_BLOCK * 4}
 
 

@@ -68,7 +68,8 @@ class Deduper(MatchingSession):
         result = {
             "task": self.task, "threshold": threshold, "records": len(clusters),
             "folder": scored.folder.relative_to(self.ws.path).as_posix(),
-            "labels": self.labels.counts(), "seconds": scored.log.seconds, "figures": scored.log.figures,
+            "labels": self.labels.counts(), "plan": [f.to_dict() for f in self.fields],
+            "seconds": scored.log.seconds, "figures": scored.log.figures,
         }
         self.ws.finish_run(run_id, result)
         self.last_run = result

@@ -48,9 +48,6 @@ ROLE_FIELDS: dict[Role, tuple[str, str]] = {
     Role.DATE: ("date", "DateSpan"),
 }
 
-#: Kept for callers that list the kinds.
-KINDS_NAMES = tuple(KINDS)
-
 #: Rows looked at to choose a comparator from values.
 PROFILE_ROWS = 20_000
 #: A column present in fewer rows than this share says too little to compare.
@@ -73,6 +70,12 @@ class MatchField:
     def variable(self):
         """The dedupe variable comparing this field."""
         return kind(self.kind).variable(self.name)
+
+    def to_dict(self) -> dict:
+        """The field as typed config, stored with each run."""
+        return {"name": self.name, "column": self.column, "kind": self.kind,
+                "role": self.role.value if self.role is not None else None,
+                "confidence": round(float(self.confidence), 3), "reason": self.reason, "region": self.region}
 
 
 @dataclass(frozen=True)
@@ -204,8 +207,11 @@ def kind_from_values(values: pd.Series) -> tuple[str | None, float, str]:
     if numeric.notna().mean() >= 0.95:
         if distinct <= 20:
             return "Exact", 0.8, f"a numeric code with {distinct} values: equal or not"
-        if distinct == n and n >= 50 and (numeric.dropna() % 1 == 0).all():
+        whole = bool((numeric.dropna() % 1 == 0).all())
+        if distinct == n and n >= 50 and whole:
             return None, 0.8, "a different whole number in every record: a row identifier"
+        if whole:  # house numbers, account and social security numbers: a typo is a slip, not a distance
+            return "String", 0.7, "whole numbers used as codes: edit distance"
         return "Numeric", 0.7, "numbers: compared by relative difference"
     if distinct == n and n >= 50:
         length = text.str.len().mean()
@@ -246,11 +252,11 @@ def _standardizer(f: MatchField):
     if f.role == Role.ORGANIZATION or f.kind == "OrgName":
         return KINDS["OrgName"].prepare
     if f.role == Role.WEBSITE:
-        return standardize_domain
+        return st.standardize_domain
     if f.role == Role.REGISTRATION_ID:
-        return standardize_identifier
+        return st.standardize_identifier
     if f.role == Role.COUNTRY:
-        return standardize_country
+        return st.standardize_country
     return kind(f.kind).prepare
 
 
@@ -304,42 +310,6 @@ def default_region(countries: pd.Series | None) -> str:
         return "US"
     regions = st.region_for_country(countries.dropna(), "US")
     return str(regions.mode().iloc[0])
-
-
-def standardize_domain(s: pd.Series) -> pd.Series:
-    """A website as its host without scheme, 'www.' or path: 'https://www.Acme.com/about' -> 'acme.com'."""
-
-    def one(v) -> str | None:
-        text = st._as_text(v).strip().lower()
-        for prefix in ("https://", "http://", "//"):
-            if text.startswith(prefix):
-                text = text[len(prefix):]
-        host = text.split("/")[0].split("?")[0].split("#")[0].split(":")[0].strip(".")
-        if host.startswith("www."):
-            host = host[4:]
-        return host if "." in host else (st._clean_one(text) or None)
-
-    return st._per_distinct(s, st._per_value(one))
-
-
-def standardize_identifier(s: pd.Series) -> pd.Series:
-    """An identifier without spaces, punctuation or case: 'DE 123.456-789' -> 'DE123456789'."""
-    return st._per_distinct(s, st._per_value(
-        lambda v: "".join(ch for ch in st._as_text(v).upper() if ch.isalnum()) or None))
-
-
-def standardize_country(s: pd.Series) -> pd.Series:
-    """Country names and codes to one form: ISO code when known ('United Kingdom' -> 'GB'), else cleaned text."""
-
-    def one(v) -> str | None:
-        c = st._clean_one(v)
-        if c is None:
-            return None
-        if c in st._COUNTRY_REGIONS:
-            return st._COUNTRY_REGIONS[c]
-        return c.upper() if len(c) == 2 else c
-
-    return st._per_distinct(s, st._per_value(one))
 
 
 def schema_column(fields: list[MatchField], name: str) -> str:

@@ -179,42 +179,6 @@ def date_span_vectorized(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 # -- organizations -----------------------------------------------------------------------
-#: Legal forms written out, which cleanco (abbreviations) leaves in place.
-_LONG_LEGAL_FORMS = (
-    "gesellschaft mit beschrankter haftung", "aktiengesellschaft", "kabushiki kaisha", "kabushikigaisha",
-    "societe anonyme", "societe a responsabilite limitee", "sociedad anonima", "sociedad limitada",
-    "societa a responsabilita limitata", "societa per azioni", "besloten vennootschap", "naamloze vennootschap",
-    "public limited company", "limited liability company", "private limited", "proprietary limited",
-)
-
-
-def _org_one(v: Any) -> str | None:
-    from cleanco import basename
-
-    text = st._as_text(v)
-    cleaned = st._clean_one(text.replace("&", " and "))
-    if cleaned is None:
-        return None
-    for form in _LONG_LEGAL_FORMS:
-        if cleaned.endswith(" " + form):
-            cleaned = cleaned[: -len(form) - 1]
-    base = st._clean_one(basename(cleaned)) or cleaned
-    toks = base.split()
-    if len(toks) > 1 and toks[0] == "the":
-        toks = toks[1:]
-    return " ".join(toks) or None
-
-
-def standardize_org_name(s: pd.Series) -> pd.Series:
-    """Organization name for matching: legal form, 'the' and accents dropped, '&' read as 'and'.
-
-    "The Blue Cafe, Inc." -> "blue cafe"; "Müller Maschinenbau GmbH" and
-    "Müller Maschinenbau Gesellschaft mit beschränkter Haftung" -> "muller
-    maschinenbau". Legal forms in abbreviated form come from cleanco's table.
-    """
-    return st._per_distinct(s, st._per_value(_org_one))
-
-
 def compare_org_names(a: str, b: str) -> float:
     """Organization names without legal form: token-sorted, and one name inside the other is close.
 
@@ -262,7 +226,7 @@ register(Kind("Date", comparators.compare_dates, vectorized.dates, (2.5, 3.0), d
 register(Kind("TokenSet", comparators.compare_token_sets, vectorized.token_sets, (1.0, 1.5), dedupe_type="Custom",
               description="the share of words not in common (free text, names in any order)"))
 register(Kind("OrgName", compare_org_names, org_names_vectorized, (3.0, 1.5),
-              block_keys=(orgTokenPredicate,), prepare=standardize_org_name,
+              block_keys=(orgTokenPredicate,), prepare=st.standardize_org_name,
               description="an organization name without legal form, 'the' and '&'/'and' differences"))
 register(Kind("Set", compare_sets, sets_vectorized, (1.5, 0.5), dedupe_type="Custom", block_keys=(setItemPredicate,),
               prepare=prepare_set, description="a list of items (co-workers, tags, assignees) compared as a set"))

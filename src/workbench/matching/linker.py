@@ -53,6 +53,7 @@ class Linker(MatchingSession):
         self.last_links = links
         result = {"task": self.task, "threshold": threshold, "overlap": self.overlap(links).to_dict("records"),
                   "folder": scored.folder.relative_to(self.ws.path).as_posix(), "labels": self.labels.counts(),
+                  "plan": [f.to_dict() for f in self.fields],
                   "seconds": scored.log.seconds, "figures": scored.log.figures}
         self.ws.finish_run(run_id, result)
         self.last_run = result

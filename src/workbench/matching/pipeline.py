@@ -143,6 +143,9 @@ def _learn_plan(session, left_all: pd.DataFrame, right_all: pd.DataFrame, dedupe
 #: per-record budget gives; at a million records the per-record budget is the larger.
 MIN_PAIR_BUDGET = 2_000_000
 #: Records of the working sample probed for likely matches (every candidate predicate at once).
+#: About 25 s of a million-record run. 5,000 halved that, but at a million records it found
+#: 68 likely matches instead of 259, blocking then took a 10-million-pair rule and F1 fell
+#: from 0.930 to 0.863.
 PROBE_RECORDS = 10_000
 #: Likely matches kept to learn blocking from (a random share beyond that).
 MAX_POSITIVES = 20_000
