@@ -65,6 +65,9 @@ LEVELS = [
     ("compare_given_names", "tina", "christina", 0.4),
     ("compare_given_names", "alex", "alexandra", 0.4),
     ("compare_given_names", "sarah", "saera", 0.25),
+    # a given name with and without its middle name: compatible
+    ("compare_given_names", "abhishek pramod", "abhishek", 0.4),
+    ("compare_given_names", "mary ann", "mary", 0.4),
     # surnames keep the plain levels: a lost last letter may be a slip there
     ("compare_names", "garci", "garcia", 0.25),
     # same year, another day: another person

@@ -86,10 +86,14 @@ def compare_given_names(a: str, b: str) -> float:
     - Kim/Kimberly, Alex/Alexandra, Tina/Christina: an ambiguous nickname
       (kept as itself by the nickname table) and a name it can be short for,
       0.4, the level of an initial: compatible, not proof.
+    - "Abhishek Pramod"/"Abhishek", "Mary Ann"/"Mary": a given name written
+      with and without a middle name, 0.4 too.
     """
     if a == b:
         return 0.0
     short, long = (a, b) if len(a) <= len(b) else (b, a)
+    if " " in long and long.startswith(short + " "):
+        return 0.4
     if len(short) > 1 and long.startswith(short) and long[len(short):] in FEMININE_ENDINGS:
         return 1.0
     if short in ambiguous_nicknames() and (long.startswith(short) or long.endswith(short)):
