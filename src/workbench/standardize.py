@@ -65,6 +65,8 @@ __all__ = [
     "standardize_domain",
     "standardize_identifier",
     "standardize_country",
+    "country_code",
+    "common_region",
     "standardize_street",
 ]
 
@@ -512,7 +514,7 @@ _COUNTRY_REGIONS = {
     "de": "DE", "deu": "DE", "ger": "DE", "germany": "DE", "deutschland": "DE",
     "fr": "FR", "fra": "FR", "france": "FR", "es": "ES", "esp": "ES", "spain": "ES", "espana": "ES",
     "it": "IT", "ita": "IT", "italy": "IT", "italia": "IT",
-    "nl": "NL", "nld": "NL", "netherlands": "NL", "the netherlands": "NL", "holland": "NL",
+    "nl": "NL", "nld": "NL", "netherlands": "NL", "the netherlands": "NL", "holland": "NL", "nederland": "NL",
     "be": "BE", "bel": "BE", "belgium": "BE", "ch": "CH", "che": "CH", "switzerland": "CH",
     "schweiz": "CH", "suisse": "CH", "at": "AT", "aut": "AT", "austria": "AT", "osterreich": "AT",
     "se": "SE", "swe": "SE", "sweden": "SE", "no": "NO", "nor": "NO", "norway": "NO",
@@ -525,6 +527,22 @@ _COUNTRY_REGIONS = {
 }  # fmt: skip
 
 
+def country_code(value: Any) -> str | None:
+    """ISO 3166 alpha-2 code of a country written as a code or a common name ("USA", "Deutschland"), else None.
+
+    The one country reading of the workbench: phone regions, postcode checks
+    and matching all go through it.
+    """
+    c = _clean_one(value) if value is not None and not (isinstance(value, float) and np.isnan(value)) else None
+    if c is None:
+        return None
+    if c in _COUNTRY_REGIONS:
+        return _COUNTRY_REGIONS[c]
+    if len(c) == 2 and c.isalpha() and c.upper() in phonenumbers.SUPPORTED_REGIONS:
+        return c.upper()
+    return None
+
+
 def region_for_country(s: pd.Series, default: str = "US") -> pd.Series:
     """ISO region per country value ("USA", "United Kingdom", "de") for phone parsing.
 
@@ -532,19 +550,14 @@ def region_for_country(s: pd.Series, default: str = "US") -> pd.Series:
     mostly from. Any two-letter code phonenumbers knows is accepted as is.
     """
     default = _check_region(default)
-
-    def one(v: Any) -> str:
-        c = _clean_one(v)
-        if c is None:
-            return default
-        if c in _COUNTRY_REGIONS:
-            return _COUNTRY_REGIONS[c]
-        if len(c) == 2 and c.upper() in phonenumbers.SUPPORTED_REGIONS:
-            return c.upper()
-        return default
-
-    out = _per_distinct(s, _per_value(one))
+    out = _per_distinct(s, _per_value(lambda v: country_code(v) or default))
     return out.where(out.notna(), default)
+
+
+def common_region(countries: pd.Series) -> str | None:
+    """The most common country of the data as an ISO region, or None when no value names one."""
+    codes = _per_distinct(countries, _per_value(country_code)).dropna()
+    return str(codes.mode().iloc[0]) if len(codes) else None
 
 
 # ---------------------------------------------------------------------------
@@ -945,12 +958,4 @@ def standardize_identifier(s: pd.Series) -> pd.Series:
 def standardize_country(s: pd.Series) -> pd.Series:
     """Country names and codes to one form: ISO code when known ('United Kingdom' -> 'GB'), else cleaned text."""
 
-    def one(v) -> str | None:
-        c = _clean_one(v)
-        if c is None:
-            return None
-        if c in _COUNTRY_REGIONS:
-            return _COUNTRY_REGIONS[c]
-        return c.upper() if len(c) == 2 else c
-
-    return _per_distinct(s, _per_value(one))
+    return _per_distinct(s, _per_value(lambda v: country_code(v) or _clean_one(v)))

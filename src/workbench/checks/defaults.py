@@ -14,10 +14,10 @@ from dataclasses import replace
 import pandas as pd
 
 from workbench.checks import library as lib
-from workbench.checks import validators as v
 from workbench.checks.library import Rule
 from workbench.checks.rules_file import RULES_FORMAT_VERSION, RuleSet, to_yaml
 from workbench.schema import Field, Role, Schema
+from workbench.standardize import common_region
 
 __all__ = ["BUILTIN_PURPOSES", "MIN_CONFIDENCE", "STALE_YEARS", "builtin_purposes", "confident_schema",
            "default_rules", "suggest_rules_yaml", "unassessable_purposes"]
@@ -179,13 +179,7 @@ def _phone_region(schema: Schema, frame: pd.DataFrame | None) -> str | None:
     """The most common country in the data, as a phone region, or None."""
     country = schema.column_for(Role.COUNTRY)
     if frame is not None and country is not None and country in frame.columns:
-        counts = frame[country][~v.is_missing(frame[country])].value_counts()
-        if len(counts):
-            import phonenumbers
-
-            code = v.country_code(counts.index[0])
-            if code in phonenumbers.SUPPORTED_REGIONS:
-                return code
+        return common_region(frame[country])
     return None
 
 

@@ -212,35 +212,17 @@ POSTCODE_PATTERNS: dict[str, str] = {
 }
 _POSTCODE_RE = {c: re.compile(p) for c, p in POSTCODE_PATTERNS.items()}
 
-_COUNTRY_NAMES: dict[str, str] = {
-    "USA": "US", "UNITED STATES": "US", "UNITED STATES OF AMERICA": "US", "AMERICA": "US", "U.S.": "US",
-    "U.S.A.": "US", "CANADA": "CA", "CAN": "CA", "UK": "GB", "U.K.": "GB", "GBR": "GB",
-    "UNITED KINGDOM": "GB", "GREAT BRITAIN": "GB", "ENGLAND": "GB", "SCOTLAND": "GB", "WALES": "GB",
-    "GERMANY": "DE", "DEU": "DE", "DEUTSCHLAND": "DE", "FRANCE": "FR", "FRA": "FR",
-    "NETHERLANDS": "NL", "NLD": "NL", "THE NETHERLANDS": "NL", "HOLLAND": "NL", "NEDERLAND": "NL",
-    "AUSTRALIA": "AU", "AUS": "AU", "INDIA": "IN", "IND": "IN", "BRAZIL": "BR", "BRASIL": "BR", "BRA": "BR",
-    "JAPAN": "JP", "JPN": "JP", "ITALY": "IT", "ITALIA": "IT", "ITA": "IT", "SPAIN": "ES", "ESPANA": "ES",
-    "ESP": "ES", "SWITZERLAND": "CH", "CHE": "CH", "SCHWEIZ": "CH", "AUSTRIA": "AT", "AUT": "AT",
-    "OSTERREICH": "AT", "BELGIUM": "BE", "BEL": "BE", "DENMARK": "DK", "DNK": "DK", "SWEDEN": "SE",
-    "SWE": "SE", "POLAND": "PL", "POL": "PL", "IRELAND": "IE", "IRL": "IE", "MEXICO": "MX", "MEX": "MX",
-}
-
-
 def country_code(value: object) -> str | None:
-    """ISO 3166 alpha-2 code for a country written as a code or a common name, else None."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return None
-    text = str(value).strip().upper()
-    if not text:
-        return None
-    if text in _COUNTRY_NAMES:
-        return _COUNTRY_NAMES[text]
-    if len(text) == 2 and text.isalpha():
-        import phonenumbers
+    """ISO 3166 alpha-2 code for a country written as a code or a common name, else None.
 
-        if text in phonenumbers.SUPPORTED_REGIONS or text in POSTCODE_PATTERNS:
-            return text
-    return None
+    The standardize layer's reading, plus the two-letter codes of countries with a postcode pattern.
+    """
+    from workbench.standardize import country_code as read_country
+
+    code = read_country(value)
+    if code is None and isinstance(value, str) and len(value.strip()) == 2 and value.strip().upper() in POSTCODE_PATTERNS:
+        return value.strip().upper()
+    return code
 
 
 def valid_postcodes(values: pd.Series, country: str | pd.Series) -> pd.Series:

@@ -306,10 +306,7 @@ def match_phones(frame: pd.DataFrame, column: str, fields: list[MatchField], reg
 
 def default_region(countries: pd.Series | None) -> str:
     """The region phones without a country code are read in: the data's most common country, else US."""
-    if countries is None or countries.dropna().empty:
-        return "US"
-    regions = st.region_for_country(countries.dropna(), "US")
-    return str(regions.mode().iloc[0])
+    return (st.common_region(countries) if countries is not None else None) or "US"
 
 
 def schema_column(fields: list[MatchField], name: str) -> str:
