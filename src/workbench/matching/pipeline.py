@@ -114,7 +114,7 @@ def run_scoring(session, threshold: float, *, progress: bool = True, workers: in
         featurize = session.featurizer.columns
         predict = session.classifier.predict
         edges = scale.complete_components(
-            edges, threshold, lambda li, ri: predict(featurize([c[li] for c in left_cols], [c[ri] for c in left_cols])))
+            edges, threshold, lambda li, ri: scale.score_positions(li, ri, left_cols, left_cols, featurize, predict))
         log.time("complete components", t)
         log.figures["component_pairs_added"] = len(edges) - n_before
     edges = _apply_labels(session, edges, left_all.index.to_numpy(), right_all.index.to_numpy(), offset,
@@ -177,11 +177,7 @@ def _positive_pairs(session, names, predicates, folder: Path, dedupe_mode: bool,
     li = pairs["l"].to_numpy()
     ri = pairs["r"].to_numpy() - (0 if dedupe_mode else len(lp))
     lcols, rcols = scale.to_columns(lp, names), scale.to_columns(rp, names)
-    scores = np.empty(len(li))
-    for start in range(0, len(li), scale.CHUNK):
-        sl = slice(start, start + scale.CHUNK)
-        X = session.featurizer.columns([c[li[sl]] for c in lcols], [c[ri[sl]] for c in rcols])
-        scores[sl] = session.classifier.predict(X)
+    scores = scale.score_positions(li, ri, lcols, rcols, session.featurizer.columns, session.classifier.predict)
     likely = np.flatnonzero(scores >= 0.5)
     log.figures["probe_pairs"] = int(counts["pairs"])
     log.figures["probe_likely_matches"] = int(len(likely))

@@ -277,6 +277,16 @@ def score_pairs(pairs_path: Path, left: list[np.ndarray], right: list[np.ndarray
     return {"scored": int(total), "kept": kept}
 
 
+def score_positions(li: np.ndarray, ri: np.ndarray, left: list[np.ndarray], right: list[np.ndarray],
+                    featurize: Callable, predict: Callable) -> np.ndarray:
+    """Match probabilities of pairs given as positions into per-field arrays, in chunks (bounded memory)."""
+    out = np.empty(len(li), dtype="f8")
+    for i in range(0, len(li), CHUNK):
+        sl = slice(i, i + CHUNK)
+        out[sl] = predict(featurize([c[li[sl]] for c in left], [c[ri[sl]] for c in right]))
+    return out
+
+
 # -- clustering -------------------------------------------------------------------
 #: Largest component whose unscored inner pairs are scored before clustering (the
 #: hierarchical clustering takes MAX_COMPONENT), and the most pairs added in all.
@@ -320,9 +330,7 @@ def complete_components(edges: pd.DataFrame, threshold: float, score: Callable[[
     if todo.empty:
         return edges
     li, ri = todo["node_x"].to_numpy(), todo["node_y"].to_numpy()
-    scores = np.concatenate([np.asarray(score(li[i:i + CHUNK], ri[i:i + CHUNK]), dtype=edges["score"].dtype)
-                             for i in range(0, len(li), CHUNK)])
-    extra = pd.DataFrame({"l": li, "r": ri, "score": scores})
+    extra = pd.DataFrame({"l": li, "r": ri, "score": np.asarray(score(li, ri), dtype=edges["score"].dtype)})
     return pd.concat([edges, extra], ignore_index=True)
 
 

@@ -123,7 +123,7 @@ class MatchingSession:
         estimated = priors.estimate(self.pool_X, (self.pool["origin"] == "random").to_numpy(), len(self.fields))
         self.estimated_weights = {self.fields[j].name: w for j, w in estimated.items()}
         self.classifier = PairClassifier(prior_weights(self.featurizer, self.estimated_weights))
-        self.learner = ActiveLearner(self.pool_X, self.classifier, seed=seed)
+        self.learner = ActiveLearner(self.pool_X, self.classifier, seed=seed, min_per_class=min(MIN_MATCH, MIN_DISTINCT))
         self.stale_labels: list[str] = []
         self._label_features: dict[int, np.ndarray] = {}
         self._history: list[int] = []
