@@ -25,11 +25,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import combinations
+from itertools import combinations, product
 
 import numpy as np
 import pandas as pd
-from dedupe.predicates import CompoundPredicate, Predicate
+from dedupe.predicates import CompoundPredicate, Predicate, SimplePredicate
 
 #: Predicate functions worth considering: selective and cheap to compute.
 CURATED = {
@@ -105,7 +105,7 @@ def candidate_predicates(data_model, fields_present: set[str], extra: Sequence[P
 
 
 def learn_blocking(predicates: Sequence[Predicate], positives: Sequence[tuple[dict, dict]],
-                   left_sample: Sequence[dict], right_sample: Sequence[dict] | None,
+                   left_sample: Sequence[dict] | pd.DataFrame, right_sample: Sequence[dict] | pd.DataFrame | None,
                    n_left: int, n_right: int | None, *, max_pairs: float,
                    max_predicates: int = MAX_PREDICATES) -> BlockingPlan:
     """Greedy set cover of ``positives`` by predicates whose estimated pair count fits ``max_pairs``.
@@ -117,8 +117,9 @@ def learn_blocking(predicates: Sequence[Predicate], positives: Sequence[tuple[di
     are candidates too: they are far more selective and cover most duplicates
     together.
     """
-    left_sample, right_sample = left_sample[:COST_SAMPLE], None if right_sample is None else right_sample[:COST_SAMPLE]
-    stats = {p: _BlockStats(p, left_sample, right_sample, n_left, n_right) for p in predicates}
+    left_keys = _SampleKeys(left_sample)
+    right_keys = None if right_sample is None else _SampleKeys(right_sample)
+    stats = {p: _BlockStats(p, left_keys, right_keys, n_left, n_right) for p in predicates}
     covers, shares = {}, {}
     for p in stats:
         covers[p], shares[p] = _cover(p, positives, stats[p].oversized)
@@ -128,7 +129,7 @@ def learn_blocking(predicates: Sequence[Predicate], positives: Sequence[tuple[di
     for a, b in combinations(ranked, 2):
         if a.field != b.field and len(shares[a] & shares[b]):
             c = CompoundPredicate((a, b))
-            stats[c] = _BlockStats(c, left_sample, right_sample, n_left, n_right)
+            stats[c] = _BlockStats(c, left_keys, right_keys, n_left, n_right)
             covers[c] = _cover(c, positives, stats[c].oversized)[0]
     cost = {p: stats[p].pairs for p in covers if covers[p]}
     # A rule that puts most records into oversized blocks only sorts the data
@@ -183,11 +184,11 @@ def _cover(p: Predicate, positives: Sequence[tuple[dict, dict]], oversized: set[
 class _BlockStats:
     """A predicate's block sizes on a record sample, scaled to the full data: its pairs and oversized keys."""
 
-    def __init__(self, p: Predicate, left: Sequence[dict], right: Sequence[dict] | None,
+    def __init__(self, p: Predicate, left: _SampleKeys, right: _SampleKeys | None,
                  n_left: int, n_right: int | None):
         from workbench.matching.scale import MAX_BLOCK, WINDOW
 
-        lc = Counter(k for rec in left for k in p(rec))
+        lc = Counter(k for ks in left(p) for k in ks)
         grow = n_left / max(len(left), 1)
         if right is None:
             # Pairs in the sample scale by (n/s)^2 (unbiased); a block that would be
@@ -203,11 +204,38 @@ class _BlockStats:
             # Only blocks far beyond (a country, a common first name) cannot promise a pair.
             self.oversized = {k for k, f in zip(keys, full, strict=True) if f > MAX_BLOCK * WINDOWED_OK}
             return
-        rc = Counter(k for rec in right for k in p(rec))
+        rc = Counter(k for ks in right(p) for k in ks)
         grow_r = (n_right or 0) / max(len(right), 1)
         self.pairs = grow * grow_r * sum(c * rc.get(k, 0) for k, c in lc.items())
         self.windowed_share = 0.0
         self.oversized = {k for k, c in lc.items() if c * grow * rc.get(k, 0) * grow_r > MAX_BLOCK * 4}
+
+
+class _SampleKeys:
+    """Each sample record's keys per predicate, computed once: compounds reuse their parts' keys."""
+
+    def __init__(self, sample: Sequence[dict] | pd.DataFrame):
+        frame = sample if isinstance(sample, pd.DataFrame) else pd.DataFrame(list(sample))
+        self.frame = frame.iloc[:COST_SAMPLE]
+        self._keys: dict[Predicate, list] = {}
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __call__(self, p: Predicate) -> list:
+        if p not in self._keys:
+            if isinstance(p, CompoundPredicate):
+                self._keys[p] = _combine([self(q) for q in p])
+            else:
+                keys = _keys_per_row(p, self.frame)
+                self._keys[p] = keys if keys is not None else [p(rec) for rec in self.frame.to_dict("records")]
+        return self._keys[p]
+
+
+def _combine(parts: list[list]) -> list[frozenset]:
+    """A compound predicate's keys from its parts' keys, record by record, as dedupe joins them."""
+    return [frozenset(":".join(b.replace(":", "\\:") for b in combo) for combo in product(*ks))
+            for ks in zip(*parts, strict=True)]
 
 
 def _name(p: Predicate) -> str:
@@ -217,14 +245,42 @@ def _name(p: Predicate) -> str:
 
 
 def block_keys(records: pd.DataFrame, predicates: Sequence[Predicate], offset: int = 0) -> pd.DataFrame:
-    """Block keys of ``records`` (prepared frame): columns rid (position + offset), pred, key."""
-    rows_rid, rows_pred, rows_key = [], [], []
-    dicts = records.to_dict("records")
+    """Block keys of ``records`` (prepared frame): columns rid (position + offset), pred, key.
+
+    A simple predicate reads one field, so its keys are computed once per
+    distinct value (cities, first names and states repeat a lot); compounds
+    combine their parts' keys per record exactly as dedupe does.
+    """
+    rids, preds, keys = [], [], []
+    dicts: list[dict] | None = None
     for j, p in enumerate(predicates):
-        for i, rec in enumerate(dicts):
-            for k in p(rec):
-                rows_rid.append(i + offset)
-                rows_pred.append(j)
-                rows_key.append(k)
-    return pd.DataFrame({"rid": np.asarray(rows_rid, dtype="int64"), "pred": np.asarray(rows_pred, dtype="int16"),
-                         "key": rows_key})
+        per_row = _keys_per_row(p, records)
+        if per_row is None:
+            dicts = records.to_dict("records") if dicts is None else dicts
+            per_row = [p(rec) for rec in dicts]
+        counts = np.fromiter((len(k) for k in per_row), dtype="int64", count=len(per_row))
+        rids.append(np.repeat(np.arange(len(per_row), dtype="int64") + offset, counts))
+        preds.append(np.full(int(counts.sum()), j, dtype="int16"))
+        keys.append([k for ks in per_row for k in ks])
+    return pd.DataFrame({"rid": np.concatenate(rids) if rids else np.empty(0, "int64"),
+                         "pred": np.concatenate(preds) if preds else np.empty(0, "int16"),
+                         "key": [k for part in keys for k in part]})
+
+
+def _keys_per_row(p: Predicate, records: pd.DataFrame) -> list | None:
+    """Each record's keys under ``p``, memoized per distinct field value; None for predicates of other shapes."""
+    if isinstance(p, CompoundPredicate):
+        parts = [_keys_per_row(q, records) for q in p]
+        if any(part is None for part in parts):
+            return None
+        return _combine(parts)
+    if not isinstance(p, SimplePredicate) or p.field not in records.columns:
+        return None
+    field = p.field
+    col = records[field]
+    values = col.to_numpy()
+    if pd.api.types.infer_dtype(col, skipna=True) not in ("string", "empty"):
+        return [p({field: v}) for v in values]  # 1 == 1.0 == True would share a memo but not a key
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    memo = [p({field: v}) for v in uniques]
+    return [memo[c] if c >= 0 else p({field: values[i]}) for i, c in enumerate(codes)]

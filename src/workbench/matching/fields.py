@@ -300,8 +300,10 @@ def match_phones(frame: pd.DataFrame, column: str, fields: list[MatchField], reg
     default = region or default_region(frame[country] if country else None)
     regions = st.region_for_country(frame[country], default) if country else default
     e164 = st.standardize_phone(frame[column], regions)
-    digits = st.phone_digits(frame[column])
-    return e164.where(e164.notna(), digits)
+    missing = e164.isna()
+    if not missing.any():
+        return e164
+    return e164.where(~missing, st.phone_digits(frame.loc[missing, column]))  # local numbers only
 
 
 def default_region(countries: pd.Series | None) -> str:

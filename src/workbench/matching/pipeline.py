@@ -17,7 +17,13 @@ import pandas as pd
 
 from workbench.errors import WorkbenchError
 from workbench.matching import scale
-from workbench.matching.blocking import BlockingPlan, candidate_predicates, learn_blocking
+from workbench.matching.blocking import (
+    COST_SAMPLE,
+    BlockingPlan,
+    candidate_predicates,
+    learn_blocking,
+)
+from workbench.matching.candidates import pairs_sharing_keys
 from workbench.matching.fields import prepare_records
 from workbench.workspace import slug
 
@@ -130,9 +136,8 @@ def _learn_plan(session, left_all: pd.DataFrame, right_all: pd.DataFrame, dedupe
     positives = _positive_pairs(session, names, predicates, folder, dedupe_mode, log)
     rng = np.random.default_rng(session.seed)
     n_left = len(left_all)
-    left_sample = left_all.iloc[rng.permutation(n_left)[:10_000]][names].to_dict("records")
-    right_sample = None if dedupe_mode else right_all.iloc[
-        rng.permutation(len(right_all))[:10_000]][names].to_dict("records")
+    left_sample = left_all.iloc[rng.permutation(n_left)[:COST_SAMPLE]][names]
+    right_sample = None if dedupe_mode else right_all.iloc[rng.permutation(len(right_all))[:COST_SAMPLE]][names]
     budget = max(session.pairs_per_record * max(n_left, len(right_all)), MIN_PAIR_BUDGET)
     return learn_blocking(predicates, positives, left_sample, right_sample, n_left,
                           None if dedupe_mode else len(right_all), max_pairs=budget)
@@ -161,12 +166,10 @@ def _positive_pairs(session, names, predicates, folder: Path, dedupe_mode: bool,
     """
     rng = np.random.default_rng(session.seed + 1)
     lp, rp = session.left_prep[names], session.right_prep[names]
-    if len(lp) > PROBE_RECORDS:
-        lp = lp.iloc[np.sort(rng.choice(len(lp), PROBE_RECORDS, replace=False))]
-    if dedupe_mode:
-        rp = lp
-    elif len(rp) > PROBE_RECORDS:
-        rp = rp.iloc[np.sort(rng.choice(len(rp), PROBE_RECORDS, replace=False))]
+    if max(len(lp), len(rp)) > PROBE_RECORDS:
+        li, ri = probe_records(lp, None if dedupe_mode else rp, PROBE_RECORDS, rng)
+        lp = lp.iloc[li]
+        rp = lp if dedupe_mode else rp.iloc[ri]
     probe = folder / "probe"
     scale.write_block_keys(lp, predicates, probe / "keys_left", progress=False)
     if not dedupe_mode:
@@ -189,6 +192,46 @@ def _positive_pairs(session, names, predicates, folder: Path, dedupe_mode: bool,
         if lab.label == "match":
             out.append(session._snapshot_records(lab.left, lab.right))
     return [(_none(a), _none(b)) for a, b in out]
+
+
+def probe_records(left: pd.DataFrame, right: pd.DataFrame | None, size: int,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
+    """Positions of at most ``size`` records per side to probe: half whole groups, half at random.
+
+    A random tenth of the working sample keeps a duplicate pair with p = 1/100,
+    so at a million records the probe scored a million pairs to find a few
+    hundred likely matches. Records that share a cheap key (an email, a phone, a
+    name, any selective field) are taken as whole connected groups, as the
+    working sample itself was drawn, so the pairs among them survive; the other
+    half is random, for the duplicates no cheap key finds.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    nl = len(left)
+    nr = 0 if right is None else len(right)
+    shared = pairs_sharing_keys(left, right)
+    a = shared["left"].to_numpy()
+    b = shared["right"].to_numpy() + (nl if right is not None else 0)
+    n = nl + nr
+    _, comp = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)), directed=False)
+    sizes = np.bincount(comp)
+    grouped = np.flatnonzero(sizes[comp] >= 2)
+    order = rng.permutation(np.unique(comp[grouped]))
+    is_left = np.arange(n) < nl
+    taken = np.zeros(n, dtype=bool)
+    budget = size // 2
+    left_sizes = np.bincount(comp[is_left], minlength=len(sizes))
+    right_sizes = np.bincount(comp[~is_left], minlength=len(sizes)) if nr else np.zeros_like(left_sizes)
+    # whole groups first (cumulative sizes per side within half the probe), then random records
+    fits = (np.cumsum(left_sizes[order]) <= budget) & (np.cumsum(right_sizes[order]) <= budget)
+    taken[np.isin(comp, order[fits])] = True
+    for side in ([is_left, ~is_left] if nr else [is_left]):
+        rest = np.flatnonzero(side & ~taken)
+        room = min(len(rest), size - int((taken & side).sum()))
+        taken[rng.choice(rest, room, replace=False)] = True
+    li = np.flatnonzero(taken[:nl])
+    return li, (np.flatnonzero(taken[nl:]) if nr else None)
 
 
 def _none(d: dict) -> dict:
