@@ -276,6 +276,9 @@ def test_without_a_clustering(workspace_copy):
 
 # -- with the engine: decisions survive re-clustering ------------------------------------------
 def test_decisions_survive_reclustering(deduped_copy):
+    from workbench import access
+
+    access.grant(Workspace(deduped_copy), "reviewer", "analyst")  # granted by the workspace's admin
     ws = Workspace(deduped_copy, user="reviewer")
     rv = ClusterReview(ws, "customers")
     base = rv.clusters

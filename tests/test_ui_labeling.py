@@ -342,7 +342,7 @@ def test_hostile_values_are_shown_as_text(hostile_workspace, widget_errors):
 
 def test_no_pair_left(app_factory, widget_errors, monkeypatch):
     app = app_factory()
-    monkeypatch.setattr(app.session, "next_pair", lambda: None)
+    monkeypatch.setattr(app.session, "next_pair", lambda **_: None)
     app.press("y")  # labels the shown pair; the pool has nothing more
     assert app.pair is None and "No more pairs" in app.table.value
     assert app.buttons["match"].disabled and not app.buttons["undo"].disabled

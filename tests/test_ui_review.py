@@ -126,6 +126,9 @@ def test_without_a_clustering_the_app_says_what_to_do(workspace_copy, widget_err
 
 
 def test_on_a_real_clustering_with_link_explanations(deduped_copy, widget_errors):
+    from workbench import access
+
+    access.grant(Workspace(deduped_copy), "ana", "analyst")  # granted by the workspace's admin
     ws = Workspace(deduped_copy, user="ana")
     app = ReviewApp(ws, "customers")
     first = app.cluster_id
@@ -146,3 +149,12 @@ def test_on_a_real_clustering_with_link_explanations(deduped_copy, widget_errors
     assert cur.loc[split, "cluster_size"] == 1 and split not in shown_keys(app)
     assert isinstance(app.queue, pd.DataFrame) and first
     assert not widget_errors
+
+
+def test_a_viewer_is_told_that_review_decisions_need_an_analyst(deduped_copy, widget_errors):
+    ws = Workspace(deduped_copy, user="vera")  # a name the workspace does not know: a viewer
+    app = ReviewApp(ws, "customers")
+    app.record.value = app.record.options[-1]
+    app.split.click()
+    assert ReviewDecisions(ws, "dedupe:customers").active() == []
+    assert "needs the analyst role" in app.message.value and "vera" in app.message.value

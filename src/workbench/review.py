@@ -3,7 +3,7 @@
 Decisions are stored in the workspace the moment they are made (with analyst
 and time, and in the audit log) and are replayed over every clustering, so
 they survive re-clustering, a new threshold or more labels. Undo marks a
-decision undone; nothing is deleted.
+decision undone (an analyst undoes only their own decisions); nothing is deleted.
 
     rv = ClusterReview(ws, "customers")
     rv.queue(sort="confidence")          # clusters to look at, weakest first
@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from workbench import store
+from workbench import access, store
 from workbench.errors import WorkbenchError
 from workbench.schema import Role
 
@@ -110,26 +110,40 @@ class ReviewDecisions:
     def _add(self, action: str, keys: list[str], note: str | None) -> Decision:
         if action not in ACTIONS:
             raise WorkbenchError(f"unknown review action {action!r}; use one of {', '.join(ACTIONS)}")
+        access.require(self.ws, "analyst", f"a review decision ({action})")
         at = store.now()
         t = store.decisions_table
-        with self.ws.engine.begin() as conn:
+        with store.write_transaction(self.ws.engine) as conn:
             new_id = conn.execute(t.insert().values(task=self.task, action=action, keys_json=store.dumps(keys),
                                                     note=note, analyst=self.ws.user, at=at)).inserted_primary_key[0]
         self.ws.record(f"review:{action}", self.task, decision=new_id, keys=keys, note=note)
         return Decision(new_id, action, tuple(keys), note, self.ws.user, at)
 
     def undo(self, decision_id: int | None = None) -> Decision | None:
-        """Mark the newest active decision (or ``decision_id``) undone and return it; None when none is left."""
+        """Mark the user's own newest active decision (or ``decision_id``) undone and return it.
+
+        None when the user has none left. Another analyst's decisions are never
+        undone: naming one is refused.
+        """
         t = store.decisions_table
         query = sa.select(t).where(t.c.task == self.task, t.c.undone_at.is_(None))
-        query = query.where(t.c.id == int(decision_id)) if decision_id is not None else query
-        with self.ws.engine.begin() as conn:
+        if decision_id is not None:
+            query = query.where(t.c.id == int(decision_id))
+        else:
+            query = query.where(t.c.analyst == self.ws.user)
+        with store.write_transaction(self.ws.engine) as conn:
             row = conn.execute(query.order_by(t.c.id.desc()).limit(1)).mappings().first()
             if row is None:
                 if decision_id is not None:
                     raise WorkbenchError(f"no active review decision {decision_id} in task {self.task!r}")
                 return None
-            conn.execute(t.update().where(t.c.id == row["id"]).values(undone_at=store.now()))
+            if row["analyst"] != self.ws.user:
+                raise WorkbenchError(f"review decision {row['id']} was made by {row['analyst']}; "
+                                     f"only they can undo it")
+            done = conn.execute(t.update().where(t.c.id == row["id"], t.c.undone_at.is_(None))
+                                .values(undone_at=store.now())).rowcount
+        if not done:  # undone from another window a moment ago
+            return None
         dec = _decision(row)
         self.ws.record("review:undo", self.task, decision=dec.id, undone=dec.action, keys=list(dec.keys))
         return dec
@@ -563,7 +577,7 @@ class ClusterReview:
         return dec
 
     def undo(self) -> Decision | None:
-        """Take back the newest decision of this task."""
+        """Take back the user's own newest decision of this task (never another analyst's)."""
         dec = self.decisions.undo()
         self.refresh()
         return dec

@@ -8,9 +8,14 @@ process writes; any SQLAlchemy URL (Postgres for teams) works the same.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable
+import sqlite3
+import urllib.parse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -18,6 +23,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from workbench.errors import WorkbenchError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: the store's own write lock still serializes migrations
+    fcntl = None
 
 metadata = sa.MetaData()
 
@@ -47,6 +57,9 @@ datasets_table = sa.Table(
     sa.Column("warnings_json", sa.Text, nullable=False, default="[]"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("created_by", sa.String(200), nullable=False),
+    # loading -> ready (or failed): a version is registered before its files are written,
+    # and readers see only ready ones
+    sa.Column("status", sa.String(20), nullable=False, server_default="ready"),
     sa.UniqueConstraint("name", "version", name="uq_dataset_name_version"),
 )
 
@@ -62,6 +75,9 @@ runs_table = sa.Table(
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
     sa.Column("created_by", sa.String(200), nullable=False),
+    # the process running it, so a run whose process died can be marked failed
+    sa.Column("pid", sa.Integer),
+    sa.Column("host", sa.String(200)),
 )
 
 audit_table = sa.Table(
@@ -73,6 +89,9 @@ audit_table = sa.Table(
     sa.Column("action", sa.String(60), nullable=False),
     sa.Column("target", sa.Text),
     sa.Column("details_json", sa.Text, nullable=False, default="{}"),
+    # hash chain (workbench.audit): the previous entry's hash and this entry's own
+    sa.Column("prev_hash", sa.String(64)),
+    sa.Column("hash", sa.String(64)),
 )
 
 
@@ -106,6 +125,32 @@ decisions_table = sa.Table(
 )
 
 
+pair_leases_table = sa.Table(
+    "pair_leases",
+    metadata,
+    # a pair handed to one analyst for a while, so analysts working at once get different pairs
+    sa.Column("task", sa.String(200), primary_key=True),
+    sa.Column("left_key", sa.String(200), primary_key=True),
+    sa.Column("right_key", sa.String(200), primary_key=True),
+    sa.Column("analyst", sa.String(200), nullable=False),
+    sa.Column("expires", sa.Float, nullable=False),  # Unix time: compares the same in every database
+)
+
+label_resolutions_table = sa.Table(
+    "label_resolutions",
+    metadata,
+    # a steward's answer to a pair analysts labeled differently; their labels stay as they were
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("task", sa.String(200), nullable=False, index=True),
+    sa.Column("left_key", sa.String(200), nullable=False),
+    sa.Column("right_key", sa.String(200), nullable=False),
+    sa.Column("label", sa.String(20), nullable=False),
+    sa.Column("steward", sa.String(200), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("undone_at", sa.DateTime(timezone=True)),
+)
+
+
 def _migrate_to_1(conn: Connection) -> None:
     """Version 1: datasets, runs, audit."""
     for table in (datasets_table, runs_table, audit_table):
@@ -122,12 +167,62 @@ def _migrate_to_3(conn: Connection) -> None:
     decisions_table.create(conn, checkfirst=True)
 
 
+def _migrate_to_4(conn: Connection) -> None:
+    """Version 4: dataset status (registered before files are written), pid and host of runs."""
+    _add_missing_columns(conn, datasets_table, "status")
+    _add_missing_columns(conn, runs_table, "pid", "host")
+
+
+def _add_missing_columns(conn: Connection, table: sa.Table, *names: str) -> None:
+    """Add columns a table lacks (a store created at this version already has them)."""
+    have = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
+    for name in names:
+        if name not in have:
+            column = sa.schema.CreateColumn(table.c[name]).compile(dialect=conn.dialect)
+            conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column}"))
+
+
+
+def _migrate_to_5(conn: Connection) -> None:
+    """Version 5: pair leases and stewards' resolutions of conflicting labels (analysts working together)."""
+    pair_leases_table.create(conn, checkfirst=True)
+    label_resolutions_table.create(conn, checkfirst=True)
+
+
+users_table = sa.Table(
+    "users",
+    metadata,
+    # who may do what (workbench.access): viewer, analyst, steward, admin
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("granted_by", sa.String(200), nullable=False),
+    sa.Column("granted_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def _migrate_to_6(conn: Connection) -> None:
+    """Version 6: users and their roles (the first user of a workspace is its admin)."""
+    users_table.create(conn, checkfirst=True)
+
+
+def _migrate_to_7(conn: Connection) -> None:
+    """Version 7: the audit log becomes a hash chain; entries already there are hashed in order."""
+    from workbench import audit
+
+    _add_missing_columns(conn, audit_table, "prev_hash", "hash")
+    audit.chain_existing(conn)
+
+
 #: Ordered migrations: (target version, function). Append, never edit: a
 #: workspace at version N runs every migration above N on open.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _migrate_to_1),
     (2, _migrate_to_2),
     (3, _migrate_to_3),
+    (4, _migrate_to_4),
+    (5, _migrate_to_5),
+    (6, _migrate_to_6),
+    (7, _migrate_to_7),
 ]
 
 
@@ -155,21 +250,107 @@ def json_value(v: Any) -> Any:
     return v if isinstance(v, int | float | str | bool) else str(v)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine; for SQLite, WAL mode and a busy timeout so readers never block writers."""
+class ReadOnlyError(WorkbenchError):
+    """A write was attempted through a workspace opened read-only (a dashboard kernel)."""
+
+
+READ_ONLY = "workspace opened read-only: {what} needs an analyst session (open it without read_only)"
+
+#: First words of the statements a read-only store lets through.
+_READ_STATEMENTS = frozenset({"SELECT", "BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SHOW", "WITH"})
+
+
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine; for SQLite, WAL mode and a busy timeout so readers never block writers.
+
+    ``read_only``: SQLite opens the file with ``mode=ro`` (it must exist),
+    PostgreSQL sessions default to read-only transactions, and any statement
+    other than a read is refused with ``ReadOnlyError`` before it reaches the
+    database.
+    """
     if url.startswith("sqlite"):
+        engine = _sqlite_engine(url, read_only)
+    else:
+        url = _with_driver(url)
+        args = {"options": "-c default_transaction_read_only=on"} if read_only and "postgres" in url else {}
+        try:
+            engine = sa.create_engine(url, connect_args=args)
+        except ModuleNotFoundError as exc:
+            shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+            raise WorkbenchError(f"the store {shown} needs the {exc.name} driver: pip install {exc.name}") from exc
+    if read_only:
+        sa.event.listen(engine, "before_cursor_execute", _refuse_writes)
+    return engine
+
+
+def _with_driver(url: str) -> str:
+    """``postgresql://`` with the psycopg (3) driver when it is installed: SQLAlchemy's default is psycopg2."""
+    scheme, sep, rest = url.partition("://")
+    if scheme in ("postgresql", "postgres") and sep:
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            return url
+        return f"postgresql+psycopg://{rest}"
+    return url
+
+
+def _sqlite_engine(url: str, read_only: bool) -> Engine:
+    if read_only:
+        path = Path(sa.engine.make_url(url).database or "").resolve()
+        if not path.is_file():
+            raise WorkbenchError(f"{path}: no workspace store here to open read-only")
+        uri = f"file:{urllib.parse.quote(str(path))}?mode=ro"
+        # the URL still names the file, so SQLAlchemy pools it as a file database
+        engine = sa.create_engine(url, creator=lambda: sqlite3.connect(uri, uri=True, timeout=30,
+                                                                       check_same_thread=False))
+    else:
         engine = sa.create_engine(url, connect_args={"timeout": 30})
 
-        @sa.event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
-            cur = dbapi_conn.cursor()
+    @sa.event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+        cur = dbapi_conn.cursor()
+        if not read_only:
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
 
-        return engine
-    return sa.create_engine(url)
+    return engine
+
+
+def _refuse_writes(conn, cursor, statement: str, parameters, context, executemany) -> None:
+    words = statement.split(None, 1)
+    if not words or words[0].upper() not in _READ_STATEMENTS:
+        raise ReadOnlyError(READ_ONLY.format(what=f"{words[0].upper() if words else 'this statement'}"))
+
+
+@contextmanager
+def write_transaction(engine: Engine, lock: str | None = None) -> Iterator[Connection]:
+    """A transaction that holds the store's write lock from its first statement.
+
+    Reading a number (the next version) and then inserting it is only safe if
+    no other writer comes in between: SQLite takes its write lock with
+    ``BEGIN IMMEDIATE`` (pysqlite then begins no transaction of its own),
+    PostgreSQL a transaction-scoped advisory lock named ``lock``. A store held
+    by another process past the busy timeout gives a one-line "retry".
+    """
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            elif lock and conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(lock)})
+            yield conn
+    except sa.exc.OperationalError as exc:
+        if "locked" in str(exc.orig) or "deadlock" in str(exc.orig):
+            raise WorkbenchError(f"the workspace store is busy with another process's write; retry ({exc.orig})") from exc
+        raise
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit key for a PostgreSQL advisory lock."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 def current_version(conn: Connection) -> int:
@@ -183,22 +364,72 @@ def current_version(conn: Connection) -> int:
 def migrate(engine: Engine) -> tuple[int, int]:
     """Bring the store to the latest version; returns (before, after).
 
-    A store written by a newer workbench is refused rather than damaged.
+    Runs under an exclusive lock (a lock file next to a SQLite store, then the
+    store's write lock), so processes opening a new workspace at once migrate
+    it once. A store written by a newer workbench is refused rather than damaged.
     """
     target = schema_version_target()
-    with engine.begin() as conn:
+    if _exists(engine):  # the common case, a current store, takes no lock
+        with engine.connect() as conn:
+            if current_version(conn) == target:
+                return target, target
+    with _migration_file_lock(engine), write_transaction(engine, lock="workbench-migrate") as conn:
         meta_table.create(conn, checkfirst=True)
         before = current_version(conn)
-        if before > target:
-            raise WorkbenchError(
-                f"this workspace was written by a newer workbench (store version {before}, "
-                f"this one understands up to {target}); upgrade workbench to open it"
-            )
+        _refuse_newer(before, target)
         for version, step in MIGRATIONS:
             if version > before:
                 step(conn)
                 _set_version(conn, version)
     return before, target
+
+
+def check_version(engine: Engine) -> int:
+    """For a read-only opener: the store's version, which must be the current one (it never migrates)."""
+    target = schema_version_target()
+    with engine.connect() as conn:
+        version = current_version(conn)
+    _refuse_newer(version, target)
+    if version < target:
+        raise WorkbenchError(
+            f"this workspace's store is at version {version} and needs migrating to {target}; a read-only "
+            "opener (a dashboard) never migrates: open it once in an analyst session (Workspace(path) or any "
+            "workbench command), then retry"
+        )
+    return version
+
+
+def _refuse_newer(version: int, target: int) -> None:
+    if version > target:
+        raise WorkbenchError(
+            f"this workspace was written by a newer workbench (store version {version}, "
+            f"this one understands up to {target}); upgrade workbench to open it"
+        )
+
+
+def _exists(engine: Engine) -> bool:
+    """Whether the store exists already (a SQLite file is created, and switched to WAL, under the lock)."""
+    database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    return not database or database == ":memory:" or Path(database).is_file()
+
+
+@contextmanager
+def _migration_file_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive lock file beside a SQLite store, held before the first connection is made.
+
+    Its first connection switches the new file to WAL, which must not race
+    another process's; PostgreSQL relies on the advisory lock alone.
+    """
+    database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if not database or database == ":memory:" or fcntl is None:
+        yield
+        return
+    with open(f"{database}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _set_version(conn: Connection, version: int) -> None:

@@ -11,8 +11,12 @@ import getpass
 import json
 import os
 import re
-from collections.abc import Mapping
+import shutil
+import socket
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from workbench import store
+from workbench import access, audit, store
 from workbench.errors import WorkbenchError
 from workbench.loading import LoadResult, load_table
 from workbench.schema import Schema, infer_schema, load_overrides
@@ -68,6 +72,8 @@ class Dataset:
     schema: Schema = field(repr=False)
     warnings: list[str] = field(default_factory=list, repr=False)
     encoding: str | None = None
+    #: Its files' folder, relative to the workspace (``datasets/<id>``; older workspaces ``datasets/<name>/v<n>``).
+    folder: str | None = field(default=None, repr=False)
     _frame: pd.DataFrame | None = field(default=None, repr=False)
     _rejects: pd.DataFrame | None = field(default=None, repr=False)
 
@@ -112,21 +118,41 @@ class Workspace:
 
     >>> ws = Workspace("my-workspace")            # creates or opens, migrates
     >>> ds = ws.load("customers.csv", key="customer_id")
+    >>> board = Workspace("my-workspace", read_only=True)   # a dashboard: never migrates or writes
+
+    On open, runs left ``running`` by a process of this host that has ended
+    are marked failed (read-only openers leave them be).
     """
 
     DB_FILE = "workbench.db"
 
-    def __init__(self, path: str | Path | None = None, *, user: str | None = None, db_url: str | None = None):
+    def __init__(self, path: str | Path | None = None, *, user: str | None = None, db_url: str | None = None,
+                 read_only: bool = False, store: str | None = None):
+        """``store`` (or ``db_url``): the database's SQLAlchemy URL, e.g. ``postgresql://...`` for a
+        team; SQLite in the folder by default. Parquet artifacts always stay in the folder."""
         self.path = Path(path) if path is not None else default_workspace_path()
         if self.path.exists() and not self.path.is_dir():
             raise WorkbenchError(f"{self.path}: is a file, not a workspace folder")
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
+        if read_only and not self.path.is_dir():
+            raise WorkbenchError(f"{self.path}: no workspace here to open read-only")
+        if not read_only:
+            self.path.mkdir(parents=True, exist_ok=True)
         self.user = user or current_user()
-        self.db_url = db_url or f"sqlite:///{(self.path / self.DB_FILE).resolve()}"
-        self.engine = store.make_engine(self.db_url)
+        self.db_url = db_url or store or f"sqlite:///{(self.path / self.DB_FILE).resolve()}"
+        self._open_store(read_only)
+
+    def _open_store(self, read_only: bool) -> None:
+        self.engine = store.make_engine(self.db_url, read_only=read_only)
+        if read_only:
+            self.migrated_from = self.store_version = store.check_version(self.engine)
+            self.role = access.role_of(self, self.user)  # viewer unless granted more; never writes
+            return
         self.migrated_from, self.store_version = store.migrate(self.engine)
         if self.migrated_from != self.store_version:
             self.record("migrate", str(self.path), before=self.migrated_from, after=self.store_version)
+        self.mark_abandoned_runs()
+        self.role = access.session_role(self)  # the first user of a new workspace becomes its admin
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.path)!r}, user={self.user!r})"
@@ -134,20 +160,19 @@ class Workspace:
     def close(self) -> None:
         self.engine.dispose()
 
+    def require_writable(self, what: str) -> None:
+        """Refuse ``what`` (a write) in a workspace opened read-only, in one clear line."""
+        if self.read_only:
+            raise store.ReadOnlyError(store.READ_ONLY.format(what=what))
+
     # -- audit ---------------------------------------------------------------
     def record(self, action: str, target: str | None = None, **details: Any) -> None:
-        """Append to the audit log: who did what, to what, when."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                store.audit_table.insert().values(
-                    at=store.now(), user=self.user, action=action, target=target, details_json=store.dumps(details)
-                )
-            )
+        """Append to the audit log (hash-chained, ``workbench.audit``): who did what, to what, when."""
+        self.require_writable(f"recording {action!r}")
+        audit.record(self.engine, self.user, action, target, details)
 
     def audit_log(self) -> pd.DataFrame:
-        with self.engine.connect() as conn:
-            df = pd.read_sql(sa.select(store.audit_table).order_by(store.audit_table.c.id), conn)
-        return df
+        return audit.log(self.engine)
 
     # -- datasets --------------------------------------------------------------
     def load(
@@ -165,6 +190,7 @@ class Workspace:
         Rows that cannot be read are kept in ``rejects`` with line and reason;
         key problems are reported in ``warnings``, not fatal.
         """
+        self.require_writable("loading a dataset")
         result = load_table(source, key=key, **loader_options)
         name = name or _default_name(source, loader_options)
         inferred = infer_schema(result.frame, key=key)
@@ -174,33 +200,24 @@ class Workspace:
         return self._register(result, name=name, key=key, schema=inferred)
 
     def _register(self, result: LoadResult, *, name: str, key: str | None, schema: Schema) -> Dataset:
-        version = self._next_version(name)
-        folder = self.path / "datasets" / slug(name) / f"v{version}"
-        folder.mkdir(parents=True, exist_ok=True)
-        _write_parquet(result.frame, folder / "data.parquet")
-        _write_parquet(result.rejects, folder / "rejects.parquet")
-        _write_parquet(result.key_problems, folder / "key_problems.parquet")
-        rel = folder.relative_to(self.path).as_posix()
-        with self.engine.begin() as conn:
-            conn.execute(
-                store.datasets_table.insert().values(
-                    name=name,
-                    version=version,
-                    source=str(result.source),
-                    format=result.format,
-                    encoding=result.encoding,
-                    key=key,
-                    rows_read=result.rows_read,
-                    rows_kept=len(result.frame),
-                    rows_rejected=len(result.rejects),
-                    data_path=f"{rel}/data.parquet",
-                    rejects_path=f"{rel}/rejects.parquet",
-                    schema_json=store.dumps(schema.to_dict()),
-                    warnings_json=store.dumps(list(result.warnings)),
-                    created_at=store.now(),
-                    created_by=self.user,
-                )
-            )
+        """Register the version first (one transaction), then write its files into a folder of its own.
+
+        Readers see the version once its files are complete; a failed write
+        leaves a ``failed`` row and no folder.
+        """
+        self.require_writable("loading a dataset")
+        dataset_id, version, rel = self._allocate_version(result, name=name, key=key, schema=schema)
+        folder = self.path / rel
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            _write_parquet(result.frame, folder / "data.parquet")
+            _write_parquet(result.rejects, folder / "rejects.parquet")
+            _write_parquet(result.key_problems, folder / "key_problems.parquet")
+        except BaseException:
+            self._set_dataset_status(dataset_id, "failed")
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        self._set_dataset_status(dataset_id, "ready")
         self.record(
             "load",
             f"{name} v{version}",
@@ -209,21 +226,56 @@ class Workspace:
             rows_kept=len(result.frame),
             rows_rejected=len(result.rejects),
         )
-        ds = self.dataset(name, version)
+        ds = self.dataset_by_id(dataset_id)
         ds._frame = result.frame
         ds._rejects = result.rejects
         return ds
 
-    def _next_version(self, name: str) -> int:
+    def _allocate_version(self, result: LoadResult, *, name: str, key: str | None,
+                          schema: Schema) -> tuple[int, int, str]:
+        """(id, version, folder): the next version of ``name``, registered as ``loading`` under the write lock."""
         t = store.datasets_table
-        with self.engine.connect() as conn:
-            current = conn.execute(sa.select(sa.func.max(t.c.version)).where(t.c.name == name)).scalar()
-        return (current or 0) + 1
+        try:
+            with store.write_transaction(self.engine, lock="workbench-datasets") as conn:
+                current = conn.execute(sa.select(sa.func.max(t.c.version)).where(t.c.name == name)).scalar()
+                version = (current or 0) + 1
+                dataset_id = conn.execute(
+                    t.insert().values(
+                        name=name,
+                        version=version,
+                        source=str(result.source),
+                        format=result.format,
+                        encoding=result.encoding,
+                        key=key,
+                        rows_read=result.rows_read,
+                        rows_kept=len(result.frame),
+                        rows_rejected=len(result.rejects),
+                        data_path="",
+                        rejects_path="",
+                        schema_json=store.dumps(schema.to_dict()),
+                        warnings_json=store.dumps(list(result.warnings)),
+                        created_at=store.now(),
+                        created_by=self.user,
+                        status="loading",
+                    )
+                ).inserted_primary_key[0]
+                rel = f"datasets/{dataset_id}"  # keyed by id: two names never share a folder
+                conn.execute(t.update().where(t.c.id == dataset_id).values(
+                    data_path=f"{rel}/data.parquet", rejects_path=f"{rel}/rejects.parquet"))
+        except sa.exc.IntegrityError as exc:
+            raise WorkbenchError(f"another process registered a version of dataset {name!r} at the same "
+                                 "moment; retry") from exc
+        return dataset_id, version, rel
+
+    def _set_dataset_status(self, dataset_id: int, status: str) -> None:
+        t = store.datasets_table
+        with self.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.id == dataset_id).values(status=status))
 
     def dataset(self, name: str, version: int | None = None) -> Dataset:
         """A registered dataset, latest version unless ``version`` is given."""
         t = store.datasets_table
-        query = sa.select(t).where(t.c.name == name)
+        query = sa.select(t).where(t.c.name == name, t.c.status == "ready")
         query = query.where(t.c.version == version) if version else query.order_by(t.c.version.desc())
         with self.engine.connect() as conn:
             row = conn.execute(query.limit(1)).mappings().first()
@@ -255,6 +307,7 @@ class Workspace:
             schema=Schema.from_dict(json.loads(row["schema_json"])),
             warnings=json.loads(row["warnings_json"] or "[]"),
             encoding=row["encoding"],
+            folder=Path(row["data_path"]).parent.as_posix() if row["data_path"] else None,
         )
 
     def datasets(self) -> pd.DataFrame:
@@ -263,10 +316,11 @@ class Workspace:
         cols = [t.c.id, t.c.name, t.c.version, t.c.source, t.c.format, t.c.key, t.c.rows_read,
                 t.c.rows_kept, t.c.rows_rejected, t.c.created_at, t.c.created_by]
         with self.engine.connect() as conn:
-            return pd.read_sql(sa.select(*cols).order_by(t.c.id.desc()), conn)
+            return pd.read_sql(sa.select(*cols).where(t.c.status == "ready").order_by(t.c.id.desc()), conn)
 
     def set_schema(self, dataset: Dataset, overrides: Mapping[str, Any] | str | Path) -> Dataset:
         """Change field roles of a dataset version (recorded in the audit log)."""
+        self.require_writable("changing a schema")
         if isinstance(overrides, str | Path):
             overrides = load_overrides(overrides)
         schema = dataset.schema.with_overrides(overrides)
@@ -278,10 +332,14 @@ class Workspace:
         return dataset
 
     def artifact_path(self, dataset: Dataset, filename: str) -> Path:
-        return self.path / "datasets" / slug(dataset.name) / f"v{dataset.version}" / filename
+        """A file of ``dataset``'s own folder (the folder its registration names)."""
+        folder = dataset.folder or f"datasets/{slug(dataset.name)}/v{dataset.version}"  # a row without paths
+        return self.path / folder / filename
 
     # -- runs ------------------------------------------------------------------
     def start_run(self, kind: str, dataset: Dataset | None = None, **params: Any) -> int:
+        """Register a ``running`` run with this process's pid and host (so a crash can be told apart)."""
+        self.require_writable(f"a {kind} run")
         with self.engine.begin() as conn:
             return conn.execute(
                 store.runs_table.insert().values(
@@ -291,10 +349,13 @@ class Workspace:
                     params_json=store.dumps(params),
                     started_at=store.now(),
                     created_by=self.user,
+                    pid=os.getpid(),
+                    host=socket.gethostname(),
                 )
             ).inserted_primary_key[0]
 
     def finish_run(self, run_id: int, result: Any = None, *, status: str = "done") -> None:
+        self.require_writable("finishing a run")
         t = store.runs_table
         with self.engine.begin() as conn:
             conn.execute(
@@ -304,8 +365,39 @@ class Workspace:
             )
         self.record(f"run:{status}", f"run {run_id}")
 
+    @contextmanager
+    def failing_run(self, run_id: int) -> Iterator[None]:
+        """Mark run ``run_id`` failed with the error if the block raises (Ctrl-C included), then re-raise."""
+        try:
+            yield
+        except BaseException as exc:
+            self.finish_run(run_id, {"error": str(exc) or type(exc).__name__}, status="failed")
+            raise
+
+    def mark_abandoned_runs(self) -> list[int]:
+        """Mark failed the runs left ``running`` by a process of this host that has ended; their ids.
+
+        Runs of other hosts cannot be checked from here and are left as they are.
+        """
+        if self.read_only:
+            return []
+        t = store.runs_table
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.c.id, t.c.pid, t.c.started_at).where(
+                t.c.status == "running", t.c.host == socket.gethostname(), t.c.pid.is_not(None))).all()
+        ended = [(run_id, pid) for run_id, pid, started in rows if not _process_alive(pid, started)]
+        for run_id, pid in ended:
+            reason = f"abandoned: process {pid} ended"
+            with self.engine.begin() as conn:
+                changed = conn.execute(t.update().where(t.c.id == run_id, t.c.status == "running").values(
+                    status="failed", result_json=store.dumps({"error": reason}), finished_at=store.now())).rowcount
+            if changed:
+                self.record("run:failed", f"run {run_id}", reason=reason)
+        return [run_id for run_id, _ in ended]
+
     def runs(self, kind: str | None = None, dataset: Dataset | None = None) -> pd.DataFrame:
-        """Runs, newest first; ``result`` parsed from JSON."""
+        """Runs, newest first; ``result`` parsed from JSON (abandoned ones marked failed first)."""
+        self.mark_abandoned_runs()
         t = store.runs_table
         query = sa.select(t).order_by(t.c.id.desc())
         if kind:
@@ -324,11 +416,8 @@ class Workspace:
         Dashboards read this stored result instead of recomputing on page load.
         """
         run_id = self.start_run("summary", dataset)
-        try:
+        with self.failing_run(run_id):
             result = summarize(dataset.frame)
-        except Exception as exc:
-            self.finish_run(run_id, {"error": str(exc)}, status="failed")
-            raise
         self.finish_run(run_id, result)
         return result
 
@@ -362,13 +451,42 @@ def _default_name(source: Any, options: Mapping[str, Any]) -> str:
     if options.get("table"):
         return str(options["table"])
     if isinstance(source, str | Path) and "://" not in str(source):
-        return Path(source).stem
+        # one sheet of a workbook is a dataset of its own, not a new version of another sheet
+        sheet = options.get("sheet")
+        return Path(source).stem + (f"_{sheet}" if sheet is not None else "")
     return "query"
 
 
 def slug(name: str) -> str:
     """A name safe as a folder name (datasets, matching tasks)."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "dataset"
+
+
+def _process_alive(pid: int, started: datetime | None) -> bool:
+    """Whether ``pid`` is still the process that started a run at ``started`` (pids get reused)."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil comes with Jupyter; without it, trust the pid
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        created = proc.create_time()
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True
+    if started is None:
+        return True
+    started = started if started.tzinfo else started.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+    return created <= started.timestamp() + 1
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -382,4 +500,9 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
             if frame[col].dtype == object:
                 frame[col] = frame[col].map(lambda v: v if v is None or isinstance(v, str) or pd.isna(v) else str(v))
         table = pa.Table.from_pandas(frame, preserve_index=False)
-    pq.write_table(table, path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # a reader never sees half a file
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

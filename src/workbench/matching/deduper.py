@@ -42,15 +42,19 @@ class Deduper(MatchingSession):
         self._require_model()
         threshold = self.suggested_threshold() if threshold is None else float(threshold)
         run_id = self.ws.start_run("dedupe", self.left_ds, task=self.task, threshold=threshold)
-        try:
-            scored = run_scoring(self, threshold, progress=progress, workers=workers)
+        with self.ws.failing_run(run_id):  # any error, Ctrl-C included, marks the run failed
+            scored = run_scoring(self, threshold, progress=progress, workers=workers, run_id=run_id)
             t = time.perf_counter()
             cluster_pos, confidence, report = scale.cluster_edges(scored.edges, len(scored.left_keys), threshold,
                                                                   progress=progress)
             scored.log.time("cluster", t)
-        except Exception as exc:
-            self.ws.finish_run(run_id, {"error": str(exc)}, status="failed")
-            raise
+            result, clusters = self._store_clusters(scored, cluster_pos, confidence, report, threshold)
+        self.ws.finish_run(run_id, result)
+        self.last_run = result
+        return clusters
+
+    def _store_clusters(self, scored, cluster_pos, confidence, report, threshold):
+        """Write the run's clusters (model's, then with review decisions applied); (result, clusters)."""
         keys = scored.left_keys
         clusters = pd.DataFrame({"key": keys, "cluster_id": keys[cluster_pos], "confidence": confidence})
         clusters["cluster_size"] = clusters.groupby("cluster_id")["key"].transform("size")
@@ -71,6 +75,4 @@ class Deduper(MatchingSession):
             "labels": self.labels.counts(), "plan": [f.to_dict() for f in self.fields],
             "seconds": scored.log.seconds, "figures": scored.log.figures,
         }
-        self.ws.finish_run(run_id, result)
-        self.last_run = result
-        return clusters
+        return result, clusters

@@ -42,7 +42,7 @@ class Linker(MatchingSession):
         run_id = self.ws.start_run("link", self.left_ds, task=self.task, threshold=threshold,
                                    master=self.right_ds.label)
         try:
-            scored = run_scoring(self, threshold, progress=progress, workers=workers)
+            scored = run_scoring(self, threshold, progress=progress, workers=workers, run_id=run_id)
             t = time.perf_counter()
             links = _best_links(scored.edges, scored.left_keys, scored.right_keys, threshold)
             scored.log.time("assign", t)

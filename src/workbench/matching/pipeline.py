@@ -6,7 +6,7 @@ side; both prepare all records, learn blocking, write keys, join, and score.
 
 from __future__ import annotations
 
-import shutil
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -60,17 +60,15 @@ def prepare_all(raw: pd.DataFrame, fields, progress: bool) -> pd.DataFrame:
     return pd.concat(parts)
 
 
-def run_scoring(session, threshold: float, *, progress: bool = True, workers: int | None = None) -> ScoredRun:
-    """Score every candidate pair of the session's data with its trained model."""
+def run_scoring(session, threshold: float, *, progress: bool = True, workers: int | None = None,
+                run_id: int | None = None) -> ScoredRun:
+    """Score every candidate pair of the session's data with its trained model (files in run ``run_id``'s folder)."""
     if not session.classifier.fitted:
         raise WorkbenchError(f"no model yet: label more pairs first ({session.progress})")
     log = scale.StageLog()
     dedupe_mode = session.right_ds is session.left_ds
     names = session.featurizer.names
-    folder = session.ws.path / "matching" / slug(session.task) / time.strftime("%Y%m%d-%H%M%S")
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    folder = run_folder(session.ws.path / "matching" / slug(session.task), run_id)
 
     t = time.perf_counter()
     left_all = prepare_all(session.left_raw, session.fields, progress)
@@ -126,6 +124,20 @@ def run_scoring(session, threshold: float, *, progress: bool = True, workers: in
     edges = _apply_labels(session, edges, left_all.index.to_numpy(), right_all.index.to_numpy(), offset,
                           dedupe_mode)
     return ScoredRun(folder, left_all.index.to_numpy(), right_all.index.to_numpy(), edges, plan, log, threshold)
+
+
+def run_folder(parent: Path, run_id: int | None) -> Path:
+    """A new folder for one run's files, named by its run id: no other run shares it or deletes it."""
+    parent.mkdir(parents=True, exist_ok=True)
+    if run_id is None:  # a caller without a registered run still gets a folder of its own
+        return Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=parent))
+    folder = parent / f"run-{run_id}"
+    try:
+        folder.mkdir()
+    except FileExistsError:
+        raise WorkbenchError(f"{folder}: a folder for run {run_id} exists already (left from an earlier store "
+                             "in this workspace folder?); move it away and retry") from None
+    return folder
 
 
 def _learn_plan(session, left_all: pd.DataFrame, right_all: pd.DataFrame, dedupe_mode: bool,

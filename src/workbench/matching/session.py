@@ -64,6 +64,7 @@ class Progress:
     unsure: int
     min_match: int = MIN_MATCH
     min_distinct: int = MIN_DISTINCT
+    conflict: int = 0  # pairs analysts labeled differently, awaiting a steward (they train nothing)
 
     @property
     def total(self) -> int:
@@ -76,7 +77,8 @@ class Progress:
 
     def __str__(self) -> str:
         need = "" if self.enough else f" (need {self.min_match} match and {self.min_distinct} distinct to train)"
-        return f"{self.match} match, {self.distinct} distinct, {self.unsure} unsure{need}"
+        conflict = f", {self.conflict} in conflict awaiting a steward" if self.conflict else ""
+        return f"{self.match} match, {self.distinct} distinct, {self.unsure} unsure{conflict}{need}"
 
 
 class MatchingSession:
@@ -228,23 +230,48 @@ class MatchingSession:
     @property
     def progress(self) -> Progress:
         c = self.labels.counts()
-        return Progress(c["match"], c["distinct"], c["unsure"])
+        return Progress(c["match"], c["distinct"], c["unsure"], conflict=c["conflict"])
 
-    def next_pair(self) -> Pair | None:
-        """The pair whose label teaches the model most; None when the pool is exhausted."""
+    def next_pair(self, *, analyst: str | None = None) -> Pair | None:
+        """The pair whose label teaches the model most; None when the pool is exhausted.
+
+        The pair is leased to ``analyst`` (default: the workspace's user) in the
+        store, so other analysts' sessions, in this process or another, skip it,
+        as they skip pairs anyone has labeled.
+        """
+        who = analyst or self.ws.user
         if self._current is not None:
-            return self._pair_at(self._current)
+            if self._claim(self._current, who):
+                return self._pair_at(self._current)
+            self._current = None  # our lease ran out and another analyst has the pair now
+        self._sync_available(who)
         p = self.progress
-        i = self.learner.next_index(p.match, p.distinct)
-        if i is None:
-            return None
-        self._current = i
-        return self._pair_at(i)
+        while (i := self.learner.next_index(p.match, p.distinct)) is not None:
+            if self._claim(i, who):
+                self._current = i
+                return self._pair_at(i)
+            self.learner.take(i)  # another analyst leased it a moment ago
+        return None
+
+    def _claim(self, i: int, analyst: str) -> bool:
+        return self.labels.lease(self.pool.at[i, "left_key"], self.pool.at[i, "right_key"], analyst)
+
+    def _sync_available(self, analyst: str) -> None:
+        """Pool pairs are available unless labeled by anyone or leased to another analyst (read from the store)."""
+        index = self._pair_index()
+        available = np.ones(len(self.pool), dtype=bool)
+        for a, b in self.labels.unavailable(analyst):
+            for key in ((a, b), (b, a)):
+                if key in index:
+                    available[index[key]] = False
+        self.learner.available[:] = available
 
     def mark(self, pair: Pair, label: str, *, analyst: str | None = None) -> Progress:
         """Store the analyst's label at once, then retrain (milliseconds).
 
         ``analyst`` (default: the workspace's user) is stored with the label.
+        When another analyst labeled the pair differently, both labels are kept
+        and the pair is in conflict (``labels.conflicts()``) until a steward resolves it.
         """
         left = _record(self.left_raw, pair.left_id)
         right = _record(self.right_raw, pair.right_id)
@@ -259,9 +286,9 @@ class MatchingSession:
         self._refit()
         return self.progress
 
-    def undo(self) -> Pair | None:
-        """Take the last label back; its pair becomes the next pair again."""
-        lab = self.labels.undo_last()
+    def undo(self, *, analyst: str | None = None) -> Pair | None:
+        """Take back the analyst's own last label (never another's); its pair becomes the next pair again."""
+        lab = self.labels.undo_last(analyst)
         if lab is None:
             return None
         i = self._pair_index().get((lab.left_key, lab.right_key))

@@ -23,6 +23,7 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
+from workbench.access import AccessDenied, authorize_reveal, can_reveal
 from workbench.errors import WorkbenchError
 from workbench.ui.records import pair_rows
 
@@ -35,6 +36,9 @@ KEYS = {"y": "match", "n": "distinct", "u": "unsure", "Backspace": "undo", "f": 
 #: Seconds the model figures wait for a quicker next label before they are recomputed.
 SUMMARY_DELAY = 0.3
 LEGEND = "y match \u00b7 n distinct \u00b7 u unsure \u00b7 \u232b undo \u00b7 f finish"
+#: Shown when an analyst's label disagrees with another's: the pair trains nothing until a steward resolves it.
+CONFLICT_NOTE = (" <span class='wb-conflict'>Another analyst labeled this pair differently: both labels are kept "
+                 "and the pair is flagged for a steward (it trains nothing until resolved).</span>")
 
 STYLE = """<style>
 .wb-labeling{max-width:1100px}
@@ -49,6 +53,7 @@ STYLE = """<style>
 .wb-labeling .wb-done{border:1px solid #1a7f37;background:#dafbe1;border-radius:6px;padding:6px 10px;font-size:13px}
 .wb-labeling .wb-empty{padding:12px;color:#57606a}
 .wb-labeling .wb-note{color:#57606a;font-size:12px}
+.wb-labeling .wb-conflict{color:#9a6700;font-weight:600}
 </style>"""
 
 
@@ -82,6 +87,9 @@ class LabelingApp:
         self.mask_toggle = w.Checkbox(value=bool(mask_pii), description="Mask personal data", indent=False,
                                       layout=w.Layout(width="auto", display="" if show_pii_toggle else "none"))
         self.mask_toggle.add_class("wb-mask-toggle")
+        if not can_reveal(getattr(session.ws, "role", "viewer")):  # only stewards and admins may unmask
+            self.mask_toggle.value, self.mask_toggle.disabled = True, True
+            self.mask_toggle.tooltip = "only stewards and admins may see personal data unmasked"
         self.pair_info = _html("wb-pair-info")
         self.table = _html("wb-pair")
         self.buttons = {
@@ -152,13 +160,13 @@ class LabelingApp:
         self._label("unsure")
 
     def undo(self) -> None:
-        """Take the last label back; its pair is shown again."""
+        """Take the analyst's own last label back (never another analyst's); its pair is shown again."""
         self._refuse_while_busy()
-        if self.session.progress.total == 0:
+        if self.session.labels.last(self.analyst) is None:
             self.status.value = "Nothing to undo."
             return
-        pair = self.session.undo()
-        self._show(pair if pair is not None else self.session.next_pair())
+        pair = self.session.undo(analyst=self.analyst)
+        self._show(pair if pair is not None else self.session.next_pair(analyst=self.analyst))
         taken = f"{pair.left_id} \u2194 {pair.right_id}" if pair is not None else "a label"
         self.status.value = escape(f"Took back the label of {taken}.")
 
@@ -196,7 +204,7 @@ class LabelingApp:
     # -- internals ----------------------------------------------------------------
     def _start(self) -> None:
         self._render_title()
-        self._show(self.session.next_pair())
+        self._show(self.session.next_pair(analyst=self.analyst))
 
     def _label(self, label: str) -> None:
         self._refuse_while_busy()
@@ -205,9 +213,11 @@ class LabelingApp:
             raise WorkbenchError("There is no pair to label: every pair in the pool has a label. Press Finish.")
         with self._lock:
             progress = self.session.mark(pair, label, analyst=self.analyst)
-            self._show(self.session.next_pair(), progress)
+            self._show(self.session.next_pair(analyst=self.analyst), progress)
         self.status.value = escape(f"Saved {label} for {pair.left_id} \u2194 {pair.right_id} "
                                    f"(by {self.analyst}).")
+        if self.session.labels.in_conflict(pair.left_id, pair.right_id):
+            self.status.value += CONFLICT_NOTE
 
     def _show(self, pair, progress=None) -> None:
         """Show ``pair`` first (what the analyst waits for), then the progress figures."""
@@ -238,7 +248,19 @@ class LabelingApp:
                  else f"model score <span class='wb-score'>{pair.score:.2f}</span>")
         origin = f" \u00b7 found by {escape(str(pair.origin))}" if pair.origin else ""
         self.pair_info.value = f"Pair {number} \u00b7 {score}{origin}"
-        self.table.value = pair_rows(self.session, pair).html(mask_pii=self.mask_toggle.value)
+        self.table.value = pair_rows(self.session, pair).html(mask_pii=self._masked(pair))
+
+    def _masked(self, pair) -> bool:
+        """Mask unless unticked by someone allowed to reveal: checked here in the kernel and audited."""
+        if self.mask_toggle.value:
+            return True
+        try:
+            authorize_reveal(self.session.ws, f"{getattr(self.session, 'task', 'labeling')} pair "
+                                              f"{pair.left_id} | {pair.right_id}")
+        except AccessDenied:
+            self.mask_toggle.value = True  # whatever the browser sent
+            raise
+        return False
 
     def _render_progress(self, p) -> None:
         need = p.min_match + p.min_distinct
@@ -246,6 +268,8 @@ class LabelingApp:
         self.progress_bar.value = min(p.match, p.min_match) + min(p.distinct, p.min_distinct)
         self.progress_bar.bar_style = "success" if p.enough else "info"
         counts = f"<b>{p.total}</b> labels: {p.match} match \u00b7 {p.distinct} distinct \u00b7 {p.unsure} unsure"
+        if p.conflict:
+            counts += f" \u00b7 <span class='wb-conflict'>{p.conflict} in conflict, awaiting a steward</span>"
         if p.enough:
             self.progress_html.value = f"{counts} \u2014 enough to train"
         else:

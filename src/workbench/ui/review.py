@@ -19,8 +19,9 @@ from typing import Any
 import ipywidgets as W
 import pandas as pd
 
+from workbench.access import authorize_reveal
 from workbench.errors import WorkbenchError
-from workbench.masking import mask_column, mask_text
+from workbench.masking import mask_column, mask_text, needs_mask
 from workbench.review import ClusterReview
 from workbench.ui.diff import STYLE as DIFF_STYLE
 from workbench.ui.diff import highlight, record_table
@@ -78,7 +79,7 @@ def _maskers(schema, columns) -> dict[str, Callable[[Any], Any]]:
         except KeyError:
             out[col] = _one(None)
             continue
-        if f.pii:
+        if needs_mask(f):
             out[col] = _one(f.role)
     return out
 
@@ -151,6 +152,8 @@ class ReviewApp:
     """Review the clusters of ``dataset``'s latest clustering; display the app with ``app`` or by itself."""
 
     def __init__(self, ws, dataset, *, mask_pii: bool = True):
+        if not mask_pii:  # stewards and admins only, audited (refused otherwise)
+            authorize_reveal(ws, f"cluster review of {getattr(dataset, 'name', dataset)}")
         self.mask_pii = mask_pii
         self.review = ClusterReview(ws, dataset)
         ds = self.review.dataset
@@ -279,7 +282,7 @@ class ReviewApp:
     @_guard
     def _on_undo(self, _button) -> None:
         dec = self.review.undo()
-        self._after(f"Undid {dec.action} of {', '.join(dec.keys)}." if dec else "Nothing to undo.",
+        self._after(f"Undid {dec.action} of {', '.join(dec.keys)}." if dec else "Nothing of yours to undo.",
                     focus=dec.keys[0] if dec else self.cluster_id)
 
     # -- showing -------------------------------------------------------------------------
