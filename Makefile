@@ -8,14 +8,18 @@ SAMPLES := data/samples
 HOST := 127.0.0.1
 LAB_PORT ?= 8888
 VOILA_PORT ?= 8866
+LABEL_PORT ?= 8867
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help env lab dashboards test workspace samples lint chromium clean-workspace
+.PHONY: help env lab dashboards label test workspace samples lint chromium clean-workspace
 
 help:
 	@echo "make lab         set up (if needed) and start JupyterLab on notebooks/ at http://$(HOST):$(LAB_PORT)"
-	@echo "make dashboards  serve notebooks/dashboards/ read-only with Voila at http://$(HOST):$(VOILA_PORT)"
+	@echo "make dashboards  serve the read-only dashboards (notebooks/dashboards/) with Voila on $(HOST):$(VOILA_PORT);"
+	@echo "                 prints the URL with its token (\$$WORKBENCH_DASHBOARD_TOKEN, else random); viewers see masked data"
+	@echo "make label       serve the labeling app (notebooks/apps/) for you, the analyst, on $(HOST):$(LABEL_PORT),"
+	@echo "                 with its own token (\$$WORKBENCH_LABEL_TOKEN, else random)"
 	@echo "make test        set up (if needed) and run every test, browser tests included"
 	@echo "make samples     regenerate data/samples/ from the seeded generator"
 	@echo "make lint        ruff over src/ tests/ benchmarks/"
@@ -39,11 +43,17 @@ lab: workspace
 	WORKBENCH_WORKSPACE=$(abspath $(WORKSPACE)) $(BIN)/jupyter lab --no-browser \
 		--ServerApp.ip=$(HOST) --ServerApp.port=$(LAB_PORT) --ServerApp.root_dir=notebooks $(ALLOW_ROOT)
 
-# Voila with the folder's voila.json (a preheated kernel per dashboard) and its workbench template
-# (charts drawn from the page itself): see src/workbench/dashboards/serve.py.
+# Voila behind a token, answering only local Host names, rendering only the pages its voila.json lists
+# (a preheated kernel per dashboard), with the workbench template (charts drawn from the page itself).
+# Dashboard kernels open the workspace read-only, as a viewer: see src/workbench/dashboards/serve.py.
 dashboards: workspace
 	WORKBENCH_WORKSPACE=$(abspath $(WORKSPACE)) $(BIN)/python -m workbench.dashboards.serve notebooks/dashboards \
 		--ip=$(HOST) --port=$(VOILA_PORT)
+
+# The labeling app writes labels under your login: a separate server, with its own token, for you alone.
+label: workspace
+	WORKBENCH_WORKSPACE=$(abspath $(WORKSPACE)) $(BIN)/python -m workbench.dashboards.serve notebooks/apps \
+		--ip=$(HOST) --port=$(LABEL_PORT) --token-env=WORKBENCH_LABEL_TOKEN
 
 chromium:
 	@scripts/ensure-chromium

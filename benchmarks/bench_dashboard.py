@@ -92,11 +92,15 @@ def write_baseline(folder: Path) -> Path:
     return folder
 
 
+#: The served dashboards want a token (``make dashboards`` takes it from the environment).
+TOKEN = "bench-" + os.urandom(8).hex()
+
+
 def start_voila(workspace: Path, log: Path, extra: list[str], folder: Path = DASHBOARDS,
                 served: bool = True) -> tuple[subprocess.Popen, str]:
     """Voilà on a free port: as ``make dashboards`` serves (``served``) or plain ``voila DIR``."""
     port = _free_port()
-    env = {**os.environ, "WORKBENCH_WORKSPACE": str(workspace)}
+    env = {**os.environ, "WORKBENCH_WORKSPACE": str(workspace), "WORKBENCH_DASHBOARD_TOKEN": TOKEN}
     if served:
         cmd = [sys.executable, "-m", "workbench.dashboards.serve", str(folder), f"--port={port}", *extra]
     else:
@@ -108,7 +112,7 @@ def start_voila(workspace: Path, log: Path, extra: list[str], folder: Path = DAS
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(url, timeout=2)
+            urllib.request.urlopen(f"{url}/?token={TOKEN}", timeout=2)  # plain voila ignores the token
             return proc, url
         except OSError:
             if proc.poll() is not None:
@@ -144,7 +148,7 @@ def measure(url: str, loads: int, pause: float, notebook: str = "quality.ipynb")
                 time.sleep(pause)  # let a preheated kernel pool refill
             page = browser.new_page()
             t = time.perf_counter()
-            page.goto(f"{url}/voila/render/{notebook}", timeout=180_000, wait_until="commit")
+            page.goto(f"{url}/voila/render/{notebook}?token={TOKEN}", timeout=180_000, wait_until="commit")
             page.locator(".js-plotly-plot").first.wait_for(state="visible", timeout=180_000)
             times.append(time.perf_counter() - t)
             page.wait_for_load_state("load", timeout=180_000)

@@ -27,6 +27,8 @@ def prepared_workspace(tmp_path_factory) -> Path:
 
     path = tmp_path_factory.mktemp("prepared") / "workspace"
     assert main(["prepare", "--workspace", str(path), "--samples", str(SAMPLES), "--user", "tester"]) == 0
+    # the OS user who created it is its admin and acts for "tester", the samples' steward
+    assert main(["users", "grant", "tester", "steward", "--workspace", str(path)]) == 0
     return path
 
 
@@ -184,12 +186,22 @@ def hostile_workspace(tmp_path) -> Path:
     return make_hostile_workspace(tmp_path / "hostile")
 
 
+#: The token of servers started with ``served=True`` (``make dashboards`` takes it from the environment).
+DASHBOARD_TOKEN = "test-token-" + os.urandom(8).hex()
+
+
+def served_page(base: str, page: str) -> str:
+    """The URL of ``page`` on a served Voilà, token included."""
+    return f"{base}/voila/render/{page}?token={DASHBOARD_TOKEN}"
+
+
 @contextlib.contextmanager
 def voila_server(directory: Path, env: dict[str, str], log: Path, timeout: float = 60, *, served: bool = False):
     """Voilà serving ``directory`` on 127.0.0.1 and a free port; yields its base URL, stops it after.
 
     ``served``: started the way ``make dashboards`` starts it (``workbench.dashboards.serve``:
-    preheated kernels, the workbench template), so dashboard tests see what users see.
+    preheated kernels, the workbench template), so dashboard tests see what users see; it then
+    wants ``?token=DASHBOARD_TOKEN`` (see ``served_page``).
     """
     import socket
     import subprocess
@@ -200,20 +212,22 @@ def voila_server(directory: Path, env: dict[str, str], log: Path, timeout: float
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    probe = url = f"http://127.0.0.1:{port}"
     if served:
         command = [sys.executable, "-m", "workbench.dashboards.serve", str(directory), f"--port={port}",
                    "--ip=127.0.0.1"]
+        env = {**env, "WORKBENCH_DASHBOARD_TOKEN": DASHBOARD_TOKEN}
+        probe = f"{url}/?token={DASHBOARD_TOKEN}"
     else:
         command = [str(Path(sys.executable).with_name("voila")), str(directory), "--no-browser", f"--port={port}",
                    "--Voila.ip=127.0.0.1"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                urllib.request.urlopen(url, timeout=2)
+                urllib.request.urlopen(probe, timeout=2)
                 break
             except OSError:
                 if proc.poll() is not None:
@@ -233,13 +247,19 @@ def voila_server(directory: Path, env: dict[str, str], log: Path, timeout: float
 
 @pytest.fixture(scope="module")
 def labeling_voila(tmp_path_factory):
-    """Voilà serving notebooks/dashboards against a private hostile workspace: (base URL, workspace path).
+    """Voilà serving notebooks/apps (as ``make label`` does) against a private hostile workspace.
 
-    The labeling page writes labels, so it never runs against the shared prepared workspace.
+    Yields (base URL, workspace path). The labeling page writes labels, so it never runs against
+    the shared prepared workspace; its analyst "browser-analyst" is a steward there (may unmask).
     """
     require_chromium()
+    from workbench import Workspace, access
+
     base = tmp_path_factory.mktemp("labeling-voila")
     path = make_hostile_workspace(base / "workspace")
+    ws = Workspace(path, user="tester")
+    access.grant(ws, "browser-analyst", "steward")
+    ws.close()
     env = {**os.environ, "WORKBENCH_WORKSPACE": str(path), "WORKBENCH_USER": "browser-analyst"}
-    with voila_server(NOTEBOOKS / "dashboards", env, base / "voila.log") as url:
+    with voila_server(NOTEBOOKS / "apps", env, base / "voila.log", served=True) as url:
         yield url, path

@@ -34,7 +34,8 @@ def hostile(ws, tmp_path):
                f'C1,john.smith@gmail.com,"{HOSTILE_SCRIPT}"\n'
                f'C2,not-an-email,"{HOSTILE_FORMULA.replace(chr(34), chr(34) * 2)}"\n'
                "C3,,fine\n")
-    return ws.load(src, key="customer_id", name="hostile")
+    # "note" declared safe (shown, so its markup must be escaped); undeclared it would be masked
+    return ws.load(src, key="customer_id", name="hostile", schema={"note": {"role": "other", "safe": True}})
 
 
 def test_zero_config_result_has_issue_keys_and_is_stored(ws, samples_dir):

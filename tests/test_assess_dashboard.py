@@ -19,7 +19,9 @@ def _hostile_ws(tmp_path) -> Workspace:
     src = tmp_path / "h.csv"
     src.write_text('customer_id,email,note\nC1,john.smith@gmail.com,"<script>alert(1)</script>"\n'
                    "C2,not-an-email,ok\n")
-    assess(ws, ws.load(src, key="customer_id", name="h"), [matches("note", "^[a-z]+$"), valid_email("email")])
+    # "note" is declared safe (shown unmasked), so its markup reaches the page and must be escaped
+    ds = ws.load(src, key="customer_id", name="h", schema={"note": {"role": "other", "safe": True}})
+    assess(ws, ds, [matches("note", "^[a-z]+$"), valid_email("email")])
     return ws
 
 
@@ -51,7 +53,8 @@ def test_values_escaped_and_pii_masked(tmp_path):
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "not-an-email" not in page and "n***" in page
     unmasked = next(p for p in quality.build(ws, masked=False) if isinstance(p, quality.DrillDown))
-    assert "not-an-email" in unmasked.render("valid_email:email")
+    assert "not-an-email" in unmasked.render("valid_email:email")  # the first user, an admin, may reveal
+    assert ws.audit_log()["action"].tolist()[-1] == "reveal"
 
 
 def test_drilldown_html_holds_every_failing_rule_escaped(tmp_path):

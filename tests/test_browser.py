@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import CHROMIUM, NOTEBOOKS, SAMPLES, require_chromium, voila_server
+from conftest import CHROMIUM, NOTEBOOKS, SAMPLES, require_chromium, served_page, voila_server
 
 pytestmark = pytest.mark.browser
 
@@ -50,7 +50,7 @@ def _sample_pii() -> list[str]:
 
 
 def test_overview_dashboard_renders_masked(page, voila_url):
-    page.goto(f"{voila_url}/voila/render/overview.ipynb", timeout=120_000)
+    page.goto(served_page(voila_url, "overview.ipynb"), timeout=120_000)
     page.wait_for_selector(".js-plotly-plot", timeout=120_000)
     assert page.locator(".js-plotly-plot").count() >= 2
     content = page.content()

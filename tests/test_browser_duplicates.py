@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import SAMPLES
+from conftest import SAMPLES, served_page
 from test_browser import browser_type_launch_args, serve_dashboards  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -30,7 +30,7 @@ def _sample_pii() -> list[str]:
 
 
 def test_duplicates_dashboard_renders_masked(page, voila_deduped_url):
-    page.goto(f"{voila_deduped_url}/voila/render/duplicates.ipynb", timeout=120_000)
+    page.goto(served_page(voila_deduped_url, "duplicates.ipynb"), timeout=120_000)
     page.wait_for_selector(".js-plotly-plot", timeout=120_000)
     page.wait_for_load_state("load", timeout=120_000)
     assert page.locator(".js-plotly-plot").count() >= 5

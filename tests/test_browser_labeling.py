@@ -1,4 +1,4 @@
-"""Real browser: the labeling app page (notebooks/dashboards/labeling.ipynb) served by Voilà.
+"""Real browser: the labeling app page (notebooks/apps/labeling.ipynb) served as ``make label`` serves it.
 
 It runs against a private workspace whose customers carry markup in their
 names and cities (``make_hostile_workspace``): the page must show it as text.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HOSTILE_NAME
+from conftest import HOSTILE_NAME, served_page
 from test_browser import browser_type_launch_args  # noqa: F401
 from workbench import Workspace
 from workbench.matching.labels import LabelStore
@@ -46,7 +46,7 @@ def test_labeling_page_labels_by_click_and_key_and_shows_markup_as_text(page, la
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
 
-    page.goto(f"{url}/voila/render/labeling.ipynb", timeout=120_000)
+    page.goto(served_page(url, "labeling.ipynb"), timeout=120_000)
     page.wait_for_selector(".wb-labeling .wb-record-table", timeout=120_000)
     page.wait_for_selector(".wb-labeling .wb-keys-active", timeout=30_000)  # the key listener rendered and owns keys
     body = page.inner_text("body")
@@ -100,7 +100,7 @@ def test_labeling_page_labels_by_click_and_key_and_shows_markup_as_text(page, la
 def test_labeling_page_finish_clusters_in_the_background(page, labeling_voila):
     """Finish (key f) clusters in a thread: progress shows, the page keeps answering, the result appears."""
     url, workspace = labeling_voila
-    page.goto(f"{url}/voila/render/labeling.ipynb", timeout=120_000)
+    page.goto(served_page(url, "labeling.ipynb"), timeout=120_000)
     page.wait_for_selector(".wb-labeling .wb-keys-active", timeout=120_000)
     for key in "yyynnn":  # enough of each kind to train (resumes after the labels of the test above)
         before = _titles(page)

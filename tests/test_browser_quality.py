@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import SAMPLES
+from conftest import SAMPLES, served_page
 from test_browser import browser_type_launch_args, voila_url  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -21,7 +21,7 @@ def _sample_pii() -> list[str]:
 
 
 def test_quality_dashboard_renders_masked(page, voila_url):  # noqa: F811
-    page.goto(f"{voila_url}/voila/render/quality.ipynb", timeout=120_000)
+    page.goto(served_page(voila_url, "quality.ipynb"), timeout=120_000)
     page.wait_for_selector(".js-plotly-plot", timeout=120_000)
     page.wait_for_selector(".wb-drilldown", timeout=60_000)
     assert page.locator(".js-plotly-plot").count() >= 2

@@ -249,3 +249,32 @@ def test_page_summary_is_cached_until_a_review_decision_changes_it(deduped_copy)
     assert after["stamp"] != first["stamp"]
     assert after["headline"]["reviewed"] == first["headline"]["reviewed"] + 1
     assert top not in {q["cluster_id"] for q in after["queue_top"]}
+
+
+def test_a_read_only_dashboard_kernel_writes_nothing_and_never_unmasks(deduped_copy):
+    from workbench.access import AccessDenied
+    from workbench.dashboards import open_workspace, overview, quality
+
+    board = open_workspace(deduped_copy)
+    assert board.read_only and board.role == "viewer"
+    c = duplicates.stored_clusterings(board)[0]
+    cache = board.path / c.result["folder"] / "dashboard-summary.json"
+    cache.unlink(missing_ok=True)
+    before = sorted(p.name for p in board.path.rglob("*"))
+    parts = duplicates.build(board)
+    assert "Clusters needing review (personal data masked)" in _text(parts)
+    assert not cache.exists() and sorted(p.name for p in board.path.rglob("*")) == before
+    assert duplicates.summary(board, c) == duplicates.summary(board, c)  # kept in memory instead
+    for page in (duplicates, overview, quality):
+        with pytest.raises(AccessDenied, match="steward or admin"):
+            page.build(board, masked=False)
+    # even a steward's dashboard is masked: a read-only workspace cannot audit a reveal
+    steward = Workspace(deduped_copy, user="tester", read_only=True)
+    assert steward.role == "steward"
+    with pytest.raises(AccessDenied, match="read-only"):
+        overview.build(steward, masked=False)
+    # a writable steward may, and it is audited
+    ws = Workspace(deduped_copy, user="tester")
+    overview.build(ws, masked=False)
+    assert ws.audit_log()[["user", "action", "target"]].values.tolist()[-1] == ["tester", "reveal",
+                                                                               "overview dashboard"]

@@ -1,17 +1,32 @@
-"""PII masking per field role, for dashboards and shared reports.
+"""Personal-data masking, for dashboards, shared reports and widgets.
+
+Masked unless declared safe: a column is shown as it is only when a person
+declared it non-personal (``safe: true`` in a schema override) or when its role
+never identifies a person (``NON_PERSONAL_ROLES``: the key, city, state,
+country, source, consent, organization). Every other column is masked by its
+role; a free-text column (notes, comments) is scanned and the emails, phones
+and dates inside it are masked, the rest of the text kept.
 
 Masks keep just enough shape for a reader to recognise a kind of problem
 ("j***@gmail.com", "***-***-4567", "1985-**-**") and nothing that identifies
-the person. Vectorized over a column; missing stays missing.
+the person. Vectorized over a column; missing stays missing. Who may see data
+unmasked is ``workbench.access.authorize_reveal``'s call, not this module's.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 import pandas as pd
 
-from workbench.schema import Role, Schema
+from workbench.schema import Field, Role, Schema
 
 MASK = "***"
+
+#: Roles whose values never identify a person: shown unmasked unless the schema says ``pii: true``.
+NON_PERSONAL_ROLES = frozenset({Role.ID, Role.CITY, Role.STATE, Role.COUNTRY, Role.SOURCE, Role.CONSENT,
+                                Role.ORGANIZATION})
 
 
 def mask_email(s: pd.Series) -> pd.Series:
@@ -52,35 +67,96 @@ def mask_postcode(s: pd.Series) -> pd.Series:
     return _keep_missing(masked, s)
 
 
-_BY_ROLE = {
+#: Inside free text: an email, a date (before phones: "1985-03-07" has eight digits), a phone.
+_EMAIL_IN_TEXT = re.compile(r"[\w.+%'-]+@[\w-]+(?:\.[\w-]+)+")
+_DATE_IN_TEXT = re.compile(
+    r"\b(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
+    r"|\d{1,2}\.? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,? \d{4}"
+    r"|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4})\b",
+    re.IGNORECASE)
+_PHONE_IN_TEXT = re.compile(r"(?<![\w*])\+?\(?\d[\d\s().\-/]{5,}\d(?![\w*])")
+
+
+def mask_free_text(s: pd.Series) -> pd.Series:
+    """Keep the words, mask what identifies: 'Call 212-555-0199 or ann@x.com, born 1985-03-07'
+    -> 'Call ***-***-**99 or a***@x.com, born 1985-**-**'."""
+    def one(v: object) -> object:
+        text = _EMAIL_IN_TEXT.sub(lambda m: _mask_one_email(m.group(0)), str(v))
+        text = _DATE_IN_TEXT.sub(lambda m: _mask_one_date(m.group(0)), text)
+        return _PHONE_IN_TEXT.sub(_mask_one_phone, text)
+
+    masked = pd.Series([None if _isna(v) else one(v) for v in s], index=s.index, dtype=object)
+    return _keep_missing(masked, s)
+
+
+def _mask_one_email(text: str) -> str:
+    local, _, domain = text.partition("@")
+    return local[:1] + MASK + "@" + domain
+
+
+def _mask_one_date(text: str) -> str:
+    year = re.search(r"(?:19|20)\d\d", text)
+    return (year.group(0) if year else "****") + "-**-**"
+
+
+def _mask_one_phone(m: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", m.group(0))
+    return "***-***-**" + digits[-2:] if len(digits) >= 7 else m.group(0)
+
+
+def is_free_text(s: pd.Series, sample: int = 200) -> bool:
+    """Sentences rather than values: most non-empty values have four words or more."""
+    text = s.dropna().astype(str).str.strip()
+    text = text[text != ""].head(sample)
+    return bool(len(text)) and float((text.str.split().str.len() >= 4).mean()) >= 0.5
+
+
+_BY_ROLE: dict[Role, Callable[[pd.Series], pd.Series]] = {
     Role.EMAIL: mask_email,
     Role.PHONE: mask_phone,
     Role.DATE_OF_BIRTH: mask_date,
+    Role.DATE: mask_date,  # a date the workbench cannot tell from a birth date ("born_on")
     Role.POSTCODE: mask_postcode,
 }
 
 
-def mask_column(s: pd.Series, role: Role) -> pd.Series:
-    """Mask one column according to its role."""
-    return _BY_ROLE.get(role, mask_text)(s)
+def mask_column(s: pd.Series, role: Role | None) -> pd.Series:
+    """Mask one column according to its role (None: unknown); free text is scanned, not blotted out."""
+    if role in _BY_ROLE:
+        return _BY_ROLE[role](s)
+    if role in (None, Role.OTHER) and is_free_text(s):
+        return mask_free_text(s)
+    return mask_text(s)
+
+
+def needs_mask(field: Field | None) -> bool:
+    """Whether a column is masked: always, unless declared safe or of a non-personal role (and not PII)."""
+    if field is None:
+        return True  # unknown is not safe
+    if field.safe:
+        return False
+    return field.pii or field.role not in NON_PERSONAL_ROLES
+
+
+def mask_series(s: pd.Series, field: Field | None) -> pd.Series:
+    """``s`` masked as its field says (unchanged when the field is declared safe)."""
+    return mask_column(s, None if field is None else field.role) if needs_mask(field) else s
 
 
 def mask_frame(frame: pd.DataFrame, schema: Schema, *, enabled: bool = True) -> pd.DataFrame:
-    """A copy of ``frame`` with every PII column of ``schema`` masked.
+    """A copy of ``frame`` with every column that is not declared safe masked.
 
     Columns the schema does not know are masked too (unknown is not safe).
+    ``enabled=False`` is for callers that passed ``access.authorize_reveal``.
     """
     if not enabled:
         return frame.copy()
     out = frame.copy()
     known = set(schema.names)
     for col in out.columns:
-        if col not in known:
-            out[col] = mask_text(out[col])
-            continue
-        f = schema[col]
-        if f.pii:
-            out[col] = mask_column(out[col], f.role)
+        field = schema[col] if col in known else None
+        if needs_mask(field):
+            out[col] = mask_column(out[col], None if field is None else field.role)
     return out
 
 

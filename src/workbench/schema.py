@@ -214,15 +214,18 @@ class Field:
     #: sampled values that fit for a role found by values. Zero-config rules and
     #: the comparison plan only trust confident roles.
     confidence: float = 1.0
+    #: Declared non-personal by a person (``{safe: true}`` in a schema override):
+    #: shown unmasked. Otherwise ``workbench.masking.needs_mask`` decides from the role.
+    safe: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "role": self.role.value, "pii": self.pii, "inferred_by": self.inferred_by,
-                "confidence": round(float(self.confidence), 3)}
+                "confidence": round(float(self.confidence), 3), **({"safe": True} if self.safe else {})}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Field:
         return cls(d["name"], Role(d["role"]), bool(d["pii"]), d.get("inferred_by", "override"),
-                   float(d.get("confidence", 1.0)))
+                   float(d.get("confidence", 1.0)), bool(d.get("safe", False)))
 
 
 @dataclass(frozen=True)
@@ -286,11 +289,13 @@ class Schema:
             f = by_name[col]
             if isinstance(spec, str):
                 role = _parse_role(spec, col, origin)
-                by_name[col] = replace(f, role=role, pii=role in PII_ROLES, inferred_by="override", confidence=1.0)
+                by_name[col] = replace(f, role=role, pii=role in PII_ROLES, inferred_by="override", confidence=1.0,
+                                       safe=False)
             elif isinstance(spec, Mapping):
                 role = _parse_role(spec.get("role", f.role.value), col, origin)
-                pii = bool(spec.get("pii", role in PII_ROLES))
-                by_name[col] = replace(f, role=role, pii=pii, inferred_by="override", confidence=1.0)
+                safe = spec.get("safe") is True  # declared non-personal: shown unmasked
+                pii = False if safe else bool(spec.get("pii", role in PII_ROLES))
+                by_name[col] = replace(f, role=role, pii=pii, inferred_by="override", confidence=1.0, safe=safe)
             else:
                 raise ConfigError(f"schema override for {col!r} must be a role name or a mapping, got {spec!r}")
         return replace(self, fields=tuple(by_name[f.name] for f in self.fields))
@@ -311,7 +316,8 @@ class Schema:
         body = {
             "version": self.version,
             "key": self.key,
-            "fields": {f.name: {"role": f.role.value, "pii": f.pii} for f in self.fields},
+            "fields": {f.name: {"role": f.role.value, "pii": f.pii, **({"safe": True} if f.safe else {})}
+                       for f in self.fields},
         }
         return yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
 

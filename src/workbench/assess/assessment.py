@@ -37,7 +37,7 @@ from workbench.checks.defaults import MIN_CONFIDENCE, STALE_YEARS, unassessable_
 from workbench.checks.library import FALLBACK_REGION, checked_region
 from workbench.errors import WorkbenchError
 from workbench.export import write_csv
-from workbench.masking import mask_column, mask_frame
+from workbench.masking import mask_frame, mask_series
 from workbench.store import json_value
 from workbench.workspace import Dataset, Workspace
 
@@ -119,7 +119,9 @@ class Assessment:
         f = self.failures
         if masked:
             f = _mask_failures(f, self.dataset)
-        return write_csv(f, path)
+        path = write_csv(f, path)
+        self.workspace.record("export", str(path), what="failures", dataset=self.dataset.label, rows=len(f), masked=masked)
+        return path
 
     def to_json(self, path: str | Path | None = None) -> str:
         """The stored result as JSON text (written to ``path`` when given)."""
@@ -318,9 +320,8 @@ def _examples(results: CheckResults, ds: Dataset, n: int) -> dict[str, list[dict
 def _masked_keys(frame: pd.DataFrame, ds: Dataset) -> np.ndarray:
     if ds.key is None or ds.key not in frame.columns:
         return frame.index.to_numpy()
-    col = frame[[ds.key]]
-    pii = ds.key not in ds.schema.names or ds.schema[ds.key].pii
-    return (mask_frame(col, ds.schema) if pii else col)[ds.key].to_numpy()
+    field = ds.schema[ds.key] if ds.key in ds.schema.names else None
+    return mask_series(frame[ds.key], field).to_numpy()
 
 
 def _mask_failures(f: pd.DataFrame, ds: Dataset) -> pd.DataFrame:
@@ -328,10 +329,8 @@ def _mask_failures(f: pd.DataFrame, ds: Dataset) -> pd.DataFrame:
     f = f.copy()
     known = set(ds.schema.names)
     for column, idx in f.groupby("column").groups.items():
-        if column in known and not ds.schema[column].pii:
-            continue
         if column in known:
-            f.loc[idx, "value"] = mask_column(f.loc[idx, "value"], ds.schema[column].role).to_numpy()
+            f.loc[idx, "value"] = mask_series(f.loc[idx, "value"], ds.schema[column]).to_numpy()
         else:
             f.loc[idx, "value"] = "***"
     return f

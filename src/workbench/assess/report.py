@@ -19,7 +19,7 @@ from markupsafe import Markup
 from workbench.assess import plots
 from workbench.assess.assessment import Assessment
 from workbench.assess.scorecard import DIMENSIONS, band
-from workbench.masking import mask_column
+from workbench.masking import mask_column, needs_mask
 from workbench.schema import Role, Schema
 from workbench.summary import summarize
 
@@ -103,7 +103,7 @@ def profile_rows(summary: dict[str, Any], schema: Schema | None = None) -> list[
     rows = []
     for c in summary["columns"]:
         f = schema[c["column"]] if schema is not None and c["column"] in schema.names else None
-        pii = f is None or f.pii
+        pii = needs_mask(f)  # masked unless declared safe
         top = c.get("top_values", [])[:3]
         values = [str(v) for v, _ in top]
         if pii and values:

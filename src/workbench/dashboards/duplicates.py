@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from workbench import store
 from workbench.dashboards import duplicate_plots as plots
-from workbench.dashboards import html, render
+from workbench.dashboards import html, render, reveal_allowed
 from workbench.errors import WorkbenchError
 from workbench.masking import mask_frame
 from workbench.schema import Role
@@ -48,6 +48,7 @@ class Clustering:
 
 def build(ws: Workspace, *, masked: bool = True) -> list[Any]:
     """The page as displayable parts (HTML strings and plotly figures)."""
+    reveal_allowed(ws, "duplicates", masked)
     clusterings = stored_clusterings(ws)
     links = stored_links(ws)
     if not clusterings and not links:
@@ -221,6 +222,10 @@ def decisions_stamp(ws: Workspace, task: str) -> str:
     return f"{n}:{last}:{undone}"
 
 
+#: Summaries a read-only kernel computed, by cache file: it may not write them.
+_IN_MEMORY: dict[str, dict[str, Any]] = {}
+
+
 def summary(ws: Workspace, c: Clustering) -> dict[str, Any]:
     """What the page shows of a clustering, small (counts, bins, the review queue's head), cached on disk.
 
@@ -228,10 +233,15 @@ def summary(ws: Workspace, c: Clustering) -> dict[str, Any]:
     takes seconds; the result only changes with a new clustering or a new review
     decision, so it is kept next to the run's clusters (``dashboard-summary.json``)
     and reused until the decisions stamp moves. ``warm`` fills it before a viewer asks.
+    A read-only workspace (a dashboard kernel) never writes it: it keeps what it
+    computed in memory for the life of the kernel.
     """
     task = c.result.get("task") or f"dedupe:{c.dataset.name}"
     stamp = decisions_stamp(ws, task)
     cache = ws.path / c.result["folder"] / "dashboard-summary.json"
+    remembered = _IN_MEMORY.get(str(cache))
+    if remembered is not None and remembered.get("stamp") == stamp:
+        return remembered
     try:
         cached = json.loads(cache.read_text())
         if cached.get("version") == SUMMARY_VERSION and cached.get("stamp") == stamp:
@@ -257,6 +267,9 @@ def summary(ws: Workspace, c: Clustering) -> dict[str, Any]:
         "source_combinations": None if combos is None else combos.to_dict("records"),
     }
     data = json.loads(json.dumps(data, default=store.json_value))  # what a cache read would give
+    if getattr(ws, "read_only", False):
+        _IN_MEMORY[str(cache)] = data
+        return data
     tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
     try:
         tmp.write_text(json.dumps(data))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from workbench import plots
-from workbench.dashboards import html, render
-from workbench.masking import mask_frame
+from workbench.dashboards import html, render, reveal_allowed
+from workbench.masking import mask_frame, needs_mask
 from workbench.workspace import Workspace
 
 SAMPLE_ROWS = 5
@@ -14,6 +14,7 @@ SAMPLE_ROWS = 5
 
 def build(ws: Workspace, *, masked: bool = True) -> list[Any]:
     """The page as a list of displayable parts (HTML strings and plotly figures)."""
+    reveal_allowed(ws, "overview", masked)
     datasets = ws.datasets()
     if datasets.empty:
         return [html.tiles([("datasets", "0")]),
@@ -36,7 +37,7 @@ def build(ws: Workspace, *, masked: bool = True) -> list[Any]:
             parts.append(plots.missing_by_column(summary, ds.schema))
         else:
             parts.append(html.note("No stored summary for this version yet (workbench load computes one)."))
-        parts.append(html.table(ds.schema.to_frame()))
+        parts.append(html.table(ds.schema.to_frame().assign(masked=[needs_mask(f) for f in ds.schema])))
         sample = mask_frame(ds.head(SAMPLE_ROWS), ds.schema, enabled=masked)
         parts.append(html.note("Sample rows" + (" (personal data masked)" if masked else "")))
         parts.append(html.table(sample))

@@ -17,7 +17,7 @@ import pandas as pd
 from workbench.assess import plots
 from workbench.assess.runs import history_frame, stored_runs
 from workbench.assess.scorecard import DIMENSIONS, band
-from workbench.dashboards import html, render
+from workbench.dashboards import html, render, reveal_allowed
 from workbench.workspace import Workspace
 
 EXAMPLES = 5
@@ -60,6 +60,7 @@ class DrillDown:
 
 def build(ws: Workspace, *, masked: bool = True) -> list[Any]:
     """The page as displayable parts: HTML strings, plotly figures and ``DrillDown``s."""
+    reveal_allowed(ws, "quality", masked)
     by_dataset: dict[str, list[dict[str, Any]]] = {}
     for run in stored_runs(ws):  # one read of the store; oldest first
         by_dataset.setdefault(run["dataset"], []).append(run)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from workbench.masking import mask_column, mask_text
+from workbench.masking import mask_column, mask_text, needs_mask
 from workbench.schema import Role, Schema
 from workbench.ui.diff import record_table
 
@@ -76,7 +76,7 @@ def _pii_role(schema: Schema, column: str) -> tuple[bool, Role | None]:
         f = schema[column]
     except KeyError:
         return False, None
-    return True, (f.role if f.pii else None)
+    return True, (f.role if needs_mask(f) else None)
 
 
 def pair_rows(session, pair) -> PairRows:
