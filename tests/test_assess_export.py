@@ -8,9 +8,9 @@ from workbench.export import neutralize_cell, neutralize_frame, write_csv
 
 
 def test_neutralize_cell():
-    for value in ["=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://x")']:
+    for value in ["=1+1", "+x1", "-x", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://x")']:
         assert neutralize_cell(value) == "'" + value
-    for value in ["plain", "a=b", "", None, 5, -3.5]:
+    for value in ["plain", "a=b", "", None, 5, -3.5, "+1", "-2"]:  # number-like text is left as it is
         assert neutralize_cell(value) == value
 
 

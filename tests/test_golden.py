@@ -435,7 +435,9 @@ def test_sql_tables_read_back(tmp_path):
     assert back["golden_id"].tolist() == ["A1", "B1"]
     assert back.set_index("golden_id").at["B1", "first_name"].startswith("=HYPERLINK")  # a value, not a cell
     assert len(lineage) == len(r.lineage) and len(crosswalk) == 4
-    assert r.to_sql(url, "customer") == names  # replace by default
+    with pytest.raises(WorkbenchError, match="'customer_records' already exists"):
+        r.to_sql(url, "customer")  # never replaced silently (issue 11)
+    assert r.to_sql(url, "customer", if_exists="replace") == names
 
 
 def test_explain_lists_where_each_value_came_from():

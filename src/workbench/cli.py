@@ -1,17 +1,24 @@
 """The ``workbench`` command line.
 
-Exit codes: 0 success, 2 usage or input errors (a message names the file and
-the problem). Later stages add their own subcommands here.
+Exit codes: 0 success, 2 for every error: one line on stderr that names the
+problem (``--debug`` adds the traceback). Errors the user can fix (a bad file,
+a full disk, a damaged store, a missing driver) say what to fix; anything else
+is reported as an internal error. Text that comes from data (column names,
+values, dataset names) is printed through :func:`safe`, so escape sequences in
+a file cannot drive the terminal. Later stages add their own subcommands here.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
-from workbench.errors import WorkbenchError
+from workbench.errors import WorkbenchError, explain
 
 SAMPLE_FILES = {"customers": ("customers.csv", "customer_id"), "acquired": ("acquired.csv", "lead_id")}
 
@@ -19,15 +26,25 @@ SAMPLE_FILES = {"customers": ("customers.csv", "customer_id"), "acquired": ("acq
 def _workspace_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workspace", "-w", default=None,
                    help="workspace folder (default: $WORKBENCH_WORKSPACE or ./workspace)")
-    p.add_argument("--user", default=None, help="name recorded in the audit log (default: $WORKBENCH_USER or login)")
+    p.add_argument("--user", default=None, metavar="NAME",
+                   help="admins only: act for NAME (you are your OS login; see `workbench users`)")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors are one line too (subcommand parsers inherit this class)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {safe(message)} (usage: {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="workbench",
         description="Assess, clean, deduplicate and master customer data.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an error (also accepted after the command)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("samples", help="generate the seeded sample data (customers, acquired list, ground truth)")
@@ -51,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoding", help="text encoding (default: detected)")
     p.add_argument("--delimiter", help="CSV delimiter (default: sniffed)")
     p.add_argument("--table", help="SQL table, when FILE is a SQLAlchemy URL")
+    p.add_argument("--sheet", help="Excel sheet: name or 0-based index (default: the first; "
+                                   "a warning names the other sheets)")
     p.set_defaults(func=cmd_load)
 
     p = sub.add_parser("dedupe", help="cluster a file's records with a model trained from saved labels")
@@ -83,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rules", help="rules YAML file (default: rules implied by the field roles)")
     p.add_argument("--key", help="column that identifies a record")
     p.add_argument("--name", help="dataset name (default: file name without suffix)")
+    p.add_argument("--sheet", help="Excel sheet: name or 0-based index (default: the first)")
     p.add_argument("--purpose", action="append", metavar="P",
                    help="purpose to judge fitness for (repeatable; default: every purpose the rules define)")
     p.add_argument("--html", metavar="OUT", help="write the standalone HTML report here")
@@ -96,15 +116,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for golden records, lineage and crosswalk (CSV and Parquet)")
     p.add_argument("--sql", help="also write <prefix>_records/_lineage/_crosswalk tables to this SQLAlchemy URL")
     p.add_argument("--table-prefix", default="golden", help="table name prefix for --sql (default: golden)")
+    p.add_argument("--if-exists", choices=("fail", "replace", "append"), default="fail",
+                   help="when a --sql table already exists: fail (default), replace it, or append rows")
     p.set_defaults(func=cmd_golden)
 
     p = sub.add_parser("datasets", help="list the datasets in the workspace")
     _workspace_arg(p)
     p.set_defaults(func=cmd_datasets)
 
+    p = sub.add_parser("users", help="list users and roles, or grant one (admins): users grant NAME ROLE",
+                       description="Roles: viewer (masked dashboards), analyst (labels, reviews, runs), steward "
+                                   "(also reveals personal data), admin (also grants roles). You are your OS "
+                                   "login; the first user of a workspace is its admin.")
+    _workspace_arg(p)
+    p.add_argument("action", nargs="?", choices=["list", "grant"], default="list")
+    p.add_argument("name", nargs="?", help="user name (an OS login, or 'dashboard' for dashboard viewers)")
+    p.add_argument("role", nargs="?", help="viewer, analyst, steward or admin")
+    p.set_defaults(func=cmd_users)
+
     p = sub.add_parser("audit", help="show the audit log: who did what, when")
     _workspace_arg(p)
     p.add_argument("--last", type=int, default=20, help="how many entries (default 20)")
+    p.add_argument("--verify", action="store_true",
+                   help="check the log's hash chain; exit 1 naming the first broken link (modified, deleted, "
+                        "inserted)")
     p.set_defaults(func=cmd_audit)
     return parser
 
@@ -116,9 +151,56 @@ def _version() -> str:
 
 
 def _open(args: argparse.Namespace):
+    from workbench import access
     from workbench.workspace import Workspace
 
-    return Workspace(args.workspace, user=args.user)
+    with _opening_store(args.workspace):
+        ws = Workspace(args.workspace, user=access.os_user())  # identity: the OS login, not a flag
+    if args.user:
+        access.act_as(ws, args.user)  # refused unless the OS user is an admin here
+    return ws
+
+
+@contextmanager
+def _opening_store(path: str | None) -> Iterator[None]:
+    """Name the workspace when its store cannot be opened (damaged file, full disk, no driver)."""
+    try:
+        yield
+    except Exception as exc:
+        message = explain(exc)
+        if message is None or isinstance(exc, WorkbenchError):
+            raise
+        from workbench.workspace import default_workspace_path
+
+        where = path if path is not None else default_workspace_path()
+        raise WorkbenchError(f"cannot open the workspace store: {message}", path=str(where)) from exc
+
+
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def safe(text: object) -> str:
+    """``text`` with control characters escaped (``\\x1b``, ``\\n``, ``\\u202e``): fit for a terminal.
+
+    Column names and values come from files anyone can write; printed raw, an
+    escape sequence could rewrite the screen or hide a line. Line breaks are
+    escaped too, so one value is always one line.
+    """
+    return _UNSAFE.sub(lambda m: repr(m.group())[1:-1], str(text))
+
+
+def _say(text: object = "", *, err: bool = False) -> None:
+    """Print one line of output that may hold data-derived text."""
+    print(safe(text), file=sys.stderr if err else sys.stdout)
+
+
+def _print_frame(frame) -> None:
+    """Print a table whose names and cells come from data, escaped cell by cell."""
+    frame = frame.rename(columns=safe)
+    for col in frame.columns:
+        if frame[col].dtype == object:
+            frame[col] = frame[col].map(lambda v: v if v is None else safe(v))
+    print(frame.to_string(index=False))
 
 
 def cmd_samples(args: argparse.Namespace) -> int:
@@ -126,7 +208,7 @@ def cmd_samples(args: argparse.Namespace) -> int:
 
     paths = write_samples(args.out, n_customers=args.customers, n_acquired=args.acquired, seed=args.seed)
     for name, path in paths.items():
-        print(f"wrote {name}: {path}")
+        _say(f"wrote {name}: {path}")
     return 0
 
 
@@ -140,9 +222,9 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         ws.summarize(ds)
         _print_dataset(ds)
         result = assess(ws, ds).result  # zero-config, so the quality dashboard has a run to show
-        print(f"  assessed: health {result['health']:.1f} / 100, "
+        _say(f"  assessed: health {result['health']:.1f} / 100, "
               f"{result['failing_rows']:,} rows fail an error or critical rule")
-    print(f"workspace ready: {ws.path.resolve()}")
+    _say(f"workspace ready: {ws.path.resolve()}")
     return 0
 
 
@@ -157,7 +239,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
     else:
         if not path.exists():
             raise LoadError("no such file (nor a dataset of that name in the workspace)", path=str(path))
-        ds = ws.load(path, key=args.key, name=args.name)
+        ds = ws.load(path, key=args.key, name=args.name, **({"sheet": args.sheet} if args.sheet else {}))
         ws.summarize(ds)
     a = assess(ws, ds, rules=args.rules, purposes=args.purpose)
     to_stdout = args.json == "-"
@@ -174,34 +256,34 @@ def cmd_assess(args: argparse.Namespace) -> int:
 
 
 def _print_assessment(r: dict, *, run_id: int, written: list[str], top: int = 5) -> None:
-    print(f"{r['label']}: {r['rows']:,} rows kept, {r['rejected']:,} rejected while loading  (run {run_id})")
-    print(f"  health {r['health']:.1f} / 100")
+    _say(f"{r['label']}: {r['rows']:,} rows kept, {r['rejected']:,} rejected while loading  (run {run_id})")
+    _say(f"  health {r['health']:.1f} / 100")
     if r["scores"]:
-        print("  scores: " + ", ".join(f"{d} {v:.1f}" for d, v in r["scores"].items()))
+        _say("  scores: " + ", ".join(f"{d} {v:.1f}" for d, v in r["scores"].items()))
     if r["fitness"]:
-        print("  fit for: " + ", ".join(f"{p} {v:.1f}%" for p, v in r["fitness"].items()))
+        _say("  fit for: " + ", ".join(f"{p} {v:.1f}%" for p, v in r["fitness"].items()))
     failing = sorted((c for c in r["checks"] if c["failed"]), key=lambda c: -c["failed"])[:top]
     if failing:
-        print("  top failing rules:")
+        _say("  top failing rules:")
         for c in failing:
             mark = "" if c["passed"] else "  NOT PASSED"
-            print(f"    {c['name']} ({c['severity']}, {c['dimension']}): {c['failed']:,} of {c['tested']:,} "
+            _say(f"    {c['name']} ({c['severity']}, {c['dimension']}): {c['failed']:,} of {c['tested']:,} "
                   f"tested rows failed ({c['failed_pct']:.1f}%){mark}")
     else:
-        print("  no rule found a failing row")
+        _say("  no rule found a failing row")
     for w in r.get("warnings", []):
-        print(f"  warning: {w}")
+        _say(f"  warning: {w}")
     if r["critical_failed"]:
-        print(f"  CRITICAL rules failed: {', '.join(r['critical_rules_failed'])}")
+        _say(f"  CRITICAL rules failed: {', '.join(r['critical_rules_failed'])}")
     else:
-        print("  no critical rule failed")
+        _say("  no critical rule failed")
     for p in written:
-        print(f"  wrote {p}")
+        _say(f"  wrote {p}")
 
 
 def cmd_load(args: argparse.Namespace) -> int:
     ws = _open(args)
-    options = {k: v for k in ("encoding", "delimiter", "table") if (v := getattr(args, k))}
+    options = {k: v for k in ("encoding", "delimiter", "table", "sheet") if (v := getattr(args, k))}
     ds = ws.load(args.file, key=args.key, name=args.name, schema=args.schema, **options)
     ws.summarize(ds)
     _print_dataset(ds)
@@ -250,7 +332,7 @@ def cmd_dedupe(args: argparse.Namespace) -> int:
     clusters = dd.cluster(args.threshold, progress=sys.stderr.isatty())
     _write_table(clusters[["key", "cluster_id", "confidence"]], args.out)
     multi = int((clusters["cluster_size"] > 1).sum())
-    print(f"{ds.rows_kept:,} records -> {clusters['cluster_id'].nunique():,} clusters "
+    _say(f"{ds.rows_kept:,} records -> {clusters['cluster_id'].nunique():,} clusters "
           f"({multi:,} records in clusters of 2+), {n} labels, threshold {dd.last_run['threshold']}: {args.out}")
     _blocking_note(dd.last_run)
     return 0
@@ -260,10 +342,10 @@ def _blocking_note(run: dict) -> None:
     """Say how much of the likely matches blocking kept, loudly (stderr) when it lost many."""
     figures = run.get("figures", {})
     if "blocking_estimated_recall" in figures:
-        print(f"blocking: {figures['blocking']} (keeps an estimated "
+        _say(f"blocking: {figures['blocking']} (keeps an estimated "
               f"{figures['blocking_estimated_recall']:.1%} of the likely matches)")
     if figures.get("blocking_warning"):
-        print(f"warning: {figures['blocking_warning']}", file=sys.stderr)
+        _say(f"warning: {figures['blocking_warning']}", err=True)
 
 
 def cmd_link(args: argparse.Namespace) -> int:
@@ -277,7 +359,7 @@ def cmd_link(args: argparse.Namespace) -> int:
     links = lk.link(args.threshold, progress=sys.stderr.isatty())
     _write_table(links, args.out)
     counts = links["status"].value_counts().to_dict()
-    print(f"{len(links):,} acquired records: {counts.get('match', 0):,} already in the master, "
+    _say(f"{len(links):,} acquired records: {counts.get('match', 0):,} already in the master, "
           f"{counts.get('ambiguous', 0):,} ambiguous, {counts.get('new', 0):,} new; {n} labels: {args.out}")
     _blocking_note(lk.last_run)
     return 0
@@ -285,17 +367,21 @@ def cmd_link(args: argparse.Namespace) -> int:
 
 def cmd_golden(args: argparse.Namespace) -> int:
     from workbench.golden import golden_from_workspace
+    from workbench.golden.exports import check_sql_target, manifest_path
 
     ws = _open(args)
+    if args.sql:  # a taken table is refused before any work is done
+        check_sql_target(args.sql, args.table_prefix, args.if_exists)
     result = golden_from_workspace(ws, args.dataset, args.rules)
     paths = result.export(args.out)
     st = result.stats
-    print(f"{len(result.golden):,} golden records from {st.get('records', len(result.crosswalk)):,} records")
+    _say(f"{len(result.golden):,} golden records from {st.get('records', len(result.crosswalk)):,} records")
     for name, path in sorted(paths.items()):
-        print(f"  {name}: {path}")
+        _say(f"  {name}: {path}")
+    _say(f"  manifest: {manifest_path(args.out)}")
     if args.sql:
-        tables = result.to_sql(args.sql, args.table_prefix)
-        print("  tables: " + ", ".join(tables.values()))
+        tables = result.to_sql(args.sql, args.table_prefix, if_exists=args.if_exists)
+        _say("  tables: " + ", ".join(tables.values()))
     return 0
 
 
@@ -303,35 +389,78 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     ws = _open(args)
     df = ws.datasets()
     if df.empty:
-        print(f"no datasets in {ws.path} yet; load one with: workbench load FILE --key COLUMN")
+        _say(f"no datasets in {ws.path} yet; load one with: workbench load FILE --key COLUMN")
         return 0
-    print(df[["name", "version", "rows_read", "rows_kept", "rows_rejected", "key", "source"]].to_string(index=False))
+    _print_frame(df[["name", "version", "rows_read", "rows_kept", "rows_rejected", "key", "source"]])
+    return 0
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from workbench import access
+
+    ws = _open(args)
+    if args.action == "grant":
+        if not args.name or not args.role:
+            raise WorkbenchError("usage: workbench users grant NAME ROLE")
+        access.grant(ws, args.name, args.role)
+        _say(f"{args.name}: {args.role}")
+        return 0
+    _print_frame(access.users(ws)[["name", "role", "granted_by", "granted_at"]])
+    _say(f"you: {ws.user} ({ws.role})")
     return 0
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     ws = _open(args)
+    if args.verify:
+        return _verify_audit(ws)
     log = ws.audit_log().tail(args.last)
-    print(log[["at", "user", "action", "target"]].to_string(index=False) if not log.empty else "audit log is empty")
+    if log.empty:
+        print("audit log is empty")
+    else:
+        _print_frame(log[["at", "user", "action", "target"]])
     return 0
+
+
+def _verify_audit(ws) -> int:
+    from workbench import audit
+
+    report = audit.verify(ws.engine)
+    if report.intact:
+        _say(f"audit log intact ({report.entries:,} entries)")
+        _say(f"  head hash {report.head} (keep it elsewhere to detect a rewrite of the whole log)")
+        if report.hashed_at_migration:
+            _say(f"  the first {report.hashed_at_migration:,} entries predate the hash chain: they were hashed "
+                 "when the store was migrated, so changes made to them before then cannot show")
+        return 0
+    _say(f"audit log broken at entry {report.first.entry}: {report.first.kind}: {report.first.detail}")
+    if len(report.breaks) > 1:
+        _say(f"  and {len(report.breaks) - 1} more broken link(s): "
+             + "; ".join(str(b) for b in report.breaks[1:6]) + (" ..." if len(report.breaks) > 6 else ""))
+    return 1
 
 
 def _print_dataset(ds) -> None:
     from workbench.schema import describe_roles
 
-    print(f"{ds.label}: {ds.rows_read:,} rows read = {ds.rows_kept:,} kept + {ds.rows_rejected:,} rejected"
+    _say(f"{ds.label}: {ds.rows_read:,} rows read = {ds.rows_kept:,} kept + {ds.rows_rejected:,} rejected"
           f"  (source: {ds.source})")
-    print(f"  roles: {describe_roles(ds.schema)}")
+    _say(f"  roles: {describe_roles(ds.schema)}")
     if ds.rows_rejected:
         for _, r in ds.rejects.head(5).iterrows():
-            print(f"  rejected line {r['line']}: {r['reason']}")
+            _say(f"  rejected line {r['line']}: {r['reason']}")
         if ds.rows_rejected > 5:
-            print(f"  ... and {ds.rows_rejected - 5} more (see Dataset.rejects)")
+            _say(f"  ... and {ds.rows_rejected - 5} more (see Dataset.rejects)")
     for w in ds.warnings:
-        print(f"  warning: {w}")
+        _say(f"  warning: {w}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    head = argv[:argv.index("--")] if "--" in argv else argv
+    debug = "--debug" in head  # a global flag, accepted after the command too
+    if debug:
+        argv.remove("--debug")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -339,12 +468,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except WorkbenchError as exc:
-        print(f"workbench {args.command}: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        return _fail(args.command, exc, debug=debug)
+
+
+def _fail(command: str, exc: Exception, *, debug: bool) -> int:
+    """One line on stderr for any error, exit code 2; the traceback only with --debug.
+
+    A problem the user can fix reads ``error: <what and where>``; anything else
+    is a bug and reads ``internal error: ...`` so it is not mistaken for bad input.
+    """
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    message = explain(exc)
+    if message is None:
+        detail = str(exc).strip().splitlines()
+        what = f"{type(exc).__name__}: {detail[0]}" if detail else type(exc).__name__
+        hint = "this is a bug in workbench; please report it with the traceback above" if debug \
+            else "rerun with --debug for the traceback"
+        _say(f"workbench {command}: internal error: {what}; {hint}", err=True)
+    else:
+        _say(f"workbench {command}: error: {message}", err=True)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -193,7 +193,29 @@ def _read_csv(path: Path, where: str, *, encoding: str | None, delimiter: str | 
     if not data or data.isspace():
         raise LoadError("is empty" + (" (0 bytes)" if not data else " (only whitespace)"),
                         path=where)
+    _allow_fields_up_to(len(data))
+    return _parse_csv(data, where, encoding=encoding, delimiter=delimiter)
+
+
+def _allow_fields_up_to(size: int) -> None:
+    """Let a field be as large as the file (the csv module refuses fields over 128 KiB).
+
+    A 1 MB notes cell is data, not an error; an unbalanced quote is caught by
+    :func:`_csv_rejects` instead. The limit is process-wide, so it is only ever
+    raised, never restored: restoring would race with a load in another thread.
+    """
+    if csv.field_size_limit() <= size:
+        csv.field_size_limit(size + 1)
+
+
+def _parse_csv(data: bytes, where: str, *, encoding: str | None, delimiter: str | None) -> _Parsed:
     enc, may_have_bad_bytes, warnings = _choose_encoding(data, encoding, where)
+    label = enc
+    if enc.startswith(_UTF8_OR):  # a legacy file with some UTF-8 lines: decode line by line
+        label = f"utf-8+{enc[len(_UTF8_OR):]}"
+        data = _utf8_per_line(data, enc[len(_UTF8_OR):])
+        may_have_bad_bytes = not _decodes(data, "utf-8")
+        enc = "utf-8"
     if delimiter is None:
         delimiter = _sniff_delimiter(data, enc)
     reader = csv.reader(_text_stream(data, enc), delimiter=delimiter)
@@ -205,12 +227,12 @@ def _read_csv(path: Path, where: str, *, encoding: str | None, delimiter: str | 
     names, name_warnings = _clean_names(header, where, header_line)
     warnings += name_warnings
     with _gc_paused():
-        kept, starts, bad = _parse_records(reader, len(names), may_have_bad_bytes, where)
-        rejects = _csv_rejects(data, enc, bad, kept, starts, len(names))
+        kept, starts, bad, multi = _parse_records(reader, len(names), may_have_bad_bytes, where)
+        rejects = _csv_rejects(data, enc, delimiter, bad, kept, starts, multi, len(names), where)
         frame = _strings_frame(kept, names)
         del kept  # free the row lists before the GC could scan them
     return _Parsed(frame=frame, lines=np.asarray(starts, dtype=np.int64), rejects=rejects,
-                   source=where, format="csv", encoding=enc, warnings=warnings,
+                   source=where, format="csv", encoding=label, warnings=warnings,
                    header_line=header_line)
 
 
@@ -251,7 +273,12 @@ def _choose_encoding(data: bytes, encoding: str | None, where: str) -> tuple[str
 
     Order: explicit encoding, BOM, strict UTF-8, "mostly UTF-8" (bad lines are
     rejected later rather than mis-decoded), else a legacy 8-bit codec guessed by
-    charset-normalizer.
+    charset-normalizer from the lines that are not UTF-8. When such a file also
+    holds valid UTF-8 lines (an export appended to by another tool), the codec
+    is ``_UTF8_OR + legacy``: each line is UTF-8 where it is valid UTF-8, else
+    legacy. A line of accented letters valid as UTF-8 is strong evidence of
+    UTF-8; a few bad lines are weak evidence of a legacy codec, hence the
+    asymmetry with the "mostly UTF-8" case.
     """
     if encoding:
         try:
@@ -276,7 +303,32 @@ def _choose_encoding(data: bytes, encoding: str | None, where: str) -> tuple[str
         return "utf-8", True, [
             f"{bad} line(s) contain bytes that are not valid UTF-8 while {good} line(s) hold "
             "valid UTF-8 accents; decoded as UTF-8 and rejected the bad records (see rejects)"]
-    return _guess_legacy(sample)
+    legacy, undecodable, warnings = _guess_legacy(sample)
+    if not good:
+        return legacy, undecodable, warnings
+    return _UTF8_OR + legacy, True, warnings + [
+        f"the file mixes encodings: {good} line(s) are valid UTF-8 and were decoded as UTF-8, "
+        f"the {bad} other line(s) with accents as {legacy}"]
+
+
+_UTF8_OR = "utf-8-or-"
+
+
+def _utf8_per_line(data: bytes, legacy: str) -> bytes:
+    """Re-encode to UTF-8 the lines that are not UTF-8, reading them as ``legacy``.
+
+    Bytes ``legacy`` cannot decode stay as they are, so their record is
+    rejected as undecodable instead of being guessed.
+    """
+    out = []
+    for line in data.splitlines(keepends=True):
+        if not line.isascii():
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                line = line.decode(legacy, "surrogateescape").encode("utf-8", "surrogateescape")
+        out.append(line)
+    return b"".join(out)
 
 
 _MAGIC = (
@@ -308,7 +360,7 @@ def _check_binary(data: bytes, where: str) -> str | None:
 
 
 def _utf8_line_stats(data: bytes) -> tuple[int, int, bytes]:
-    """Count non-ASCII lines that are valid / invalid UTF-8; also sample the non-ASCII lines."""
+    """Count non-ASCII lines that are valid / invalid UTF-8; also sample the invalid lines."""
     good = bad = 0
     sample: list[bytes] = []
     for line in data.splitlines():
@@ -317,6 +369,7 @@ def _utf8_line_stats(data: bytes) -> tuple[int, int, bytes]:
         try:
             line.decode("utf-8")
             good += 1
+            continue
         except UnicodeDecodeError:
             bad += 1
         if len(sample) < 5000:
@@ -421,24 +474,32 @@ def _read_header(reader: Any, where: str) -> tuple[list[str], int]:
 
 
 def _parse_records(reader: Any, n: int, check_bytes: bool, where: str
-                   ) -> tuple[list[list[str]], list[int], list[tuple[int, int, int, bool]]]:
-    """Split records into kept rows (with start lines) and bad spans.
+                   ) -> tuple[list[list[str]], list[int], list[tuple[int, int, int, bool]],
+                              list[tuple[int, int]]]:
+    """Split records into kept rows (with start lines), bad spans and kept multi-line records.
 
     The hot loop of the loader: one length test per record, plus a surrogate
     search only when the file is known to contain undecodable bytes.
-    Bad spans are (start line, end line, field count, undecodable).
+    Bad spans are (start line, end line, field count, undecodable); kept
+    multi-line records are (index in kept, end line); the last kept record is
+    among them when a value holds a line break (its quote may run to the end of
+    the file, which the csv module reads as one line).
     """
     kept: list[list[str]] = []
     starts: list[int] = []
     bad: list[tuple[int, int, int, bool]] = []
+    multi: list[tuple[int, int]] = []
     keep, start = kept.append, starts.append
-    prev = reader.line_num
+    prev = last_end = reader.line_num
     try:
         for row in reader:
             end = reader.line_num
             if len(row) == n and not (check_bytes and _ESCAPED.search("\x1f".join(row))):
                 keep(row)
                 start(prev + 1)
+                last_end = end
+                if end - prev > 1:
+                    multi.append((len(starts) - 1, end))
             elif not _is_blank(row):
                 undecodable = check_bytes and bool(_ESCAPED.search("\x1f".join(row)))
                 bad.append((prev + 1, end, len(row), undecodable))
@@ -447,27 +508,52 @@ def _parse_records(reader: Any, n: int, check_bytes: bool, where: str
         raise LoadError(f"cannot parse the record starting here ({exc}); a quote is "
                         "probably unbalanced - fix it in the file", path=where,
                         line=prev + 1) from exc
-    return kept, starts, bad
+    if starts and (not multi or multi[-1][0] != len(starts) - 1) and any(
+            "\n" in v or "\r" in v for v in kept[-1]):
+        multi.append((len(starts) - 1, last_end))
+    return kept, starts, bad, multi
 
 
-def _csv_rejects(data: bytes, enc: str, bad: list[tuple[int, int, int, bool]],
-                 kept: list[list[str]], starts: list[int], n: int) -> list[tuple[int, str, str]]:
-    """Turn bad spans into (line, reason, raw); also catch an unterminated final quote.
+def _csv_rejects(data: bytes, enc: str, delimiter: str, bad: list[tuple[int, int, int, bool]],
+                 kept: list[list[str]], starts: list[int], multi: list[tuple[int, int]],
+                 n: int, where: str) -> list[tuple[int, str, str]]:
+    """Turn bad spans into (line, reason, raw); also catch unbalanced quotes in kept records.
 
-    An unbalanced quote makes the csv module swallow the rest of the file into one
-    field; if that record happens to have the right width it would be kept
-    silently, so the last multi-line record is re-checked with strict parsing.
+    An unbalanced quote makes the csv module swallow the following lines into one
+    field, up to the next quote or the end of the file; if that record happens to
+    have the right width it would be kept silently, so every kept multi-line
+    record is re-checked with strict parsing and rejected (removed from ``kept``)
+    when a quote does not close where a field ends. When such a quote swallowed
+    more than the csv module's default field limit (128 KiB), most of the file
+    is in that one field: the file is refused, naming the line, as before large
+    cells were allowed.
     """
-    spans = [(s, e) for s, e, _, _ in bad]
-    last_kept_multiline = bool(kept) and (not bad or starts[-1] > bad[-1][0]) and any(
-        "\n" in v or "\r" in v for v in kept[-1])
-    if last_kept_multiline:
-        spans.append((starts[-1], -1))  # -1: to the end of the file
-    if not spans:
-        return []
-    raws = _raw_spans(data, enc, spans)
+    rejects = _bad_rejects(data, enc, bad, n) if bad else []
+    raws = _raw_spans(data, enc, [(starts[i], end) for i, end in multi]) if multi else []
+    drop = set()
+    for (i, end), raw in zip(multi, raws, strict=True):
+        cause = _quote_problem(raw, delimiter)
+        if cause is None:
+            continue
+        if max(map(len, kept[i])) > _SWALLOWED:
+            raise LoadError(f"cannot parse the record starting here: a quote is probably unbalanced "
+                            f"and lines {starts[i]}-{end} read as one field ({cause}); fix the "
+                            "quote in the file", path=where, line=starts[i])
+        reason = (f"unterminated quoted field: {cause}" if cause == _TO_EOF else
+                  f"a quote is probably unbalanced: the record spans lines {starts[i]}-{end} and {cause}")
+        drop.add(i)
+        rejects.append((starts[i], reason, _printable(raw)))
+    if drop:
+        kept[:] = [row for i, row in enumerate(kept) if i not in drop]
+        starts[:] = [line for i, line in enumerate(starts) if i not in drop]
+    return rejects
+
+
+def _bad_rejects(data: bytes, enc: str, bad: list[tuple[int, int, int, bool]],
+                 n: int) -> list[tuple[int, str, str]]:
+    raws = _raw_spans(data, enc, [(s, e) for s, e, _, _ in bad])
     rejects = []
-    for (s, e, found, undecodable), raw in zip(bad, raws, strict=False):
+    for (s, e, found, undecodable), raw in zip(bad, raws, strict=True):
         reasons = []
         if undecodable:
             reasons.append(_undecodable_reason(raw, s, enc))
@@ -476,11 +562,6 @@ def _csv_rejects(data: bytes, enc: str, bad: list[tuple[int, int, int, bool]],
             if e > s:
                 reasons[-1] += f" (record spans lines {s}-{e}; a quote may be unbalanced)"
         rejects.append((s, "; ".join(reasons), _printable(raw)))
-    if last_kept_multiline and _unterminated(raws[-1]):
-        kept.pop()
-        line = starts.pop()
-        rejects.append((line, "unterminated quoted field: the quote runs to the end of the "
-                              "file", _printable(raws[-1])))
     return rejects
 
 
@@ -526,12 +607,21 @@ def _undecodable_reason(raw: str, start: int, enc: str) -> str:
     return f"undecodable bytes for {enc}"
 
 
-def _unterminated(raw: str) -> bool:
+_SWALLOWED = 131072  # csv.field_size_limit()'s default
+
+
+_TO_EOF = "the quote runs to the end of the file"
+
+
+def _quote_problem(raw: str, delimiter: str) -> str | None:
+    """What is wrong with the quotes of a record that parsed to the right width, or None."""
     try:
-        list(csv.reader(io.StringIO(raw, newline=""), strict=True))
+        list(csv.reader(io.StringIO(raw, newline=""), delimiter=delimiter, strict=True))
     except csv.Error as exc:
-        return "unexpected end of data" in str(exc)
-    return False
+        if "unexpected end of data" in str(exc):
+            return _TO_EOF
+        return f"a quoted field does not end at a delimiter ({exc})"
+    return None
 
 
 def _strings_frame(rows: list[list[str]], names: list[str]) -> pd.DataFrame:
@@ -566,6 +656,11 @@ def _read_excel(path: Path, where: str, *, sheet: str | int | None) -> _Parsed:
         rows = enumerate(ws.iter_rows(min_row=1, values_only=True), start=1)
         header, header_line = _excel_header(rows, where)
         names, warnings = _clean_names(header, where, header_line)
+        others = [name for name in book.sheetnames if name != ws.title]
+        if sheet is None and others:
+            warnings.insert(0, f"the workbook has {len(book.sheetnames)} sheets; read the first, "
+                               f"{ws.title!r}, and ignored {_and([repr(o) for o in others])}; "
+                               "choose one with sheet= (--sheet), by name or 0-based index")
         kept, lines, rejects = _excel_records(rows, len(names))
     finally:
         book.close()
@@ -580,6 +675,8 @@ def _pick_sheet(book: Any, sheet: str | int | None, where: str) -> Any:
     names = book.sheetnames
     if sheet is None:
         return book.worksheets[0]
+    if isinstance(sheet, str) and sheet not in names and sheet.strip().isdigit():
+        sheet = int(sheet)  # "--sheet 1" on the command line: an index unless a sheet has that name
     if isinstance(sheet, int):
         if 0 <= sheet < len(names):
             return book.worksheets[sheet]
@@ -636,6 +733,7 @@ def _csv_line(values: list[Any]) -> str:
 
 def _read_parquet(path: Path, where: str) -> _Parsed:
     """Native dtypes are kept; Parquet has no malformed records to reject."""
+    _refuse_nested(path, where)
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ...
@@ -646,6 +744,27 @@ def _read_parquet(path: Path, where: str) -> _Parsed:
     frame.columns = names
     return _Parsed(frame=frame, lines=np.arange(1, len(frame) + 1, dtype=np.int64),
                    rejects=[], source=where, format="parquet", warnings=warnings)
+
+
+def _refuse_nested(path: Path, where: str) -> None:
+    """Lists, structs and maps are not customer fields: refuse them by name, before reading.
+
+    Every later stage (profiling, rules, matching, the store's summaries) works
+    on scalar cells; a list column would fail somewhere far from its cause.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ...
+        raise LoadError(f"is not a readable Parquet file ({type(exc).__name__}: {exc})",
+                        path=where) from exc
+    nested = [f"{f.name!r} ({f.type})" for f in schema if pa.types.is_nested(f.type)]
+    if nested:
+        raise LoadError(f"has nested column(s) {_and(nested)}; only scalar columns can be loaded: "
+                        "flatten them (one column per field) or drop them, then load again",
+                        path=where)
 
 
 def _drop_default_index(frame: pd.DataFrame) -> pd.DataFrame:

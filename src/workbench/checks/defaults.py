@@ -29,8 +29,8 @@ BUILTIN_PURPOSES: dict[str, str] = {
                       "valid shape",
     "analytics": "date of birth readable with a plausible age, signup date readable and not in the "
                  "future, record key unique",
-    "identity_resolution": "a name present (first and last, full name or organization), and a valid email "
-                           "or a valid phone",
+    "identity_resolution": "a name present (first and last, full name or organization), a valid email "
+                           "or a valid phone, and the record key present (when there is one)",
 }
 
 #: Roles inferred from values with less confidence than this get no zero-config rule.
@@ -300,5 +300,6 @@ def _purpose_members(schema: Schema) -> dict[str, tuple[list[str], list[str]]]:
         "postal_mailing": (postal, []),
         "analytics": (names(("date_parseable", dob), ("age_between", dob), ("unique", key)),
                       names(("date_parseable", signup), ("not_in_future", signup))),
-        "identity_resolution": (who + contact if who and contact else [], []),
+        # A record without its key cannot be tied back to its source: an all-null key is unfit.
+        "identity_resolution": (who + contact if who and contact else [], names(("not_null", key))),
     }

@@ -54,6 +54,7 @@ class GoldenResult:
     crosswalk: pd.DataFrame
     rules: SurvivorshipRules = field(repr=False)
     stats: dict[str, Any] = field(default_factory=dict)
+    workspace: Any = field(default=None, repr=False, compare=False)  # set by golden_from_workspace: exports are audited
 
     def __len__(self) -> int:
         return len(self.golden)
@@ -73,7 +74,7 @@ class GoldenResult:
         return exports.export_result(self, target, formats)
 
     def to_sql(self, engine_or_url: Any, table_prefix: str = "golden", *,
-               if_exists: str = "replace") -> dict[str, str]:
+               if_exists: str = "fail") -> dict[str, str]:
         """Write ``<prefix>_records``, ``<prefix>_lineage`` and ``<prefix>_crosswalk`` tables."""
         return exports.to_sql(self, engine_or_url, table_prefix, if_exists=if_exists)
 
@@ -498,6 +499,7 @@ def golden_from_workspace(ws: Any, dataset: Any, rules: SurvivorshipRules | str 
                "clusters_from": clusters_from}
     ws.finish_run(run_id, summary)
     result.stats = {**result.stats, "run_id": run_id, **rel}
+    result.workspace = ws
     return result
 
 

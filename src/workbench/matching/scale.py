@@ -125,8 +125,12 @@ def candidate_pairs(left_keys: Path, right_keys: Path | None, out: Path, *, max_
     con = duckdb.connect()
     con.execute(f"SET threads TO {threads or os.cpu_count() or 1}")
     con.execute("SET preserve_insertion_order = false")
-    left = f"read_parquet('{left_keys.as_posix()}/*.parquet')"
-    right = f"read_parquet('{right_keys.as_posix()}/*.parquet')" if right_keys is not None else left
+    # Paths reach DuckDB as Python values, never pasted into SQL (a quote in a path broke it).
+    con.read_parquet(f"{left_keys.as_posix()}/*.parquet").create_view("left_keys")
+    left = right = "left_keys"
+    if right_keys is not None:
+        con.read_parquet(f"{right_keys.as_posix()}/*.parquet").create_view("right_keys")
+        right = "right_keys"
     if right_keys is None:
         con.execute(f"""
             CREATE TEMP TABLE sizes AS SELECT pred, key, count(*) AS n FROM {left} GROUP BY pred, key""")
@@ -135,8 +139,7 @@ def candidate_pairs(left_keys: Path, right_keys: Path | None, out: Path, *, max_
         # every large true cluster: each record is paired with its `window`
         # neighbours in the block sorted by the record's leading fields, which
         # keeps a large cluster connected at a cost linear in the block size.
-        con.execute(f"""
-            COPY (
+        con.sql(f"""
               WITH k AS (SELECT l.rid, l.pred, l.key, l.sk, s.n FROM {left} l
                          JOIN sizes s ON s.pred = l.pred AND s.key = l.key WHERE s.n > 1),
               small AS (SELECT a.rid AS l, b.rid AS r FROM k a JOIN k b
@@ -149,9 +152,9 @@ def candidate_pairs(left_keys: Path, right_keys: Path | None, out: Path, *, max_
                       ON a.pred = b.pred AND a.key = b.key AND b.rn > a.rn AND b.rn <= a.rn + {window}
                       WHERE a.rid <> b.rid)
               SELECT DISTINCT l, r FROM (SELECT * FROM small UNION ALL SELECT * FROM win)
-            ) TO '{out.as_posix()}' (FORMAT parquet)""")
+            """).write_parquet(str(out))
         skipped = con.execute(f"SELECT count(*), coalesce(sum(n), 0) FROM sizes WHERE n > {max_block}").fetchone()
-        n_pairs = con.execute(f"SELECT count(*) FROM read_parquet('{out.as_posix()}')").fetchone()[0]
+        n_pairs = con.execute("SELECT count(*) FROM read_parquet(?)", [str(out)]).fetchone()[0]
         con.close()
         return {"pairs": int(n_pairs), "windowed_blocks": int(skipped[0]), "windowed_block_records": int(skipped[1])}
     else:
@@ -162,15 +165,14 @@ def candidate_pairs(left_keys: Path, right_keys: Path | None, out: Path, *, max_
             FROM (SELECT pred, key, count(*) n FROM {left} GROUP BY ALL) a
             FULL JOIN (SELECT pred, key, count(*) n FROM {right} GROUP BY ALL) b
               ON a.pred = b.pred AND a.key = b.key""")
-        con.execute(f"""
-            COPY (
+        con.sql(f"""
               WITH ok AS (SELECT pred, key FROM sizes WHERE nl > 0 AND nr > 0 AND nl * nr <= {max_block} * 4)
               SELECT DISTINCT a.rid AS l, b.rid AS r FROM {left} a
                 JOIN ok USING (pred, key) JOIN {right} b USING (pred, key)
-            ) TO '{out.as_posix()}' (FORMAT parquet)""")
+            """).write_parquet(str(out))
         skipped = con.execute(f"""SELECT count(*), coalesce(sum(nl + nr), 0) FROM sizes
                                   WHERE nl > 0 AND nr > 0 AND nl * nr > {max_block} * 4""").fetchone()
-    n_pairs = con.execute(f"SELECT count(*) FROM read_parquet('{out.as_posix()}')").fetchone()[0]
+    n_pairs = con.execute("SELECT count(*) FROM read_parquet(?)", [str(out)]).fetchone()[0]
     con.close()
     return {"pairs": int(n_pairs), "skipped_blocks": int(skipped[0]), "skipped_block_records": int(skipped[1])}
 
