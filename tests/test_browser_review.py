@@ -21,8 +21,11 @@ PAGE = "/voila/render/03_review_clusters.ipynb"
 @pytest.fixture(scope="module")
 def review_workspace(deduped_workspace, tmp_path_factory) -> Path:
     """A copy of the deduped workspace the page may change (decisions are written to it)."""
+    from workbench import access
+
     dest = tmp_path_factory.mktemp("review-browser") / "workspace"
     shutil.copytree(deduped_workspace, dest)
+    access.grant(Workspace(dest), "browser-analyst", "analyst")  # review decisions need an analyst
     return dest
 
 
