@@ -62,10 +62,8 @@ def test_review_notebook_runs_on_a_clustering(deduped_copy, monkeypatch):
 @pytest.mark.notebook
 def test_label_and_dedupe_notebook_labels_clusters_and_shows_the_app(workspace_copy, monkeypatch):
     """02: scripted labels are stored under the analyst's name, a clustering run is stored, app and chart shown."""
-    from workbench import Workspace
+    from workbench import Workspace, access
     from workbench.matching.labels import LabelStore
-
-    from workbench import access
 
     admin = Workspace(workspace_copy)  # whoever prepared the workspace is its admin
     access.grant(admin, "nb-analyst", "analyst")  # a name the workspace does not know may only view
