@@ -7,16 +7,21 @@ notebooks or two machines would open it), with their own user name.
 from __future__ import annotations
 
 import multiprocessing as mp
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+import pg_server as pg
 from workbench import Workspace, access, store
 from workbench.errors import WorkbenchError
 from workbench.matching.labels import LabelStore
 from workbench.review import ClusterReview, ReviewDecisions
 
+pg_server, pg_database = pg.pg_server, pg.pg_database  # the PostgreSQL fixtures, for this module
+
 TASK = "dedupe:customers"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "samples" / "customers.csv"
 REC = {"name": "x"}
 
 
@@ -152,9 +157,9 @@ def test_a_pair_labeled_by_another_analyst_is_not_handed_out(workspace_copy):
     assert (pa.left_id, pa.right_id) not in keys and (pa.right_id, pa.left_id) not in keys
 
 
-def _label_in_process(path, user, n, queue):
+def _label_in_process(path, user, n, queue, store_url=None):
     try:
-        ws = Workspace(path, user=user)
+        ws = Workspace(path, user=user, store=store_url)
         dd = ws.deduper("customers")
         got = []
         for _ in range(n):
@@ -183,6 +188,29 @@ def test_two_processes_label_different_pairs_and_lose_none(workspace_copy):
     assert len(pairs) == 16 and len(set(pairs)) == 16  # no pair handed to both
     stored = LabelStore(Workspace(workspace_copy, user="x"), TASK).statements()
     assert len(stored) == 16  # none lost
+
+
+def test_two_analysts_in_two_processes_on_a_postgresql_store(tmp_path, pg_database):
+    path = tmp_path / "ws"
+    admin = Workspace(path, user="admin", store=pg_database)
+    admin.load(SAMPLE, name="customers", key="customer_id")
+    for user in ("ann", "ben"):
+        access.grant(admin, user, "analyst")
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_label_in_process, args=(str(path), u, 6, queue, pg_database)) for u in ("ann", "ben")]
+    for p in procs:
+        p.start()
+    results = [queue.get(timeout=600) for _ in procs]
+    assert all(isinstance(r, list) for r in results), results
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    pairs = [tuple(sorted(x)) for got in results for x in got]
+    assert len(pairs) == 12 and len(set(pairs)) == 12  # no pair handed to both
+    stored = LabelStore(admin, TASK).statements()
+    assert len(stored) == 12 and {x.analyst for x in stored} == {"ann", "ben"}  # none lost
+    assert admin.engine.dialect.name == "postgresql" and not (path / Workspace.DB_FILE).exists()
 
 
 # -- 4. conflicting labels are flagged for a steward, not overwritten -----------------------------------
