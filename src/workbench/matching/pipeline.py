@@ -23,7 +23,6 @@ from workbench.matching.blocking import (
     candidate_predicates,
     learn_blocking,
 )
-from workbench.matching.candidates import pairs_sharing_keys
 from workbench.matching.fields import prepare_records
 from workbench.workspace import slug
 
@@ -178,16 +177,18 @@ def _positive_pairs(session, names, predicates, folder: Path, dedupe_mode: bool,
     """
     rng = np.random.default_rng(session.seed + 1)
     lp, rp = session.left_prep[names], session.right_prep[names]
-    if max(len(lp), len(rp)) > PROBE_RECORDS:
-        li, ri = probe_records(lp, None if dedupe_mode else rp, PROBE_RECORDS, rng)
-        lp = lp.iloc[li]
-        rp = lp if dedupe_mode else rp.iloc[ri]
+    if len(lp) > PROBE_RECORDS:
+        lp = lp.iloc[np.sort(rng.choice(len(lp), PROBE_RECORDS, replace=False))]
+    if dedupe_mode:
+        rp = lp
+    elif len(rp) > PROBE_RECORDS:
+        rp = rp.iloc[np.sort(rng.choice(len(rp), PROBE_RECORDS, replace=False))]
     probe = folder / "probe"
     scale.write_block_keys(lp, predicates, probe / "keys_left", progress=False)
     if not dedupe_mode:
         scale.write_block_keys(rp, predicates, probe / "keys_right", offset=len(lp), progress=False)
     counts = scale.candidate_pairs(probe / "keys_left", None if dedupe_mode else probe / "keys_right",
-                                   probe / "pairs.parquet", max_block=100, window=5)
+                                   probe / "pairs.parquet", max_block=_probe_block(len(lp), session), window=5)
     pairs = pd.read_parquet(probe / "pairs.parquet")
     li = pairs["l"].to_numpy()
     ri = pairs["r"].to_numpy() - (0 if dedupe_mode else len(lp))
@@ -206,44 +207,21 @@ def _positive_pairs(session, names, predicates, folder: Path, dedupe_mode: bool,
     return [(_none(a), _none(b)) for a, b in out]
 
 
-def probe_records(left: pd.DataFrame, right: pd.DataFrame | None, size: int,
-                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
-    """Positions of at most ``size`` records per side to probe: half whole groups, half at random.
+#: Blocks of the probe are paired in full up to this size, and up to what scales to scale.MAX_BLOCK
+#: in the full data below it, never under PROBE_MIN_BLOCK (larger ones are windowed, as at full scale).
+PROBE_MAX_BLOCK = 100
+PROBE_MIN_BLOCK = 20
 
-    A random tenth of the working sample keeps a duplicate pair with p = 1/100,
-    so at a million records the probe scored a million pairs to find a few
-    hundred likely matches. Records that share a cheap key (an email, a phone, a
-    name, any selective field) are taken as whole connected groups, as the
-    working sample itself was drawn, so the pairs among them survive; the other
-    half is random, for the duplicates no cheap key finds.
+
+def _probe_block(probed: int, session) -> int:
+    """Largest probe block paired in full: a block the full run only windows need not be either.
+
+    At a million records a 10,000-record probe's block of 100 is a block of
+    10,000 in the data, which the full run only windows: pairing it in full
+    scored a million probe pairs for a few hundred likely matches.
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    nl = len(left)
-    nr = 0 if right is None else len(right)
-    shared = pairs_sharing_keys(left, right)
-    a = shared["left"].to_numpy()
-    b = shared["right"].to_numpy() + (nl if right is not None else 0)
-    n = nl + nr
-    _, comp = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)), directed=False)
-    sizes = np.bincount(comp)
-    grouped = np.flatnonzero(sizes[comp] >= 2)
-    order = rng.permutation(np.unique(comp[grouped]))
-    is_left = np.arange(n) < nl
-    taken = np.zeros(n, dtype=bool)
-    budget = size // 2
-    left_sizes = np.bincount(comp[is_left], minlength=len(sizes))
-    right_sizes = np.bincount(comp[~is_left], minlength=len(sizes)) if nr else np.zeros_like(left_sizes)
-    # whole groups first (cumulative sizes per side within half the probe), then random records
-    fits = (np.cumsum(left_sizes[order]) <= budget) & (np.cumsum(right_sizes[order]) <= budget)
-    taken[np.isin(comp, order[fits])] = True
-    for side in ([is_left, ~is_left] if nr else [is_left]):
-        rest = np.flatnonzero(side & ~taken)
-        room = min(len(rest), size - int((taken & side).sum()))
-        taken[rng.choice(rest, room, replace=False)] = True
-    li = np.flatnonzero(taken[:nl])
-    return li, (np.flatnonzero(taken[nl:]) if nr else None)
+    n = max(len(session.left_raw), len(session.right_raw))
+    return int(min(PROBE_MAX_BLOCK, max(PROBE_MIN_BLOCK, scale.MAX_BLOCK * probed / max(n, 1))))
 
 
 def _none(d: dict) -> dict:
