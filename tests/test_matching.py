@@ -325,6 +325,11 @@ def test_cli_dedupe_applies_saved_labels_headless(sample_ws, tmp_path, capsys):
     assert code == 0 and "clusters" in capsys.readouterr().out
     clusters = pd.read_csv(out, dtype=str)
     assert list(clusters.columns) == ["key", "cluster_id", "confidence"] and len(clusters) == 5000
+    from workbench.export import read_manifest, verify_manifest
+
+    manifest = read_manifest(tmp_path, "clusters.csv.manifest.json")  # written last, beside the file
+    assert manifest["files"]["clusters.csv"]["rows"] == 5000 and manifest["source"]["task"].startswith("dedupe:cli")
+    assert verify_manifest(tmp_path, "clusters.csv.manifest.json") == []
     assert main(["dedupe", str(SAMPLES / "customers.csv"), "--key", "customer_id", "--labels", str(labels),
                  "--out", str(tmp_path / "x.txt")]) == 2
 

@@ -301,18 +301,27 @@ def _headless_workspace(args: argparse.Namespace):
     return Workspace(Path(tempfile.mkdtemp(prefix="workbench-")) / "workspace", user=args.user)
 
 
-def _write_table(frame, out: str) -> None:
+def _write_table(frame, out: str, ws, run: dict) -> None:
+    """``--out``: written whole or not at all, with ``<name>.manifest.json`` beside it (rows, sha256, run)."""
+    from workbench import store
     from workbench.errors import WorkbenchError
+    from workbench.export import csv_writer, write_files
 
     path = Path(out)
-    if path.suffix.lower() == ".parquet":
-        frame.to_parquet(path, index=False)
-    elif path.suffix.lower() == ".csv":
-        from workbench.export import write_csv
-
-        write_csv(frame, path, index=False)  # keys from the data may start with = + - @
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt == "csv":
+        writer = csv_writer(frame, {})  # keys from the data may start with = + - @
+    elif fmt == "parquet":
+        def writer(target: Path) -> int:
+            frame.to_parquet(target, index=False)
+            return len(frame)
     else:
         raise WorkbenchError(f"--out must end in .csv or .parquet, got {path.name!r}")
+    source = {k: run.get(k) for k in ("task", "threshold", "labels", "records")}
+    manifest = write_files(path.parent, {path.name: writer}, manifest_name=f"{path.name}.manifest.json",
+                           manifest={"created_at": store.now().isoformat(), "user": ws.user, "source": source})
+    ws.record("export", str(path), files=[path.name], rows=len(frame), manifest_sha256=manifest["sha256"],
+              task=run.get("task"))
 
 
 def _check_out(out: str) -> None:
@@ -330,7 +339,7 @@ def cmd_dedupe(args: argparse.Namespace) -> int:
     n = dd.labels.import_training(args.labels, key=args.key)
     dd.refresh()
     clusters = dd.cluster(args.threshold, progress=sys.stderr.isatty())
-    _write_table(clusters[["key", "cluster_id", "confidence"]], args.out)
+    _write_table(clusters[["key", "cluster_id", "confidence"]], args.out, ws, dd.last_run)
     multi = int((clusters["cluster_size"] > 1).sum())
     _say(f"{ds.rows_kept:,} records -> {clusters['cluster_id'].nunique():,} clusters "
           f"({multi:,} records in clusters of 2+), {n} labels, threshold {dd.last_run['threshold']}: {args.out}")
@@ -357,7 +366,7 @@ def cmd_link(args: argparse.Namespace) -> int:
     n = lk.labels.import_training(args.labels, key=(args.key, args.master_key))
     lk.refresh()
     links = lk.link(args.threshold, progress=sys.stderr.isatty())
-    _write_table(links, args.out)
+    _write_table(links, args.out, ws, lk.last_run)
     counts = links["status"].value_counts().to_dict()
     _say(f"{len(links):,} acquired records: {counts.get('match', 0):,} already in the master, "
           f"{counts.get('ambiguous', 0):,} ambiguous, {counts.get('new', 0):,} new; {n} labels: {args.out}")
