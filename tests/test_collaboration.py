@@ -171,12 +171,11 @@ def _label_in_process(path, user, n, queue, store_url=None):
         queue.put(repr(exc))
 
 
-def test_two_processes_label_different_pairs_and_lose_none(workspace_copy):
-    for user in ("ann", "ben"):  # migrated, and the analysts known, before they arrive
-        _open(workspace_copy, user).close()
+def _label_in_two_processes(path, n, store_url=None) -> list[tuple[str, str]]:
+    """ann and ben each label ``n`` pairs in a process of their own, at once; the pairs they were handed."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    procs = [ctx.Process(target=_label_in_process, args=(str(workspace_copy), u, 8, queue)) for u in ("ann", "ben")]
+    procs = [ctx.Process(target=_label_in_process, args=(str(path), u, n, queue, store_url)) for u in ("ann", "ben")]
     for p in procs:
         p.start()
     results = [queue.get(timeout=600) for _ in procs]
@@ -184,7 +183,13 @@ def test_two_processes_label_different_pairs_and_lose_none(workspace_copy):
     for p in procs:
         p.join(60)
         assert p.exitcode == 0
-    pairs = [tuple(sorted(x)) for got in results for x in got]
+    return [tuple(sorted(x)) for got in results for x in got]
+
+
+def test_two_processes_label_different_pairs_and_lose_none(workspace_copy):
+    for user in ("ann", "ben"):  # migrated, and the analysts known, before they arrive
+        _open(workspace_copy, user).close()
+    pairs = _label_in_two_processes(workspace_copy, 8)
     assert len(pairs) == 16 and len(set(pairs)) == 16  # no pair handed to both
     stored = LabelStore(Workspace(workspace_copy, user="x"), TASK).statements()
     assert len(stored) == 16  # none lost
@@ -196,17 +201,7 @@ def test_two_analysts_in_two_processes_on_a_postgresql_store(tmp_path, pg_databa
     admin.load(SAMPLE, name="customers", key="customer_id")
     for user in ("ann", "ben"):
         access.grant(admin, user, "analyst")
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    procs = [ctx.Process(target=_label_in_process, args=(str(path), u, 6, queue, pg_database)) for u in ("ann", "ben")]
-    for p in procs:
-        p.start()
-    results = [queue.get(timeout=600) for _ in procs]
-    assert all(isinstance(r, list) for r in results), results
-    for p in procs:
-        p.join(60)
-        assert p.exitcode == 0
-    pairs = [tuple(sorted(x)) for got in results for x in got]
+    pairs = _label_in_two_processes(path, 6, pg_database)
     assert len(pairs) == 12 and len(set(pairs)) == 12  # no pair handed to both
     stored = LabelStore(admin, TASK).statements()
     assert len(stored) == 12 and {x.analyst for x in stored} == {"ann", "ben"}  # none lost
