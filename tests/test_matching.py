@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from dedupe import clustering as dd_clustering
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -264,6 +265,42 @@ def test_clustering_is_a_partition(edges):
     for i in range(30):
         if i not in linked:
             assert cluster[i] == i
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(2, 14).flatmap(lambda n: st.tuples(
+    st.lists(st.integers(0, 10_000), min_size=n - 1, max_size=n - 1),
+    st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=3 * n),
+    st.lists(st.floats(0.0078125, 0.9921875, width=32), min_size=4 * n, max_size=4 * n),
+    st.sampled_from([0.3, 0.5, 0.8]))))
+def test_component_clustering_equals_dedupes(case):
+    parents, extra, scores, threshold = case
+    # a connected component: a random tree over n records (spread ids) plus extra edges
+    ids = [7 * i + 3 for i in range(len(parents) + 1)]
+    pairs = {(min(ids[p % (i + 1)], ids[i + 1]), max(ids[p % (i + 1)], ids[i + 1])) for i, p in enumerate(parents)}
+    pairs |= {(ids[min(a, b)], ids[max(a, b)]) for a, b in extra if a != b}
+    arr = np.empty(len(pairs), dtype=[("pairs", "int64", 2), ("score", "f4")])
+    arr["pairs"] = sorted(pairs)
+    arr["score"] = scores[:len(pairs)]
+    ours = sorted((tuple(int(i) for i in m), tuple(np.round(c, 6))) for m, c in scale.cluster_component(arr, threshold))
+    theirs = sorted((tuple(int(i) for i in m), tuple(np.round(c, 6)))
+                    for m, c in dd_clustering.cluster(arr.copy(), threshold=threshold))
+    assert ours == theirs
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(2, 40).flatmap(lambda n: st.tuples(
+    st.just(n), st.lists(st.sampled_from([0.1, 0.25, 0.5, 0.75, 1.0]) | st.floats(0, 1), min_size=n * (n - 1) // 2,
+                         max_size=n * (n - 1) // 2), st.sampled_from([0.25, 0.5, 0.7]))))
+def test_flat_clusters_partition_as_fcluster(case):
+    from scipy.cluster import hierarchy
+
+    n, distances, cutoff = case
+    linkage = hierarchy.linkage(np.asarray(distances), method="centroid")
+    ours = scale.flat_clusters(linkage, cutoff)
+    theirs = hierarchy.fcluster(linkage, cutoff, criterion="distance")
+    # the same partition: equal labels exactly where fcluster's are equal
+    assert np.array_equal(ours[:, None] == ours[None, :], theirs[:, None] == theirs[None, :])
 
 
 @settings(max_examples=60, deadline=None)

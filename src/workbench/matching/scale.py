@@ -29,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from dedupe import clustering as dd_clustering
+from scipy.cluster import hierarchy
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -384,12 +385,60 @@ def cluster_edges(edges: pd.DataFrame, n_records: int, threshold: float, *,
             arr = np.empty(len(g), dtype=dtype)
             arr["pairs"] = np.column_stack([ls[g], rs[g]])
             arr["score"] = ss[g]
-            for members, scores in dd_clustering.cluster(arr, threshold=threshold, max_components=max_component):
+            found = (dd_clustering.cluster(arr, threshold=threshold, max_components=max_component)
+                     if sizes[edge_comp[g[0]]] > max_component else cluster_component(arr, threshold))
+            for members, scores in found:
                 ids = np.asarray(members, dtype="int64")
                 cluster[ids] = ids.min()
                 confidence[ids] = np.asarray(scores, dtype="f4")
             bar.update(1)
     return cluster, confidence, report
+
+
+def cluster_component(edges: np.ndarray, threshold: float):
+    """dedupe's hierarchical clustering of one connected component: (members, confidences) per cluster.
+
+    The body of ``dedupe.clustering.cluster`` for a component already found:
+    dedupe's own function first finds the components again, in a temporary
+    directory and memory map of its own per call, which at a million records
+    (a hundred thousand small components) cost more than the clustering.
+    Equal to dedupe's output, tested.
+    """
+    i_to_id, condensed, n = dd_clustering.condensedDistance(edges)
+    linkage = hierarchy.linkage(condensed, method="centroid")
+    partition = flat_clusters(linkage, 1 - threshold)
+    squared = condensed ** 2
+    order = np.argsort(partition, kind="stable")
+    for members in np.split(order, np.flatnonzero(np.diff(partition[order])) + 1):
+        if len(members) > 1:
+            yield tuple(i_to_id[i] for i in members), dd_clustering.confidences(members, squared, n)
+
+
+def flat_clusters(linkage: np.ndarray, cutoff: float) -> np.ndarray:
+    """``scipy.cluster.hierarchy.fcluster(linkage, cutoff, criterion="distance")`` as a partition.
+
+    Records join where a merge and every merge below it is at most ``cutoff``
+    apart. Labels are each record's representative, not fcluster's numbering.
+    fcluster validates its input on every call, which costs more than the
+    clustering for the small components that make up most of a large run.
+    """
+    n = len(linkage) + 1
+    parent = list(range(n))
+    rep = list(range(n)) + [0] * (n - 1)   # a leaf of each node
+    high = [0.0] * n + [0.0] * (n - 1)     # largest merge distance in each node's subtree
+    for i, (a, b, dist, _) in enumerate(linkage.tolist()):
+        a, b = int(a), int(b)
+        high[n + i] = top = max(dist, high[a], high[b])
+        rep[n + i] = rep[a]
+        if top <= cutoff:
+            parent[rep[b]] = rep[a]
+    labels = np.empty(n, dtype="int64")
+    for i in range(n):
+        j = i
+        while parent[j] != j:
+            j = parent[j]
+        labels[i] = j
+    return labels
 
 
 def to_columns(prepared: pd.DataFrame, names: Sequence[str]) -> list[np.ndarray]:
