@@ -108,6 +108,24 @@ def test_a_foreign_host_or_origin_is_refused(dashboards):
         assert with_cookie(url, "http://evil.example") in (403, 404), url
 
 
+def test_a_kernel_s_request_socket_needs_the_token(dashboards, page):
+    import uuid
+
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    ws_base = dashboards.replace("http://", "ws://")
+    for url in (f"{ws_base}/voila/query/{uuid.uuid4()}", f"{ws_base}/voila/query/{uuid.uuid4()}?token=wrong"):
+        with pytest.raises(InvalidStatus) as refused:
+            connect(url, open_timeout=30).close()
+        assert refused.value.response.status_code == 403, url
+    connect(f"{ws_base}/voila/query/{uuid.uuid4()}?token={DASHBOARD_TOKEN}", open_timeout=30).close()
+    # the preheated kernels present the token themselves: a page still renders
+    page.goto(served_page(dashboards, "overview.ipynb"), timeout=120_000)
+    page.wait_for_selector(".js-plotly-plot", timeout=120_000)  # drawn after the kernel got its request
+    assert "Traceback" not in page.content()
+
+
 def test_the_labeling_app_is_not_reachable_from_the_dashboards_server(dashboards, page):
     assert not (NOTEBOOKS / "dashboards" / "labeling.ipynb").exists()
     for path in ("labeling.ipynb", "../apps/labeling.ipynb", "%2e%2e/apps/labeling.ipynb"):

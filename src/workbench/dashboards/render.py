@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.parse
 from collections.abc import Iterable
 from typing import Any
 
@@ -95,7 +96,25 @@ def wait_for_viewer() -> None:
     warm_up()
     from voila.utils import wait_for_request
 
-    wait_for_request()
+    wait_for_request(_query_url())
+
+
+def _query_url() -> str | None:
+    """Where this kernel asks for its request, with the server's token (the server refuses it without).
+
+    Voilà's ``wait_for_request(url)`` connects to ``url + "/" + kernel id``;
+    the kernel id goes in the path here, so that suffix lands in a query
+    argument the server ignores.
+    """
+    token, kernel = os.environ.get("JUPYTER_TOKEN"), os.environ.get("VOILA_KERNEL_ID")
+    if not token or not kernel:
+        return None  # Voilà's own default address
+    protocol = os.environ.get("VOILA_WS_PROTOCOL", "ws")
+    ip = os.environ.get("VOILA_APP_IP", "127.0.0.1")
+    port = os.environ.get("VOILA_APP_PORT", "8866")
+    base = os.environ.get("VOILA_WS_BASE_URL", os.environ.get("VOILA_SERVER_URL", "/"))
+    query = urllib.parse.urlencode({"token": token, "then": ""})
+    return f"{protocol}://{ip}:{port}{base}voila/query/{kernel}?{query}"
 
 
 def warm_up() -> None:

@@ -15,16 +15,24 @@ keeps Voilà and changes only that:
   refused (jupyter_server's check, on pages, the API and kernel websockets;
   a request carrying the token itself is trusted, as in jupyter_server);
 - ``WorkbenchVoila.pages``: only the listed notebooks render; any other path
-  under the folder is 404, whatever is in it.
+  under the folder is 404, whatever is in it;
+- ``/voila/query/<kernel id>``, where a preheated kernel waits for its
+  request's details (path and query string, token included), answers only a
+  client holding the token: Voilà's handler serves anyone who names a kernel
+  id. The kernels inherit ``$JUPYTER_TOKEN`` and present it
+  (``render.wait_for_viewer``).
 
 Run by ``python -m workbench.dashboards.serve``; not meant to be started by hand.
 """
 
 from __future__ import annotations
 
+import hmac
+
 from tornado import web
 from traitlets import List, Unicode
 from voila.app import Voila
+from voila.request_info_handler import RequestInfoSocketHandler
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
@@ -39,6 +47,17 @@ class _Guarded:
             raise web.HTTPError(403, "a token is needed: open the URL printed when the server started")
         if not self.check_origin():  # a page of another site riding on the login cookie
             raise web.HTTPError(403, "cross-origin request refused")
+
+
+class QueryHandler(RequestInfoSocketHandler):
+    """A preheated kernel's wait for its request: only a client with the server's token may listen."""
+
+    async def get(self, *args, **kwargs):
+        expected = getattr(self.settings.get("identity_provider"), "token", "") or ""
+        given = self.get_argument("token", "")
+        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+            raise web.HTTPError(403, "a token is needed")
+        return await super().get(*args, **kwargs)
 
 
 class TreeHandler(_Guarded, TornadoVoilaTreeHandler):
@@ -72,7 +91,8 @@ class WorkbenchVoila(Voila):
 
     def init_handlers(self):
         page_handler = type("AllowListedPageHandler", (PageHandler,), {"pages": frozenset(self.pages)})
-        swap = {TornadoVoilaHandler: page_handler, TornadoVoilaTreeHandler: TreeHandler}
+        swap = {TornadoVoilaHandler: page_handler, TornadoVoilaTreeHandler: TreeHandler,
+                RequestInfoSocketHandler: QueryHandler}
         return [(h[0], swap.get(h[1], h[1]), *h[2:]) for h in super().init_handlers()]
 
 
