@@ -110,6 +110,30 @@ def test_labels_undo_resolution_and_review_decisions_are_audited(tmp_path):
     assert set(review["user"]) == {"bob"}
 
 
+def test_a_label_or_decision_is_stored_with_its_audit_entry_or_not_at_all(tmp_path, monkeypatch):
+    from workbench import audit
+
+    alice = _open(tmp_path, "alice")
+    a, rv = LabelStore(alice, TASK), ReviewDecisions(alice, TASK)
+    a.add("1", "2", "match", REC, REC)
+    rv.verify(["1", "2"])
+    entries = len(alice.audit_log())
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(audit, "append", crash)  # the audit write fails (a crash, a full disk)
+    for action in (lambda: a.add("3", "4", "distinct", REC, REC), a.undo_last,
+                   lambda: rv.split("5", ["5", "6"]), rv.undo):
+        with pytest.raises(OSError):
+            action()
+        # nothing changed without its audit entry: the labels and decisions are as before
+        assert [(x.left_key, x.label) for x in a.active()] == [("1", "match")]
+        assert [d.action for d in rv.active()] == ["verify"]
+    monkeypatch.undo()
+    assert len(alice.audit_log()) == entries
+
+
 # -- 3. analysts working at the same time get different pairs ---------------------------------------
 
 def test_two_sessions_at_once_are_handed_different_pairs(workspace_copy):

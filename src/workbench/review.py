@@ -116,7 +116,7 @@ class ReviewDecisions:
         with store.write_transaction(self.ws.engine) as conn:
             new_id = conn.execute(t.insert().values(task=self.task, action=action, keys_json=store.dumps(keys),
                                                     note=note, analyst=self.ws.user, at=at)).inserted_primary_key[0]
-        self.ws.record(f"review:{action}", self.task, decision=new_id, keys=keys, note=note)
+            self.ws.record(f"review:{action}", self.task, conn=conn, decision=new_id, keys=keys, note=note)
         return Decision(new_id, action, tuple(keys), note, self.ws.user, at)
 
     def undo(self, decision_id: int | None = None) -> Decision | None:
@@ -142,10 +142,12 @@ class ReviewDecisions:
                                      f"only they can undo it")
             done = conn.execute(t.update().where(t.c.id == row["id"], t.c.undone_at.is_(None))
                                 .values(undone_at=store.now())).rowcount
+            dec = _decision(row)
+            if done:
+                self.ws.record("review:undo", self.task, conn=conn, decision=dec.id, undone=dec.action,
+                               keys=list(dec.keys))
         if not done:  # undone from another window a moment ago
             return None
-        dec = _decision(row)
-        self.ws.record("review:undo", self.task, decision=dec.id, undone=dec.action, keys=list(dec.keys))
         return dec
 
     # -- reading ---------------------------------------------------------------------

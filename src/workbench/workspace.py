@@ -166,10 +166,17 @@ class Workspace:
             raise store.ReadOnlyError(store.READ_ONLY.format(what=what))
 
     # -- audit ---------------------------------------------------------------
-    def record(self, action: str, target: str | None = None, **details: Any) -> None:
-        """Append to the audit log (hash-chained, ``workbench.audit``): who did what, to what, when."""
+    def record(self, action: str, target: str | None = None, *, conn: Any = None, **details: Any) -> None:
+        """Append to the audit log (hash-chained, ``workbench.audit``): who did what, to what, when.
+
+        With ``conn`` (a ``store.write_transaction``), the entry is part of that
+        transaction: the change and its audit entry are stored together or not at all.
+        """
         self.require_writable(f"recording {action!r}")
-        audit.record(self.engine, self.user, action, target, details)
+        if conn is not None:
+            audit.append(conn, self.user, action, target, details)
+        else:
+            audit.record(self.engine, self.user, action, target, details)
 
     def audit_log(self) -> pd.DataFrame:
         return audit.log(self.engine)

@@ -71,10 +71,10 @@ class LabelStore:
         values = dict(task=self.task, left_key=str(left_key), right_key=str(right_key), label=label,
                       left_json=store.dumps(dict(left)), right_json=store.dumps(dict(right)),
                       analyst=analyst, at=store.now())
-        with store.write_transaction(self.ws.engine) as conn:
+        with store.write_transaction(self.ws.engine) as conn:  # the label and its audit entry, together
             new_id = conn.execute(t.insert().values(**values)).inserted_primary_key[0]
-        self.ws.record("label:add", self.task, label_id=new_id, left=str(left_key), right=str(right_key),
-                       label=label, analyst=analyst)
+            self.ws.record("label:add", self.task, conn=conn, label_id=new_id, left=str(left_key),
+                           right=str(right_key), label=label, analyst=analyst)
         return Label(new_id, str(left_key), str(right_key), label, dict(left), dict(right), analyst, values["at"])
 
     def last(self, analyst: str | None = None) -> Label | None:
@@ -96,10 +96,11 @@ class LabelStore:
                 return None
             done = conn.execute(t.update().where(t.c.id == row["id"], t.c.undone_at.is_(None))
                                 .values(undone_at=store.now())).rowcount
+            if done:
+                self.ws.record("label:undo", self.task, conn=conn, label_id=row["id"], left=row["left_key"],
+                               right=row["right_key"], label=row["label"], analyst=who)
         if not done:  # the same analyst undid it from another window a moment ago
             return None
-        self.ws.record("label:undo", self.task, label_id=row["id"], left=row["left_key"], right=row["right_key"],
-                       label=row["label"], analyst=who)
         return _label(row)
 
     def _own_newest(self, analyst: str | None):
@@ -192,8 +193,8 @@ class LabelStore:
             conn.execute(store.label_resolutions_table.insert().values(
                 task=self.task, left_key=str(left_key), right_key=str(right_key), label=label,
                 steward=self.ws.user, at=at))
-        self.ws.record("label:resolve", self.task, left=str(left_key), right=str(right_key), label=label,
-                       statements={x.analyst: x.label for x in ours})
+            self.ws.record("label:resolve", self.task, conn=conn, left=str(left_key), right=str(right_key),
+                           label=label, statements={x.analyst: x.label for x in ours})
         newest = ours[-1]
         return Label(newest.id, newest.left_key, newest.right_key, label, newest.left, newest.right,
                      self.ws.user, at, resolution=True)
