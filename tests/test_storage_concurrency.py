@@ -232,6 +232,47 @@ def test_a_run_whose_process_died_is_marked_failed(tmp_path):
     assert Workspace(ws_path).runs().set_index("id").loc[mine, "status"] == "running"
 
 
+def _killed_load_worker(ws_path: str, csv: str, out: str) -> None:
+    from workbench import workspace as workspace_module
+
+    def die_half_way(frame, path):
+        path.write_bytes(b"PAR1 half a file")
+        Path(out).write_text(json.dumps({"pid": os.getpid()}))
+        os._exit(1)  # killed while writing: no except, no finally
+
+    workspace_module._write_parquet = die_half_way
+    Workspace(ws_path).load(csv, key="id", name="people")
+
+
+def test_a_load_whose_process_died_is_marked_failed_and_its_files_removed(tmp_path):
+    ws_path = tmp_path / "ws"
+    ws = Workspace(ws_path)
+    ws.load(_csv(tmp_path / "people.csv", 2, "p"), key="id", name="people")
+    proc = SPAWN.Process(target=_killed_load_worker,
+                         args=(str(ws_path), str(_csv(tmp_path / "more.csv", 5, "q")), str(tmp_path / "out.json")))
+    proc.start()
+    proc.join(120)
+    killed = json.loads((tmp_path / "out.json").read_text())
+    assert (ws_path / "datasets" / "2").exists()  # the half-written folder the killed load left
+
+    reopened = Workspace(ws_path)  # opening the workspace notices it
+    with reopened.engine.connect() as conn:
+        status = dict(conn.execute(sa.select(store.datasets_table.c.version, store.datasets_table.c.status)).all())
+    assert status == {1: "ready", 2: "failed"}
+    assert not (ws_path / "datasets" / "2").exists()
+    failed = reopened.audit_log().query("action == 'load:failed'")
+    assert list(failed["target"]) == ["people v2"]
+    assert f"process {killed['pid']} ended" in failed.iloc[0]["details_json"]
+    assert reopened.dataset("people").version == 1
+
+    # a load still going on in a live process is left alone
+    from workbench.loading import load_table
+
+    result = load_table(_csv(tmp_path / "late.csv", 3, "r"), key="id")
+    reopened._allocate_version(result, name="people", key="id", schema=ws.dataset("people").schema)
+    assert Workspace(ws_path).mark_abandoned_loads() == []
+
+
 # -- 6. read-only workspaces ---------------------------------------------------------------------------
 
 def _audit_count(path: Path) -> int:

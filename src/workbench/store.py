@@ -60,6 +60,9 @@ datasets_table = sa.Table(
     # loading -> ready (or failed): a version is registered before its files are written,
     # and readers see only ready ones
     sa.Column("status", sa.String(20), nullable=False, server_default="ready"),
+    # the process loading it, so a load whose process died can be marked failed
+    sa.Column("pid", sa.Integer),
+    sa.Column("host", sa.String(200)),
     sa.UniqueConstraint("name", "version", name="uq_dataset_name_version"),
 )
 
@@ -213,6 +216,11 @@ def _migrate_to_7(conn: Connection) -> None:
     audit.chain_existing(conn)
 
 
+def _migrate_to_8(conn: Connection) -> None:
+    """Version 8: pid and host of the process loading a dataset version (a killed load is marked failed)."""
+    _add_missing_columns(conn, datasets_table, "pid", "host")
+
+
 #: Ordered migrations: (target version, function). Append, never edit: a
 #: workspace at version N runs every migration above N on open.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
@@ -223,6 +231,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (5, _migrate_to_5),
     (6, _migrate_to_6),
     (7, _migrate_to_7),
+    (8, _migrate_to_8),
 ]
 
 

@@ -264,6 +264,8 @@ class Workspace:
                         created_at=store.now(),
                         created_by=self.user,
                         status="loading",
+                        pid=os.getpid(),
+                        host=socket.gethostname(),
                     )
                 ).inserted_primary_key[0]
                 rel = f"datasets/{dataset_id}"  # keyed by id: two names never share a folder
@@ -395,12 +397,37 @@ class Workspace:
         ended = [(run_id, pid) for run_id, pid, started in rows if not _process_alive(pid, started)]
         for run_id, pid in ended:
             reason = f"abandoned: process {pid} ended"
-            with self.engine.begin() as conn:
+            with store.write_transaction(self.engine) as conn:
                 changed = conn.execute(t.update().where(t.c.id == run_id, t.c.status == "running").values(
                     status="failed", result_json=store.dumps({"error": reason}), finished_at=store.now())).rowcount
-            if changed:
-                self.record("run:failed", f"run {run_id}", reason=reason)
+                if changed:
+                    self.record("run:failed", f"run {run_id}", conn=conn, reason=reason)
+        self.mark_abandoned_loads()
         return [run_id for run_id, _ in ended]
+
+    def mark_abandoned_loads(self) -> list[int]:
+        """Mark failed the dataset versions left ``loading`` by a process of this host that has ended.
+
+        Their half-written folders are removed; they were never visible to
+        readers. Loads of other hosts are left as they are. Returns their ids.
+        """
+        if self.read_only:
+            return []
+        t = store.datasets_table
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.c.id, t.c.name, t.c.version, t.c.pid, t.c.created_at).where(
+                t.c.status == "loading", t.c.host == socket.gethostname(), t.c.pid.is_not(None))).all()
+        ended = [row for row in rows if not _process_alive(row.pid, row.created_at)]
+        for row in ended:
+            reason = f"abandoned: process {row.pid} ended"
+            with store.write_transaction(self.engine) as conn:
+                changed = conn.execute(t.update().where(t.c.id == row.id, t.c.status == "loading")
+                                       .values(status="failed")).rowcount
+                if changed:
+                    self.record("load:failed", f"{row.name} v{row.version}", conn=conn, reason=reason)
+            if changed:
+                shutil.rmtree(self.path / "datasets" / str(row.id), ignore_errors=True)
+        return [row.id for row in ended]
 
     def runs(self, kind: str | None = None, dataset: Dataset | None = None) -> pd.DataFrame:
         """Runs, newest first; ``result`` parsed from JSON (abandoned ones marked failed first)."""
