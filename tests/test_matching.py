@@ -288,6 +288,66 @@ def test_component_clustering_equals_dedupes(case):
     assert ours == theirs
 
 
+def _edges(pairs, scores):
+    arr = np.empty(len(pairs), dtype=[("pairs", "int64", 2), ("score", "f4")])
+    arr["pairs"] = pairs
+    arr["score"] = scores
+    return arr
+
+
+def test_an_oversized_component_is_cut_only_at_its_weakest_links():
+    # two true clusters of 30 records (strong pairs, and some weak ones inside) joined by one
+    # pair just over the threshold: with room for 40 records, only that pair goes
+    rng = np.random.default_rng(0)
+    pairs, scores = [], []
+    for base in (0, 100):
+        for a in range(base, base + 30):
+            for b in range(a + 1, base + 30):
+                pairs.append((a, b))
+                scores.append(rng.uniform(0.75, 1.0) if rng.uniform() < 0.7 else rng.uniform(0.05, 0.4))
+    pairs.append((29, 100))
+    scores.append(0.55)
+    cut, parts = scale.split_oversized(_edges(pairs, scores), 0.5, 40)
+    strong = np.float32(scores)[np.float32(scores) >= 0.75]
+    assert 0.55 < cut <= strong.min()  # the bridge goes, the lowest strong pair inside stays
+    assert sorted(np.unique(p["pairs"]).tolist() for p in parts) == [list(range(30)), list(range(100, 130))]
+    assert sum(len(p) for p in parts) == len(pairs) - 1  # every inner pair kept, weak ones too
+    # and through cluster_edges both clusters come out whole
+    frame = pd.DataFrame({"l": [a for a, _ in pairs], "r": [b for _, b in pairs], "score": np.float32(scores)})
+    cluster, _, report = scale.cluster_edges(frame, 130, 0.5, max_component=40, progress=False)
+    assert report["oversized_components"] == 1
+    assert len(set(cluster[:30])) == 1 and len(set(cluster[100:130])) == 1 and cluster[0] != cluster[100]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 39), st.integers(0, 39), st.floats(0, 1, width=32)), min_size=1,
+                max_size=150), st.integers(2, 12))
+def test_cut_parts_fit_and_the_cut_is_the_lowest_that_fits(edges, bound):
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    seen = {}
+    for a, b, sc in edges:
+        if a != b:
+            seen[(min(a, b), max(a, b))] = sc
+    if not seen:
+        return
+    arr = _edges(list(seen), list(seen.values()))
+    cut, parts = scale.split_oversized(arr, 0.5, bound)
+
+    def largest(at):
+        keep = arr["score"] >= at
+        graph = coo_matrix((np.ones(keep.sum()), (arr["pairs"][keep, 0], arr["pairs"][keep, 1])), shape=(40, 40))
+        return np.bincount(connected_components(graph, directed=False)[1]).max()
+
+    assert cut >= 0.5 and largest(cut) <= bound
+    lower = arr["score"][(arr["score"] >= 0.5) & (arr["score"] < cut)]
+    if len(lower):
+        assert largest(lower.max()) > bound  # any lower cut leaves a part too large
+    nodes = [set(np.unique(p["pairs"]).tolist()) for p in parts]
+    assert all(not (x & y) for i, x in enumerate(nodes) for y in nodes[i + 1:])  # parts are disjoint
+
+
 @settings(max_examples=80, deadline=None)
 @given(st.integers(2, 40).flatmap(lambda n: st.tuples(
     st.just(n), st.lists(st.sampled_from([0.1, 0.25, 0.5, 0.75, 1.0]) | st.floats(0, 1), min_size=n * (n - 1) // 2,

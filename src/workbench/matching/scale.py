@@ -41,8 +41,10 @@ MAX_BLOCK = 500
 WINDOW = 10
 #: Pairs scored per chunk.
 CHUNK = 100_000
-#: Largest component handed to hierarchical clustering (its distance matrix is n^2/2).
-MAX_COMPONENT = 2_000
+#: Largest component handed whole to hierarchical clustering. Its distance matrix is n^2/2:
+#: at 10,000 records about 0.8 GB at the peak and a few seconds. Clustering a larger one
+#: at the threshold is not possible; it is cut where its weakest links are (split_oversized).
+MAX_COMPONENT = 10_000
 #: Records keyed per chunk.
 KEY_CHUNK = 100_000
 
@@ -359,7 +361,7 @@ def cluster_edges(edges: pd.DataFrame, n_records: int, threshold: float, *,
     report.update(components=int(n_comp), largest_component=int(sizes.max()),
                   oversized_components=int((sizes > max_component).sum()))
     if report["oversized_components"]:
-        logging.getLogger(__name__).warning("%d component(s) above %d records are split at a raised threshold",
+        logging.getLogger(__name__).warning("%d component(s) above %d records are cut at their weakest links",
                                             report["oversized_components"], max_component)
     # Every scored pair inside a component goes to the hierarchical clustering, weak
     # ones included: an absent pair counts as certainly distinct there.
@@ -385,8 +387,12 @@ def cluster_edges(edges: pd.DataFrame, n_records: int, threshold: float, *,
             arr = np.empty(len(g), dtype=dtype)
             arr["pairs"] = np.column_stack([ls[g], rs[g]])
             arr["score"] = ss[g]
-            found = (dd_clustering.cluster(arr, threshold=threshold, max_components=max_component)
-                     if sizes[edge_comp[g[0]]] > max_component else cluster_component(arr, threshold))
+            if sizes[edge_comp[g[0]]] > max_component:
+                cut, parts = split_oversized(arr, threshold, max_component)
+                report["oversized_cut_at"] = max(report.get("oversized_cut_at", 0.0), round(cut, 4))
+                found = (c for part in parts for c in cluster_component(part, threshold))
+            else:
+                found = cluster_component(arr, threshold)
             for members, scores in found:
                 ids = np.asarray(members, dtype="int64")
                 cluster[ids] = ids.min()
@@ -412,6 +418,45 @@ def cluster_component(edges: np.ndarray, threshold: float):
     for members in np.split(order, np.flatnonzero(np.diff(partition[order])) + 1):
         if len(members) > 1:
             yield tuple(i_to_id[i] for i in members), dd_clustering.confidences(members, squared, n)
+
+
+def split_oversized(edges: np.ndarray, threshold: float, max_component: int) -> tuple[float, list[np.ndarray]]:
+    """Cut a component too large to cluster whole: (the score cut at, the parts' inner edges).
+
+    The cut is the lowest score above ``threshold`` at which, keeping only
+    pairs scoring at least that, no part has more than ``max_component``
+    records: only the weakest links go, and every part then keeps all its inner
+    pairs, weak ones included, for the hierarchical clustering at
+    ``threshold``. (dedupe instead raises the threshold a logit at a time and
+    clusters what survives, which at a few records over the bound tore large
+    true clusters apart.)
+    """
+    pairs, scores = edges["pairs"], edges["score"]
+    nodes, inverse = np.unique(pairs, return_inverse=True)
+    inverse = inverse.reshape(-1, 2)
+    n = len(nodes)
+
+    def labels_at(cut: float) -> np.ndarray:
+        keep = scores >= cut
+        graph = coo_matrix((np.ones(int(keep.sum())), (inverse[keep, 0], inverse[keep, 1])), shape=(n, n))
+        return connected_components(graph, directed=False)[1]
+
+    candidates = np.unique(scores[scores >= threshold])
+    lo, hi = 0, len(candidates)  # the answer is candidates[lo] or, if none suffices, above them all
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if np.bincount(labels_at(candidates[mid])).max() <= max_component:
+            hi = mid
+        else:
+            lo = mid + 1
+    cut = float(candidates[lo]) if lo < len(candidates) else float(np.nextafter(max(scores.max(), threshold), 2))
+    labels = labels_at(cut)
+    inner = labels[inverse[:, 0]] == labels[inverse[:, 1]]
+    part_of = labels[inverse[inner, 0]]
+    order = np.argsort(part_of, kind="stable")
+    chosen = edges[inner][order]
+    bounds = np.flatnonzero(np.diff(part_of[order])) + 1
+    return cut, [part for part in np.split(chosen, bounds) if len(part)]
 
 
 def flat_clusters(linkage: np.ndarray, cutoff: float) -> np.ndarray:
