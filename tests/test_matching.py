@@ -69,6 +69,10 @@ LEVELS = [
     # a given name with and without its middle name: compatible
     ("compare_given_names", "abhishek pramod", "abhishek", 0.4),
     ("compare_given_names", "mary ann", "mary", 0.4),
+    # ... and with its middle name once written out, once as an initial: closer still
+    ("compare_given_names", "mark alan", "mark a", 0.25),
+    ("compare_given_names", "mark alan", "mark b", 0.7),
+    ("compare_given_names", "mark alan", "mary a", 0.7),
     # surnames keep the plain levels: a lost last letter may be a slip there
     ("compare_names", "garci", "garcia", 0.25),
     # same year, another day: another person

@@ -88,9 +88,15 @@ def compare_given_names(a: str, b: str) -> float:
       0.4, the level of an initial: compatible, not proof.
     - "Abhishek Pramod"/"Abhishek", "Mary Ann"/"Mary": a given name written
       with and without a middle name, 0.4 too.
+    - "Mark Alan"/"Mark A": the same given name, its middle name written out
+      once and as an initial once, 0.25 (the level of a one-letter slip).
     """
     if a == b:
         return 0.0
+    ta, tb = a.split(), b.split()
+    if len(ta) == len(tb) > 1 and ta[0] == tb[0] and all(
+            x == y or (min(len(x), len(y)) == 1 and x[0] == y[0]) for x, y in zip(ta[1:], tb[1:], strict=True)):
+        return 0.25
     short, long = (a, b) if len(a) <= len(b) else (b, a)
     if " " in long and long.startswith(short + " "):
         return 0.4
