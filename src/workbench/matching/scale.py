@@ -293,8 +293,8 @@ def score_positions(li: np.ndarray, ri: np.ndarray, left: list[np.ndarray], righ
 
 
 # -- clustering -------------------------------------------------------------------
-#: Largest component whose unscored inner pairs are scored before clustering (the
-#: hierarchical clustering takes MAX_COMPONENT), and the most pairs added in all.
+#: Largest component whose unscored inner pairs are scored before clustering (a pair
+#: left unscored counts as certainly distinct there), and the most pairs added in all.
 COMPLETE_MAX = 2_000
 COMPLETE_BUDGET = 5_000_000
 
@@ -345,7 +345,7 @@ def cluster_edges(edges: pd.DataFrame, n_records: int, threshold: float, *,
 
     Connected components over edges at or above the threshold are clustered
     one by one with dedupe's hierarchical clustering; a component larger than
-    ``max_component`` is split by dedupe at a raised threshold and reported.
+    ``max_component`` is cut at its weakest links (:func:`split_oversized`) and reported.
     """
     cluster = np.arange(n_records, dtype="int64")
     confidence = np.ones(n_records, dtype="f4")
