@@ -82,6 +82,22 @@ def test_cluster_review_undo_is_the_users_own(deduped_copy):
     assert [d.id for d in rv_b.decisions.active()] == [theirs.id]
 
 
+def test_cluster_review_shows_a_conflicted_pair_as_a_conflict_until_resolved(deduped_copy):
+    alice, bob = _open(deduped_copy, "alice"), _open(deduped_copy, "bob")
+    steward = _open(deduped_copy, "sam", role="steward")
+    rv = ClusterReview(alice, "customers")
+    cid = rv.queue().iloc[0]["cluster_id"]
+    first, second = sorted(rv.member_keys(cid))[:2]
+    LabelStore(alice, rv.task).add(first, second, "match", REC, REC)
+    LabelStore(bob, rv.task).add(second, first, "distinct", REC, REC)  # the newest label, but not the answer
+    links = rv.links(cid).set_index(["left_key", "right_key"])
+    pair = (first, second) if (first, second) in links.index else (second, first)
+    assert rv.pair_labels()[(first, second)] == "conflict"
+    assert links.loc[pair, "label"] == "conflict"
+    LabelStore(steward, rv.task).resolve(first, second, "match")
+    assert rv.pair_labels()[(first, second)] == "match"
+
+
 # -- 2. every label, undo, resolution and review decision is audited -------------------------------
 
 def test_labels_undo_resolution_and_review_decisions_are_audited(tmp_path):

@@ -535,16 +535,15 @@ class ClusterReview:
             .reset_index(drop=True)
 
     def pair_labels(self) -> dict[tuple[str, str], str]:
-        """The analysts' active labels of this task by (smaller key, larger key); the newest label wins.
+        """This task's pair labels by (smaller key, larger key), settled as for training.
 
-        Read straight from the store: importing the matching engine (dedupe,
-        scikit-learn) would cost seconds a review page should not wait for.
+        Analysts who agree give their label, a steward's resolution stands, and
+        a pair labeled differently by two analysts reads ``"conflict"``
+        (``LabelStore`` holds the rule).
         """
-        t = store.labels_table
-        with self.ws.engine.connect() as conn:
-            rows = conn.execute(sa.select(t.c.left_key, t.c.right_key, t.c.label)
-                                .where(t.c.task == self.task, t.c.undone_at.is_(None)).order_by(t.c.id)).all()
-        return {tuple(sorted((a, b))): lab for a, b, lab in rows}
+        from workbench.matching.labels import LabelStore
+
+        return {tuple(sorted(pair)): label for pair, label in LabelStore(self.ws, self.task).settled().items()}
 
     def explain(self, left_key: str, right_key: str) -> pd.DataFrame:
         """Per field: both standardized values, similarity and contribution (builds the model on first use)."""

@@ -133,6 +133,13 @@ class LabelStore:
         settled, _ = self._settle()
         return settled
 
+    def settled(self) -> dict[tuple[str, str], str]:
+        """Each labeled pair's settled label, ``"conflict"`` for those awaiting a steward (pairs as ``_key``)."""
+        settled, conflicts = self._settle()
+        out = dict.fromkeys(conflicts, "conflict")
+        out.update({self._key(lab.left_key, lab.right_key): lab.label for lab in settled})
+        return out
+
     def _settle(self, pair: tuple[str, str] | None = None
                 ) -> tuple[list[Label], dict[tuple[str, str], list[Label]]]:
         """(settled labels, conflicting pairs -> each analyst's label): the one rule for a pair's label."""
