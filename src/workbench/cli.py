@@ -305,20 +305,15 @@ def _write_table(frame, out: str, ws, run: dict) -> None:
     """``--out``: written whole or not at all, with ``<name>.manifest.json`` beside it (rows, sha256, run)."""
     from workbench import store
     from workbench.errors import WorkbenchError
-    from workbench.export import csv_writer, write_files
+    from workbench.export import file_manifest, table_writer, write_files
 
     path = Path(out)
     fmt = path.suffix.lower().lstrip(".")
-    if fmt == "csv":
-        writer = csv_writer(frame, {})  # keys from the data may start with = + - @
-    elif fmt == "parquet":
-        def writer(target: Path) -> int:
-            frame.to_parquet(target, index=False)
-            return len(frame)
-    else:
+    if fmt not in ("csv", "parquet"):
         raise WorkbenchError(f"--out must end in .csv or .parquet, got {path.name!r}")
+    writer = table_writer(frame, fmt)  # CSV formula-safe: keys from the data may start with = + - @
     source = {k: run.get(k) for k in ("task", "threshold", "labels", "records")}
-    manifest = write_files(path.parent, {path.name: writer}, manifest_name=f"{path.name}.manifest.json",
+    manifest = write_files(path.parent, {path.name: writer}, manifest_name=file_manifest(path).name,
                            manifest={"created_at": store.now().isoformat(), "user": ws.user, "source": source})
     ws.record("export", str(path), files=[path.name], rows=len(frame), manifest_sha256=manifest["sha256"],
               task=run.get("task"))

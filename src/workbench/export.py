@@ -179,6 +179,26 @@ def csv_writer(frame: pd.DataFrame, to_csv: Mapping[str, Any]) -> Callable[[Path
     return write
 
 
+def table_writer(frame: pd.DataFrame, fmt: str) -> Callable[[Path], int]:
+    """A :func:`write_files` writer for ``frame`` as ``fmt``: "csv" (formula-safe) or "parquet"."""
+    if fmt == "csv":
+        return csv_writer(frame, {})
+    if fmt != "parquet":
+        raise ValueError(f"unknown table format {fmt!r}; csv or parquet")
+
+    def write(path: Path) -> int:
+        frame.to_parquet(path, index=False)
+        return len(frame)
+
+    return write
+
+
+def file_manifest(path: str | Path) -> Path:
+    """Where the manifest of a one-file export ``path`` goes: ``<name>.manifest.json`` beside it."""
+    path = Path(path)
+    return path.with_name(f"{path.name}.manifest.json")
+
+
 def write_csv(frame: pd.DataFrame, path: str | Path, **to_csv: Any) -> Path:
     """Write ``frame`` as UTF-8 CSV with formula injection neutralized; returns the path.
 

@@ -20,7 +20,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from workbench.errors import WorkbenchError
-from workbench.export import MANIFEST, csv_writer, write_files
+from workbench.export import MANIFEST, file_manifest, table_writer, write_files
 
 if TYPE_CHECKING:
     from workbench.golden.build import GoldenResult
@@ -47,21 +47,14 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _writer(frame: pd.DataFrame, fmt: str) -> Callable[[Path], int]:
-    if fmt == "csv":
-        return csv_writer(_plain(frame), {})
-
-    def write(path: Path) -> int:
-        _plain(frame).to_parquet(path, index=False)
-        return len(frame)
-
-    return write
+    return table_writer(_plain(frame), fmt)
 
 
 def manifest_path(target: str | Path) -> Path:
     """Where ``export_result`` writes the manifest for ``target``."""
     target = Path(target)
     if target.suffix.lower().lstrip(".") in FORMATS:
-        return target.with_name(f"{target.name}.manifest.json")
+        return file_manifest(target)
     return target / MANIFEST
 
 
