@@ -152,6 +152,7 @@ class Workspace:
         if self.migrated_from != self.store_version:
             self.record("migrate", str(self.path), before=self.migrated_from, after=self.store_version)
         self.mark_abandoned_runs()
+        self.mark_abandoned_loads()
         self.role = access.session_role(self)  # the first user of a new workspace becomes its admin
 
     def __repr__(self) -> str:
@@ -268,7 +269,7 @@ class Workspace:
                         host=socket.gethostname(),
                     )
                 ).inserted_primary_key[0]
-                rel = f"datasets/{dataset_id}"  # keyed by id: two names never share a folder
+                rel = _dataset_folder(dataset_id)  # keyed by id: two names never share a folder
                 conn.execute(t.update().where(t.c.id == dataset_id).values(
                     data_path=f"{rel}/data.parquet", rejects_path=f"{rel}/rejects.parquet"))
         except sa.exc.IntegrityError as exc:
@@ -388,22 +389,16 @@ class Workspace:
 
         Runs of other hosts cannot be checked from here and are left as they are.
         """
-        if self.read_only:
-            return []
         t = store.runs_table
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(t.c.id, t.c.pid, t.c.started_at).where(
-                t.c.status == "running", t.c.host == socket.gethostname(), t.c.pid.is_not(None))).all()
-        ended = [(run_id, pid) for run_id, pid, started in rows if not _process_alive(pid, started)]
-        for run_id, pid in ended:
-            reason = f"abandoned: process {pid} ended"
+        ended = self._abandoned(t, "running", t.c.started_at)
+        for row in ended:
+            reason = f"abandoned: process {row.pid} ended"
             with store.write_transaction(self.engine) as conn:
-                changed = conn.execute(t.update().where(t.c.id == run_id, t.c.status == "running").values(
+                changed = conn.execute(t.update().where(t.c.id == row.id, t.c.status == "running").values(
                     status="failed", result_json=store.dumps({"error": reason}), finished_at=store.now())).rowcount
                 if changed:
-                    self.record("run:failed", f"run {run_id}", conn=conn, reason=reason)
-        self.mark_abandoned_loads()
-        return [run_id for run_id, _ in ended]
+                    self.record("run:failed", f"run {row.id}", conn=conn, reason=reason)
+        return [row.id for row in ended]
 
     def mark_abandoned_loads(self) -> list[int]:
         """Mark failed the dataset versions left ``loading`` by a process of this host that has ended.
@@ -411,23 +406,27 @@ class Workspace:
         Their half-written folders are removed; they were never visible to
         readers. Loads of other hosts are left as they are. Returns their ids.
         """
-        if self.read_only:
-            return []
         t = store.datasets_table
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(t.c.id, t.c.name, t.c.version, t.c.pid, t.c.created_at).where(
-                t.c.status == "loading", t.c.host == socket.gethostname(), t.c.pid.is_not(None))).all()
-        ended = [row for row in rows if not _process_alive(row.pid, row.created_at)]
+        ended = self._abandoned(t, "loading", t.c.created_at)
         for row in ended:
-            reason = f"abandoned: process {row.pid} ended"
             with store.write_transaction(self.engine) as conn:
                 changed = conn.execute(t.update().where(t.c.id == row.id, t.c.status == "loading")
                                        .values(status="failed")).rowcount
                 if changed:
-                    self.record("load:failed", f"{row.name} v{row.version}", conn=conn, reason=reason)
+                    self.record("load:failed", f"{row.name} v{row.version}", conn=conn,
+                                reason=f"abandoned: process {row.pid} ended")
             if changed:
-                shutil.rmtree(self.path / "datasets" / str(row.id), ignore_errors=True)
+                shutil.rmtree(self.path / _dataset_folder(row.id), ignore_errors=True)
         return [row.id for row in ended]
+
+    def _abandoned(self, table: sa.Table, status: str, started: sa.Column) -> list:
+        """Rows of ``table`` in ``status`` whose process, on this host, has ended (none when read-only)."""
+        if self.read_only:
+            return []
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(table, started.label("began")).where(
+                table.c.status == status, table.c.host == socket.gethostname(), table.c.pid.is_not(None))).all()
+        return [row for row in rows if not _process_alive(row.pid, row.began)]
 
     def runs(self, kind: str | None = None, dataset: Dataset | None = None) -> pd.DataFrame:
         """Runs, newest first; ``result`` parsed from JSON (abandoned ones marked failed first)."""
@@ -496,8 +495,13 @@ def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "dataset"
 
 
+def _dataset_folder(dataset_id: int) -> str:
+    """A dataset version's folder, relative to the workspace."""
+    return f"datasets/{dataset_id}"
+
+
 def _process_alive(pid: int, started: datetime | None) -> bool:
-    """Whether ``pid`` is still the process that started a run at ``started`` (pids get reused)."""
+    """Whether ``pid`` is still the process that started a run or load at ``started`` (pids get reused)."""
     try:
         import psutil
     except ImportError:  # pragma: no cover - psutil comes with Jupyter; without it, trust the pid
