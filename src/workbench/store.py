@@ -63,6 +63,10 @@ datasets_table = sa.Table(
     # the process loading it, so a load whose process died can be marked failed
     sa.Column("pid", sa.Integer),
     sa.Column("host", sa.String(200)),
+    # where the data came from (workbench.provenance): party type, source system, acquisition date,
+    # permitted purposes, licence; and how long it may be kept (workbench.retention)
+    sa.Column("provenance_json", sa.Text),
+    sa.Column("retention_json", sa.Text),
     sa.UniqueConstraint("name", "version", name="uq_dataset_name_version"),
 )
 
@@ -221,6 +225,29 @@ def _migrate_to_8(conn: Connection) -> None:
     _add_missing_columns(conn, datasets_table, "pid", "host")
 
 
+annotations_table = sa.Table(
+    "annotations",
+    metadata,
+    # analysts' notes and tags on a record (target = record key) or a cluster (target = its
+    # members' keys, sorted, as JSON: cluster ids change between runs, members are what was meant)
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dataset", sa.String(200), nullable=False, index=True),  # the dataset's name: every version
+    sa.Column("target_kind", sa.String(20), nullable=False),  # record | cluster
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # note | tag
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("analyst", sa.String(200), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("removed_at", sa.DateTime(timezone=True)),
+)
+
+
+def _migrate_to_9(conn: Connection) -> None:
+    """Version 9: dataset provenance and retention policy; notes and tags on records and clusters."""
+    _add_missing_columns(conn, datasets_table, "provenance_json", "retention_json")
+    annotations_table.create(conn, checkfirst=True)
+
+
 #: Ordered migrations: (target version, function). Append, never edit: a
 #: workspace at version N runs every migration above N on open.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
@@ -232,6 +259,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (6, _migrate_to_6),
     (7, _migrate_to_7),
     (8, _migrate_to_8),
+    (9, _migrate_to_9),
 ]
 
 
