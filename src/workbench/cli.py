@@ -70,7 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--table", help="SQL table, when FILE is a SQLAlchemy URL")
     p.add_argument("--sheet", help="Excel sheet: name or 0-based index (default: the first; "
                                    "a warning names the other sheets)")
+    _provenance_args(p)
     p.set_defaults(func=cmd_load)
+
+    p = sub.add_parser("provenance", help="show where a dataset came from, or change it (audited): "
+                                          "provenance NAME --party third --licence ...")
+    _workspace_arg(p)
+    p.add_argument("name", help="dataset name")
+    p.add_argument("--version", type=int, help="dataset version (default: the latest)")
+    _provenance_args(p)
+    p.set_defaults(func=cmd_provenance)
 
     p = sub.add_parser("dedupe", help="cluster a file's records with a model trained from saved labels")
     _workspace_arg(p)
@@ -142,6 +151,22 @@ def build_parser() -> argparse.ArgumentParser:
                         "inserted)")
     p.set_defaults(func=cmd_audit)
     return parser
+
+
+def _provenance_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("provenance (where the data came from)")
+    g.add_argument("--party", help="party type: zero (stated by the customer), first (our systems), "
+                                   "second (a partner's), third (bought)")
+    g.add_argument("--source-system", help="the system the data came from")
+    g.add_argument("--acquired-on", help="acquisition date, YYYY-MM-DD")
+    g.add_argument("--purpose", action="append", dest="purposes",
+                   help="a purpose the licence or consent permits (repeat for more)")
+    g.add_argument("--licence", help="the licence or agreement it came under")
+
+
+def _provenance_given(args: argparse.Namespace) -> dict:
+    return {k: v for k in ("party", "source_system", "acquired_on", "purposes", "licence")
+            if (v := getattr(args, k, None)) is not None}
 
 
 def _version() -> str:
@@ -284,7 +309,8 @@ def _print_assessment(r: dict, *, run_id: int, written: list[str], top: int = 5)
 def cmd_load(args: argparse.Namespace) -> int:
     ws = _open(args)
     options = {k: v for k in ("encoding", "delimiter", "table", "sheet") if (v := getattr(args, k))}
-    ds = ws.load(args.file, key=args.key, name=args.name, schema=args.schema, **options)
+    ds = ws.load(args.file, key=args.key, name=args.name, schema=args.schema,
+                 provenance=_provenance_given(args) or None, **options)
     ws.summarize(ds)
     _print_dataset(ds)
     return 0
@@ -396,6 +422,18 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         _say(f"no datasets in {ws.path} yet; load one with: workbench load FILE --key COLUMN")
         return 0
     _print_frame(df[["name", "version", "rows_read", "rows_kept", "rows_rejected", "key", "source"]])
+    return 0
+
+
+def cmd_provenance(args: argparse.Namespace) -> int:
+    ws = _open(args)
+    ds = ws.dataset(args.name, args.version)
+    changes = _provenance_given(args)
+    if changes:
+        ds = ws.set_provenance(ds, **changes)
+        _say(f"{ds.label}: provenance changed (audited)")
+    for line in ds.provenance.describe():
+        _say(f"  {line}")
     return 0
 
 

@@ -28,6 +28,8 @@ import sqlalchemy as sa
 from workbench import access, audit, store
 from workbench.errors import WorkbenchError
 from workbench.loading import LoadResult, load_table
+from workbench.provenance import Provenance
+from workbench.provenance import read_yaml as provenance_yaml
 from workbench.schema import Schema, infer_schema, load_overrides
 from workbench.summary import summarize
 
@@ -74,6 +76,8 @@ class Dataset:
     encoding: str | None = None
     #: Its files' folder, relative to the workspace (``datasets/<id>``; older workspaces ``datasets/<name>/v<n>``).
     folder: str | None = field(default=None, repr=False)
+    #: Where it came from: party type, source system, acquisition date, permitted purposes, licence.
+    provenance: Provenance = field(default_factory=Provenance, repr=False)
     _frame: pd.DataFrame | None = field(default=None, repr=False)
     _rejects: pd.DataFrame | None = field(default=None, repr=False)
 
@@ -190,31 +194,41 @@ class Workspace:
         key: str | None = None,
         name: str | None = None,
         schema: str | Path | Mapping[str, Any] | None = None,
+        provenance: Provenance | Mapping[str, Any] | str | Path | None = None,
         **loader_options: Any,
     ) -> Dataset:
         """Load a file or SQL table, infer its schema and register a new dataset version.
 
         ``schema`` overrides inferred roles: a YAML path or ``{column: role}``.
+        ``provenance``: where the data came from (``workbench.provenance``): a
+        dict like ``{"party": "third", "source_system": "ListCo", "acquired_on":
+        "2026-11-02", "purposes": ["postal_mailing"], "licence": "..."}``, or a
+        YAML file with a ``provenance:`` section; the schema YAML's own
+        ``provenance:`` section is used when this is not given.
         Rows that cannot be read are kept in ``rejects`` with line and reason;
         key problems are reported in ``warnings``, not fatal.
         """
         self.require_writable("loading a dataset")
+        origin = _provenance_arg(provenance, schema)  # a bad provenance fails before any reading
         result = load_table(source, key=key, **loader_options)
         name = name or _default_name(source, loader_options)
         inferred = infer_schema(result.frame, key=key)
         if schema is not None:
             overrides = load_overrides(schema) if isinstance(schema, str | Path) else dict(schema)
             inferred = inferred.with_overrides(overrides, origin=str(schema) if isinstance(schema, str | Path) else "override")
-        return self._register(result, name=name, key=key, schema=inferred)
+        return self._register(result, name=name, key=key, schema=inferred, provenance=origin)
 
-    def _register(self, result: LoadResult, *, name: str, key: str | None, schema: Schema) -> Dataset:
+    def _register(self, result: LoadResult, *, name: str, key: str | None, schema: Schema,
+                  provenance: Provenance | None = None) -> Dataset:
         """Register the version first (one transaction), then write its files into a folder of its own.
 
         Readers see the version once its files are complete; a failed write
         leaves a ``failed`` row and no folder.
         """
         self.require_writable("loading a dataset")
-        dataset_id, version, rel = self._allocate_version(result, name=name, key=key, schema=schema)
+        provenance = provenance or Provenance()
+        dataset_id, version, rel = self._allocate_version(result, name=name, key=key, schema=schema,
+                                                          provenance=provenance)
         folder = self.path / rel
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -233,6 +247,7 @@ class Workspace:
             rows_read=result.rows_read,
             rows_kept=len(result.frame),
             rows_rejected=len(result.rejects),
+            **({"provenance": provenance.to_dict()} if provenance.known else {}),
         )
         ds = self.dataset_by_id(dataset_id)
         ds._frame = result.frame
@@ -240,7 +255,7 @@ class Workspace:
         return ds
 
     def _allocate_version(self, result: LoadResult, *, name: str, key: str | None,
-                          schema: Schema) -> tuple[int, int, str]:
+                          schema: Schema, provenance: Provenance) -> tuple[int, int, str]:
         """(id, version, folder): the next version of ``name``, registered as ``loading`` under the write lock."""
         t = store.datasets_table
         try:
@@ -267,6 +282,7 @@ class Workspace:
                         status="loading",
                         pid=os.getpid(),
                         host=socket.gethostname(),
+                        provenance_json=store.dumps(provenance.to_dict()) if provenance.known else None,
                     )
                 ).inserted_primary_key[0]
                 rel = _dataset_folder(dataset_id)  # keyed by id: two names never share a folder
@@ -318,6 +334,7 @@ class Workspace:
             warnings=json.loads(row["warnings_json"] or "[]"),
             encoding=row["encoding"],
             folder=Path(row["data_path"]).parent.as_posix() if row["data_path"] else None,
+            provenance=Provenance.coerce(json.loads(row["provenance_json"]) if row.get("provenance_json") else None),
         )
 
     def datasets(self) -> pd.DataFrame:
@@ -340,6 +357,21 @@ class Workspace:
         self.record("set_schema", dataset.label, overrides=dict(overrides))
         dataset.schema = schema
         return dataset
+
+    def set_provenance(self, dataset: Dataset | str, **changes: Any) -> Dataset:
+        """Change where a dataset version came from (party, source_system, acquired_on, purposes, licence,
+        by_source); the audit log keeps the values before and after."""
+        self.require_writable("changing provenance")
+        access.require(self, "steward", "changing a dataset's provenance")
+        ds = self.dataset(dataset) if isinstance(dataset, str) else dataset
+        before = ds.provenance
+        after = before.updated(**changes)
+        t = store.datasets_table
+        with store.write_transaction(self.engine) as conn:
+            conn.execute(t.update().where(t.c.id == ds.id).values(provenance_json=store.dumps(after.to_dict())))
+            self.record("set_provenance", ds.label, conn=conn, before=before.to_dict(), after=after.to_dict())
+        ds.provenance = after
+        return ds
 
     def artifact_path(self, dataset: Dataset, filename: str) -> Path:
         """A file of ``dataset``'s own folder (the folder its registration names)."""
@@ -478,6 +510,20 @@ class Workspace:
         runs = self.runs(kind, dataset)
         done = runs[runs["status"] == "done"]
         return None if done.empty else done.iloc[0]["result"]
+
+
+def _provenance_arg(provenance: Any, schema: Any) -> Provenance | None:
+    """The provenance given to ``load``: a mapping, a ``Provenance``, a YAML file, or the schema YAML's section."""
+    if isinstance(provenance, str | Path):
+        found = provenance_yaml(provenance)
+        if found is None:
+            raise WorkbenchError(f"{provenance}: no 'provenance:' section")
+        return found
+    if provenance is not None:
+        return Provenance.coerce(provenance)
+    if isinstance(schema, str | Path):
+        return provenance_yaml(schema)
+    return None
 
 
 def _default_name(source: Any, options: Mapping[str, Any]) -> str:

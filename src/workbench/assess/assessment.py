@@ -38,6 +38,7 @@ from workbench.checks.library import FALLBACK_REGION, checked_region
 from workbench.errors import WorkbenchError
 from workbench.export import write_csv
 from workbench.masking import mask_frame, mask_series
+from workbench.provenance import assessment_limits
 from workbench.store import json_value
 from workbench.workspace import Dataset, Workspace
 
@@ -172,7 +173,8 @@ def assess(
         started = time.perf_counter()
         results = run_checks(frame, ruleset, key=ds.key, as_of=as_of, references=_references(ws),
                              purposes=chosen, default_region=default_region)
-        card = build_scorecard(results.summary, results.fit_rows(chosen), rows=len(frame))
+        fit, limits = assessment_limits(ds, frame, results.fit_rows(chosen))  # what the provenance permits
+        card = build_scorecard(results.summary, fit, rows=len(frame))
         failures_rel = _write_failures(ws, ds, run_id, results.failures)
         result = _result(ds, ruleset, results, card, chosen, examples)
         builtin = (source == "defaults" or not ruleset.purposes) and not isinstance(purposes, Mapping)
@@ -180,6 +182,8 @@ def assess(
         result["not_assessable"] = (unassessable_purposes(ds.schema, builtin_purposes(
             ds.schema, ruleset.rules, min_confidence=min_confidence), min_confidence=min_confidence)
             if builtin and purposes is None else {})
+        result["provenance"] = {**ds.provenance.to_dict(), "statement": ds.provenance.describe(),
+                                "limits": limits}
         result["default_region"] = (default_region or ruleset.default_region or FALLBACK_REGION).upper()
         result.update(rules=source, failures_path=failures_rel, warnings=warnings,
                       seconds=round(time.perf_counter() - started, 3))

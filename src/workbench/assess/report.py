@@ -53,6 +53,12 @@ ul.ex{margin:0;padding-left:16px} code{font-size:12px;background:#f6f8fa;padding
  &middot; run {{ run_id }} &middot; rules: {{ rules_text }}{% if r.default_region %} &middot; phones without
  +country code read as {{ r.default_region }}{% endif %}</p>
 <div class="verdict">{% for line in verdict %}{{ line }}<br>{% endfor %}</div>
+{% if provenance %}<h2>Provenance: where the data came from, and what that permits</h2>
+<table class="provenance">{% for k, v in provenance.facts %}<tr><th>{{ k }}</th><td>{{ v }}</td></tr>{% endfor %}</table>
+<ul>{% for line in provenance.statement %}<li>{{ line }}</li>{% endfor %}</ul>
+{% if provenance.limits %}<table><tr><th>purpose limited by provenance</th><th>why</th></tr>
+{% for p, why in provenance.limits.items() %}<tr><td>{{ p.replace("_", " ") }}</td><td>{{ why }}</td></tr>{% endfor %}
+</table>{% endif %}{% endif %}
 <div class="tiles">
 {% for t in tiles %}<div class="tile {{ t.band }}"><div class="v">{{ t.value }}</div><div class="l">{{ t.label }}</div></div>
 {% endfor %}</div>
@@ -138,7 +144,7 @@ def report_html(assessment: Assessment, *, summary: dict[str, Any] | None = None
         unassessable=[{"purpose": p.replace("_", " "), "why": why} for p, why in r.get("not_assessable", {}).items()],
         top=[c for c in checks if c["failed"] > 0][:TOP_RULES], checks=checks,
         profile=profile_rows(summary, ds.schema), profile_total=summary.get("rows", 0),
-        warnings=r.get("warnings", []),
+        warnings=r.get("warnings", []), provenance=_provenance(r.get("provenance")),
     )
 
 
@@ -170,6 +176,19 @@ def _verdict(r: dict[str, Any]) -> list[str]:
         lines.append("Not assessable with these columns: " + ", ".join(p.replace("_", " ") for p in missing) + ".")
     lines.append(f"{r['failing_rows']:,} records fail at least one error or critical rule.")
     return lines
+
+
+def _provenance(p: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The provenance section: the recorded facts, what they permit, and the purposes they limited."""
+    if not p:
+        return None
+    facts = [("party type", p.get("party") or "not recorded"), ("source system", p.get("source_system") or "not recorded"),
+             ("acquired on", p.get("acquired_on") or "not recorded"),
+             ("permitted purposes", ", ".join(p.get("purposes") or []) or "not stated"),
+             ("licence", p.get("licence") or "not recorded")]
+    if p.get("by_source"):
+        facts.append(("party per source system", ", ".join(f"{k}: {v}" for k, v in p["by_source"].items())))
+    return {"facts": facts, "statement": p.get("statement", []), "limits": p.get("limits", {})}
 
 
 def _tiles(r: dict[str, Any]) -> list[dict[str, str]]:

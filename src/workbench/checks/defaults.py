@@ -169,6 +169,11 @@ def _dated(schema: Schema, *words: str) -> str | None:
     return None
 
 
+def consent_columns(schema: Schema) -> tuple[str | None, str | None]:
+    """(the consent flag the built-in purposes read, the date column that dates it), either may be None."""
+    return _consent_column(schema), _dated(schema, "consent")
+
+
 def _consent_column(schema: Schema) -> str | None:
     cols = schema.columns_with(Role.CONSENT)
     emailish = [c for c in cols if "mail" in c.lower()]

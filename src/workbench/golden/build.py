@@ -23,6 +23,7 @@ from workbench.checks.validators import distinct, parse_dates
 from workbench.errors import WorkbenchError
 from workbench.golden import exports
 from workbench.golden.rules import RULE_KINDS, Rule, SurvivorshipRules, Unit, load_rules
+from workbench.provenance import party_of_records
 from workbench.schema import Role, Schema, infer_schema
 
 __all__ = ["LINEAGE_RULES", "GoldenResult", "build_golden", "golden_from_workspace"]
@@ -489,6 +490,7 @@ def golden_from_workspace(ws: Any, dataset: Any, rules: SurvivorshipRules | str 
     run_id = ws.start_run("golden", ds, rules=_rules_param(rules), clusters_from=clusters_from)
     try:
         result = build_golden(frame, clusters, rules, key=ds.key, source=source)
+        _add_provenance(result, frame, ds, source)
         folder = ws.artifact_path(ds, f"golden/run-{run_id}")
         paths = result.export(folder, formats=("parquet",))
     except Exception as exc:
@@ -501,6 +503,18 @@ def golden_from_workspace(ws: Any, dataset: Any, rules: SurvivorshipRules | str 
     result.stats = {**result.stats, "run_id": run_id, **rel}
     result.workspace = ws
     return result
+
+
+def _add_provenance(result: GoldenResult, frame: pd.DataFrame, ds: Any, source: str | None) -> None:
+    """Lineage and crosswalk say the party type and acquisition date behind each value (when recorded)."""
+    origin = ds.provenance
+    if not origin.known:
+        return
+    parties = dict(zip(frame[ds.key].astype(str), party_of_records(frame, origin, source), strict=True))
+    acquired = origin.acquired_on.isoformat() if origin.acquired_on else None
+    for table in (result.lineage, result.crosswalk):
+        table["party"] = table["record_key"].astype(str).map(parties).astype(object)
+        table["acquired_on"] = acquired
 
 
 def _rules_param(rules: SurvivorshipRules) -> dict[str, Any]:
