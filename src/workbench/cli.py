@@ -73,6 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
     _provenance_args(p)
     p.set_defaults(func=cmd_load)
 
+    p = sub.add_parser("notes", help="list a dataset's notes and tags, or add one: "
+                                     "notes NAME --on KEY [KEY ...] (--add TEXT | --tag TAG)")
+    _workspace_arg(p)
+    p.add_argument("name", help="dataset name")
+    p.add_argument("--on", nargs="+", metavar="KEY", help="the record key, or a cluster's record keys")
+    p.add_argument("--add", metavar="TEXT", help="add a note")
+    p.add_argument("--tag", help="add a tag")
+    p.set_defaults(func=cmd_notes)
+
     p = sub.add_parser("provenance", help="show where a dataset came from, or change it (audited): "
                                           "provenance NAME --party third --licence ...")
     _workspace_arg(p)
@@ -422,6 +431,34 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         _say(f"no datasets in {ws.path} yet; load one with: workbench load FILE --key COLUMN")
         return 0
     _print_frame(df[["name", "version", "rows_read", "rows_kept", "rows_rejected", "key", "source"]])
+    return 0
+
+
+def cmd_notes(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from workbench.access import can_reveal
+    from workbench.annotations import Annotations
+    from workbench.masking import mask_free_text
+
+    ws = _open(args)
+    notes = Annotations(ws, ws.dataset(args.name))
+    if args.add is not None or args.tag is not None:
+        if not args.on:
+            raise WorkbenchError("say what the note or tag is on: --on KEY (a record) or --on KEY KEY ... (a cluster)")
+        target = args.on[0] if len(args.on) == 1 else args.on
+        done = [notes.note(target, args.add)] if args.add is not None else []
+        done += [notes.tag(target, args.tag)] if args.tag is not None else []
+        for a in done:
+            _say(f"{a.kind} {a.id} added on {a.target_kind} {', '.join(a.keys)}")
+        return 0
+    frame = notes.frame()
+    if frame.empty:
+        _say(f"no notes or tags on {args.name} yet")
+        return 0
+    if not can_reveal(ws.role):  # notes are free text: phones and emails in them are masked
+        frame["text"] = mask_free_text(frame["text"].astype(object)).where(frame["kind"] == "note", frame["text"])
+    _print_frame(frame.assign(at=pd.to_datetime(frame["at"]).dt.strftime("%Y-%m-%d %H:%M")))
     return 0
 
 

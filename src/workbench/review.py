@@ -44,6 +44,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from workbench import access, store
+from workbench.annotations import Annotation, Annotations, check_tag
 from workbench.errors import WorkbenchError
 from workbench.schema import Role
 
@@ -393,6 +394,7 @@ class ClusterReview:
         self.task = self.run["task"] if self.run else f"dedupe:{self.dataset.name}"
         self.threshold = float(self.run["threshold"]) if self.run else None
         self.decisions = ReviewDecisions(ws, self.task)
+        self.annotations = Annotations(ws, self.dataset)
         self.message = "" if self.run else (
             f"{self.dataset.label} has not been clustered yet: label pairs and run "
             f"ws.deduper({self.dataset.name!r}).cluster() (notebook 02), then review here.")
@@ -447,11 +449,21 @@ class ClusterReview:
         return sorted({str(v) for v in self.records[self.source_column].dropna().unique()})
 
     def queue(self, sort: str = "confidence", source: str | None = None, *,
-              include_reviewed: bool = True) -> pd.DataFrame:
-        """Clusters of two or more records in review order (see ``review_queue``)."""
+              include_reviewed: bool = True, tag: str | None = None) -> pd.DataFrame:
+        """Clusters of two or more records in review order (see ``review_queue``); with ``tag``, only
+        clusters with a record (or a cluster) an analyst tagged so."""
         sources = self.records[self.source_column] if self.source_column and not self.clusters.empty else None
-        return review_queue(self.clusters, sort=sort, sources=sources, source=source,
-                            include_reviewed=include_reviewed)
+        queue = review_queue(self.clusters, sort=sort, sources=sources, source=source,
+                             include_reviewed=include_reviewed)
+        if tag is None:
+            return queue
+        tagged = [k for k, tags in self.annotations.tags_by_key().items() if check_tag(tag) in tags]
+        hit = self.clusters.loc[self.clusters["key"].isin(tagged), "cluster_id"].unique()
+        return queue[queue["cluster_id"].isin(hit)].reset_index(drop=True)
+
+    def notes(self, cluster_id: str) -> list[Annotation]:
+        """Notes and tags on the cluster's records, or on a cluster sharing a record with it."""
+        return self.annotations.for_keys(self.member_keys(cluster_id))
 
     def cluster_of(self, key: str) -> str:
         """The current cluster id of record ``key``."""

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from workbench.annotations import Annotations, per_golden
 from workbench.checks.validators import distinct, parse_dates
 from workbench.errors import WorkbenchError
 from workbench.golden import exports
@@ -56,6 +57,9 @@ class GoldenResult:
     rules: SurvivorshipRules = field(repr=False)
     stats: dict[str, Any] = field(default_factory=dict)
     workspace: Any = field(default=None, repr=False, compare=False)  # set by golden_from_workspace: exports are audited
+    #: Tables exported beside the golden records, keyed by name: analysts' ``annotations`` (notes and
+    #: tags per golden record), and whatever later steps attach (households, consent).
+    extras: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.golden)
@@ -491,6 +495,9 @@ def golden_from_workspace(ws: Any, dataset: Any, rules: SurvivorshipRules | str 
     try:
         result = build_golden(frame, clusters, rules, key=ds.key, source=source)
         _add_provenance(result, frame, ds, source)
+        notes = per_golden(Annotations(ws, ds).active(), result.crosswalk)
+        if len(notes):
+            result.extras["annotations"] = notes
         folder = ws.artifact_path(ds, f"golden/run-{run_id}")
         paths = result.export(folder, formats=("parquet",))
     except Exception as exc:

@@ -35,7 +35,8 @@ IF_EXISTS = ("fail", "replace", "append")
 
 
 def _frames(result: GoldenResult) -> dict[str, pd.DataFrame]:
-    return {"golden": result.golden, "lineage": result.lineage, "crosswalk": result.crosswalk}
+    base = {"golden": result.golden, "lineage": result.lineage, "crosswalk": result.crosswalk}
+    return {**base, **{name: frame for name, frame in result.extras.items() if name not in base}}
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
@@ -125,10 +126,10 @@ def _run_sources(ws: Any, run_id: int) -> dict[str, Any]:
     return out
 
 
-def sql_tables(table_prefix: str) -> dict[str, str]:
-    """{frame: table name} that ``to_sql`` writes for ``table_prefix``."""
+def sql_tables(table_prefix: str, extras: Iterable[str] = ()) -> dict[str, str]:
+    """{frame: table name} that ``to_sql`` writes for ``table_prefix`` (``extras``: a result's extra tables)."""
     return {"golden": f"{table_prefix}_records", "lineage": f"{table_prefix}_lineage",
-            "crosswalk": f"{table_prefix}_crosswalk"}
+            "crosswalk": f"{table_prefix}_crosswalk", **{e: f"{table_prefix}_{e}" for e in extras}}
 
 
 def _refuse_taken(conn: Any, names: Iterable[str], where: str) -> None:
@@ -169,7 +170,7 @@ def to_sql(result: GoldenResult, engine_or_url: Any, table_prefix: str = "golden
     own = isinstance(engine_or_url, str)
     engine = sa.create_engine(engine_or_url) if own else engine_or_url
     where = engine.url.render_as_string(hide_password=True)
-    names = sql_tables(table_prefix)
+    names = sql_tables(table_prefix, result.extras)
     try:
         with engine.begin() as conn:
             if if_exists == "fail":

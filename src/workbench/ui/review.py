@@ -21,13 +21,14 @@ import pandas as pd
 
 from workbench.access import authorize_reveal
 from workbench.errors import WorkbenchError
-from workbench.masking import mask_column, mask_text, needs_mask
+from workbench.masking import mask_column, mask_free_text, mask_text, needs_mask
 from workbench.review import ClusterReview
 from workbench.ui.diff import STYLE as DIFF_STYLE
 from workbench.ui.diff import highlight, record_table
 
 SORT_OPTIONS = [("lowest confidence first", "confidence"), ("largest first", "size")]
 ALL_SOURCES = "__all__"
+ALL_TAGS = "__all__"
 
 STYLE = """<style>
 .wb-review-status{font-size:14px;margin:4px 0}
@@ -45,6 +46,9 @@ STYLE = """<style>
 .wb-links th,.wb-links td{border-bottom:1px solid #eaecef;padding:3px 8px;text-align:left}
 .wb-links tr.wb-weak td{color:#8c959f}
 .wb-review-message.wb-error{color:#cf222e;font-weight:600}
+.wb-notes{font-size:13px;margin:2px 0;padding-left:18px}
+.wb-notes .wb-who{color:#57606a}
+.wb-tag{display:inline-block;border-radius:10px;padding:0 8px;margin-right:4px;font-size:12px;background:#eaeef2}
 </style>"""
 
 
@@ -117,6 +121,24 @@ def member_grid(members: pd.DataFrame, columns: list[str], *, mask: dict[str, Ca
             f'<tbody>{"".join(rows)}</tbody></table>')
 
 
+def notes_html(notes: list, *, mask: bool) -> str:
+    """A cluster's tags (badges) and notes (analyst, time, text); emails, phones and dates in notes
+    masked when ``mask``; everything escaped."""
+    tags = sorted({a.text for a in notes if a.kind == "tag"})
+    written = [a for a in notes if a.kind == "note"]
+    if not tags and not written:
+        return '<p class="wb-note">No notes or tags yet.</p>'
+    badges = "".join(f'<span class="wb-tag">{escape(t)}</span>' for t in tags)
+    items = []
+    for a in written:
+        text = _text(mask_free_text(pd.Series([a.text], dtype=object)).iloc[0]) if mask else a.text
+        where = "" if a.target_kind == "cluster" else f" on {escape(a.keys[0])}"
+        when = str(a.at)[:16]
+        items.append(f'<li><span class="wb-who">{escape(a.analyst)}, {escape(when)}{where}:</span> '
+                     f"{escape(text or '')}</li>")
+    return f'<div class="wb-tags">{badges}</div><ul class="wb-notes">{"".join(items)}</ul>'
+
+
 def links_table(links: pd.DataFrame, threshold: float | None) -> str:
     """The scored pairs of a cluster: which ones joined it (at or above the threshold), and labels."""
     if links.empty:
@@ -178,6 +200,12 @@ class ReviewApp:
         sources = [("all sources", ALL_SOURCES)] + [(s, s) for s in self.review.sources()]
         self.source = W.Dropdown(options=sources, value=ALL_SOURCES, description="Source")
         self.unreviewed = W.Checkbox(value=False, description="hide reviewed", indent=False)
+        self.tag_filter = W.Dropdown(options=self._tag_options(), value=ALL_TAGS, description="Tag")
+        self.notes_html = W.HTML()
+        self.note_text = W.Text(placeholder="a note on this cluster", description="Note")
+        self.add_note = W.Button(description="Add note", icon="sticky-note")
+        self.tag_text = W.Text(placeholder="tag, e.g. vip", description="Tag")
+        self.add_tag = W.Button(description="Tag cluster", icon="tag")
         self.prev = W.Button(description="Previous", icon="arrow-left")
         self.next = W.Button(description="Next", icon="arrow-right")
         self.position = W.HTML()
@@ -207,16 +235,24 @@ class ReviewApp:
             (self.merge_target, "wb-review-merge-target"), (self.merge, "wb-review-merge"),
             (self.verify, "wb-review-verify"), (self.undo, "wb-review-undo"),
             (self.message, "wb-review-message"), (self.empty, "wb-review-empty"),
+            (self.tag_filter, "wb-review-tag-filter"), (self.notes_html, "wb-review-notes"),
+            (self.note_text, "wb-review-note-text"), (self.add_note, "wb-review-add-note"),
+            (self.tag_text, "wb-review-tag-text"), (self.add_tag, "wb-review-add-tag"),
         ]:
             widget.add_class(css)
-        for button in (self.prev, self.next, self.explain, self.split, self.merge, self.verify, self.undo):
+        for button in (self.prev, self.next, self.explain, self.split, self.merge, self.verify, self.undo,
+                       self.add_note, self.add_tag):
             button.layout.width = "auto"
         self._controls = [self.sort, self.source, self.unreviewed, self.prev, self.next, self.link, self.explain,
-                          self.record, self.split, self.merge_target, self.merge, self.verify, self.undo]
+                          self.record, self.split, self.merge_target, self.merge, self.verify, self.undo,
+                          self.tag_filter, self.note_text, self.add_note, self.tag_text, self.add_tag]
 
         self.sort.observe(self._on_filter, names="value")
         self.source.observe(self._on_filter, names="value")
         self.unreviewed.observe(self._on_filter, names="value")
+        self.tag_filter.observe(self._on_filter, names="value")
+        self.add_note.on_click(self._on_note)
+        self.add_tag.on_click(self._on_tag)
         self.prev.on_click(self._on_prev)
         self.next.on_click(self._on_next)
         self.explain.on_click(self._on_explain)
@@ -228,12 +264,14 @@ class ReviewApp:
         self.app = W.VBox([
             W.HTML(STYLE + DIFF_STYLE),
             self.empty,
-            W.HBox([self.sort, self.source, self.unreviewed]),
+            W.HBox([self.sort, self.source, self.tag_filter, self.unreviewed]),
             W.HBox([self.prev, self.next, self.position]),
             self.status,
             W.HTML("<h4>Members</h4>"), self.members_html,
             W.HTML("<h4>Links that joined them</h4>"), self.links_html,
             W.HBox([self.link, self.explain]), self.explanation,
+            W.HTML("<h4>Notes and tags</h4>"), self.notes_html,
+            W.HBox([self.note_text, self.add_note]), W.HBox([self.tag_text, self.add_tag]),
             W.HTML("<h4>Decide</h4>"),
             W.HBox([self.record, self.split]),
             W.HBox([self.merge_target, self.merge]),
@@ -280,6 +318,22 @@ class ReviewApp:
         self._after(f"Verified cluster of {len(dec.keys)} records.", focus=dec.keys[0])
 
     @_guard
+    def _on_note(self, _button) -> None:
+        self.review.annotations.note(self.review.member_keys(self.cluster_id), self.note_text.value)
+        self.note_text.value = ""
+        self._after("Note added.", focus=self.cluster_id)
+
+    @_guard
+    def _on_tag(self, _button) -> None:
+        tag = self.review.annotations.tag(self.review.member_keys(self.cluster_id), self.tag_text.value)
+        self.tag_text.value = ""
+        self.tag_filter.options = self._tag_options()
+        self._after(f"Tagged {tag.text}.", focus=self.cluster_id)
+
+    def _tag_options(self) -> list[tuple[str, str]]:
+        return [("all tags", ALL_TAGS)] + [(t, t) for t in self.review.annotations.tags()]
+
+    @_guard
     def _on_undo(self, _button) -> None:
         dec = self.review.undo()
         self._after(f"Undid {dec.action} of {', '.join(dec.keys)}." if dec else "Nothing of yours to undo.",
@@ -296,7 +350,8 @@ class ReviewApp:
     def _reload(self, focus: str | None = None) -> None:
         """Rebuild the queue from the filters and show ``focus``'s cluster (or the one at the same place)."""
         source = None if self.source.value == ALL_SOURCES else self.source.value
-        self.queue = self.review.queue(self.sort.value, source, include_reviewed=not self.unreviewed.value)
+        tag = None if self.tag_filter.value == ALL_TAGS else self.tag_filter.value
+        self.queue = self.review.queue(self.sort.value, source, include_reviewed=not self.unreviewed.value, tag=tag)
         ids = list(self.queue["cluster_id"])
         if focus is not None and self.review.cluster_of(focus) in ids:
             self.pos = ids.index(self.review.cluster_of(focus))
@@ -314,7 +369,7 @@ class ReviewApp:
         if n == 0:
             self.cluster_id = None
             self.position.value = "no cluster to review"
-            for w in (self.status, self.members_html, self.links_html, self.explanation):
+            for w in (self.status, self.members_html, self.links_html, self.explanation, self.notes_html):
                 w.value = ""
             self.record.options, self.link.options = [], []
             return
@@ -342,6 +397,7 @@ class ReviewApp:
         self.link.value = self.link.options[0][1] if self.link.options else None
         self.explain.disabled = not self.link.options
         self.explanation.value = ""
+        self.notes_html.value = notes_html(rv.notes(cluster_id), mask=self.mask_pii)
         self.record.options = list(members.index)
         self.record.value = self.record.options[0]
         self.merge_target.options = list(rv.neighbours(cluster_id)["cluster_id"])
