@@ -145,3 +145,23 @@ def test_workspaces_from_before_provenance_read_as_unknown(tmp_path, people):
     ds = ws.load(tmp_path / "p.csv", key="id")
     assert ds.provenance == Provenance() and not ds.provenance.known
     assert "Party type not recorded" in ds.provenance.describe()[0]
+
+
+def test_stated_preferences_win_over_inferred_ones_in_golden_records():
+    from workbench.golden.build import build_golden
+    from workbench.golden.rules import SurvivorshipRules
+    from workbench.schema import infer_schema
+
+    frame = pd.DataFrame({"id": ["1", "2", "3", "4"], "source": ["crm", "crm", "preference_centre", "crm"],
+                          "preferred_channel": ["email", "email", "post", "sms"]})
+    clusters = pd.DataFrame({"key": ["1", "2", "3", "4"], "cluster_id": ["1", "1", "1", "4"]})
+    rules = SurvivorshipRules.defaults(infer_schema(frame, key="id"))
+    origin = Provenance(party="first", by_source={"preference_centre": "zero"})
+    stated = build_golden(frame, clusters, rules, key="id", source="source",
+                          party=party_of_records(frame, origin, "source"))
+    assert stated.golden.set_index("golden_id").loc["1", "preferred_channel"] == "post"
+    row = stated.lineage[(stated.lineage["golden_id"] == "1") & (stated.lineage["field"] == "preferred_channel")]
+    assert row["rule"].astype(str).tolist() == ["party_priority"]
+    # without provenance the rule has no opinion: the members' majority wins
+    plain = build_golden(frame, clusters, rules, key="id", source="source")
+    assert plain.golden.set_index("golden_id").loc["1", "preferred_channel"] == "email"

@@ -24,7 +24,7 @@ from workbench.checks.validators import distinct, parse_dates
 from workbench.errors import WorkbenchError
 from workbench.golden import exports
 from workbench.golden.rules import RULE_KINDS, Rule, SurvivorshipRules, Unit, load_rules
-from workbench.provenance import party_of_records
+from workbench.provenance import PARTIES, party_of_records
 from workbench.schema import Role, Schema, infer_schema
 
 __all__ = ["LINEAGE_RULES", "GoldenResult", "build_golden", "golden_from_workspace"]
@@ -96,6 +96,7 @@ def build_golden(
     key: str,
     source: str | None = None,
     schema: Schema | None = None,
+    party: pd.Series | None = None,
 ) -> GoldenResult:
     """Golden records of ``frame`` for the clustering ``clusters`` (columns ``key``, ``cluster_id``).
 
@@ -104,6 +105,7 @@ def build_golden(
     the source-system column (needed by ``source_priority``). Records of
     ``frame`` that no cluster names are left out and counted in
     ``stats["unclustered_records"]``; the golden_id is the cluster id.
+    ``party``: each record's party type (aligned with ``frame``), read by ``party_priority``.
     """
     started = time.perf_counter()
     if key not in frame.columns:
@@ -127,6 +129,7 @@ def build_golden(
     gid, golden_ids = _sorted_codes(cluster_ids)
     sub = frame.iloc[positions].reset_index(drop=True)
     ctx = _Context(sub, gid, len(golden_ids), ckeys, golden_ids, key, source)
+    ctx.party_rank = _party_rank(party, positions, len(ckeys))
 
     golden_fields = [c for u in units for c in u.fields]
     golden_fields = [str(c) for c in frame.columns if str(c) in set(golden_fields)]
@@ -161,6 +164,14 @@ def build_golden(
         "seconds": round(time.perf_counter() - started, 3),
     }
     return result
+
+
+def _party_rank(party: pd.Series | None, positions: np.ndarray, n: int) -> np.ndarray:
+    """Per clustered record: 0 zero-party ... 3 third-party, 4 unknown; all 0 without party information."""
+    if party is None:
+        return np.zeros(n, dtype=float)
+    rank = {p: float(i) for i, p in enumerate(PARTIES)}
+    return np.array([rank.get(p, float(len(PARTIES))) for p in party.to_numpy(dtype=object)[positions]])
 
 
 def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -218,6 +229,7 @@ class _Context:
                  golden_ids: np.ndarray, key: str, source: str | None) -> None:
         self.sub, self.gid, self.ngroups, self.ckeys = sub, gid.astype(np.int64), ngroups, ckeys
         self.golden_ids, self.key, self.source = golden_ids, key, source
+        self.party_rank = np.zeros(len(ckeys), dtype=float)  # set by build_golden when parties are known
         self.key_rank = _sorted_codes(ckeys)[0]  # keys are unique: their rank in sorted order
         self._codes: dict[str, tuple[np.ndarray, pd.Series]] = {}
         self._cache: dict[tuple[Any, ...], np.ndarray] = {}
@@ -323,6 +335,8 @@ def _scores(rule: Rule, unit: Unit, ctx: _Context, ci: np.ndarray, g: np.ndarray
     kind = rule.kind
     if kind == "source_priority":
         return ctx.source_rank(rule.sources)[ci]
+    if kind == "party_priority":
+        return ctx.party_rank[ci]
     if kind in ("most_recent", "earliest"):
         secs = ctx.date_seconds(str(rule.by))[ci]
         s = -secs if kind == "most_recent" else secs.copy()
@@ -493,7 +507,8 @@ def golden_from_workspace(ws: Any, dataset: Any, rules: SurvivorshipRules | str 
     source = ds.schema.column_for(Role.SOURCE)
     run_id = ws.start_run("golden", ds, rules=_rules_param(rules), clusters_from=clusters_from)
     try:
-        result = build_golden(frame, clusters, rules, key=ds.key, source=source)
+        parties = party_of_records(frame, ds.provenance, source) if ds.provenance.known else None
+        result = build_golden(frame, clusters, rules, key=ds.key, source=source, party=parties)
         _add_provenance(result, frame, ds, source)
         notes = per_golden(Annotations(ws, ds).active(), result.crosswalk)
         if len(notes):

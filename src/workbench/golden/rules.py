@@ -58,13 +58,14 @@ __all__ = [
     "most_complete",
     "most_frequent",
     "most_recent",
+    "party_priority",
     "source_priority",
 ]
 
 RULES_FORMAT_VERSION = 1
 
 #: Every rule kind, as written in YAML.
-RULE_KINDS = ("source_priority", "most_recent", "earliest", "most_complete", "most_frequent", "longest",
+RULE_KINDS = ("source_priority", "party_priority", "most_recent", "earliest", "most_complete", "most_frequent", "longest",
               "custom")
 _TOP_KEYS = ("version", "description", "recency", "default", "fields", "groups")
 _GROUP_KEYS = ("fields", "rules")
@@ -139,6 +140,16 @@ def earliest(by: str | None = None) -> Rule:
     return Rule("earliest", by=by)
 
 
+def party_priority() -> Rule:
+    """The value from the most direct party (``workbench.provenance``): what the customer stated
+    (zero-party) over what our systems observed (first), a partner's (second), a bought list's (third).
+
+    The party of each record comes from its dataset's provenance (``by_source`` for datasets that mix
+    parties); records of unknown party rank last, and without provenance the rule has no opinion.
+    """
+    return Rule("party_priority")
+
+
 def most_complete() -> Rule:
     """The value of the record with the most non-empty fields: the most careful capture."""
     return Rule("most_complete")
@@ -167,7 +178,7 @@ def custom(function: Callable[..., Any] | str) -> Rule:
 
 _BY_NAME: dict[str, Callable[[], Rule]] = {
     "most_recent": most_recent, "earliest": earliest, "most_complete": most_complete,
-    "most_frequent": most_frequent, "longest": longest,
+    "most_frequent": most_frequent, "longest": longest, "party_priority": party_priority,
 }
 
 
@@ -242,8 +253,10 @@ class SurvivorshipRules:
         record (people change them), then most frequent. Address fields as
         one group from the most recent, most complete record. Consent with
         its date as one group from the latest statement. Signup/created
-        dates: the earliest; other dates: the latest. Everything else: most
-        frequent, then most complete.
+        dates: the earliest; other dates: the latest. Everything else
+        (preferences, segments, free fields): the most direct party's value
+        (stated beats inferred, when provenance says), then most frequent,
+        then most complete.
         """
         recency = _recency_column(schema)
         by_recency = (most_recent(),) if recency else ()
@@ -270,8 +283,8 @@ class SurvivorshipRules:
                 fields[f.name] = (first,)
             elif f.role in _ADDRESS_ROLES:  # a lone address field
                 fields[f.name] = (*by_recency, most_complete(), most_frequent())
-            else:
-                fields[f.name] = (most_frequent(), most_complete())
+            else:  # preferences and the like: what the customer stated beats what was inferred
+                fields[f.name] = (party_priority(), most_frequent(), most_complete())
         return cls(fields=fields, groups=groups, recency=recency)
 
     # -- planning -----------------------------------------------------------------
