@@ -165,3 +165,15 @@ def test_stated_preferences_win_over_inferred_ones_in_golden_records():
     # without provenance the rule has no opinion: the members' majority wins
     plain = build_golden(frame, clusters, rules, key="id", source="source")
     assert plain.golden.set_index("golden_id").loc["1", "preferred_channel"] == "email"
+
+
+def test_dataset_listing_and_overview_page_show_provenance(tmp_path, people):
+    from workbench.dashboards import overview
+
+    ws = Workspace(tmp_path / "ws", user="ann")
+    ws.load(people, key="id", provenance={"party": "second", "source_system": "<script>x</script>"})
+    ws.load(people, key="id", name="plain")
+    assert ws.datasets().set_index("name")["party"].to_dict() == {"people": "second", "plain": None}
+    page = " ".join(p for p in overview.build(ws) if isinstance(p, str))
+    assert "Second-party data" in page and "Party type not recorded" in page
+    assert "<script>x" not in page and "&lt;script&gt;x" in page

@@ -430,7 +430,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     if df.empty:
         _say(f"no datasets in {ws.path} yet; load one with: workbench load FILE --key COLUMN")
         return 0
-    _print_frame(df[["name", "version", "rows_read", "rows_kept", "rows_rejected", "key", "source"]])
+    _print_frame(df[["name", "version", "rows_read", "rows_kept", "rows_rejected", "key", "party", "source"]])
     return 0
 
 

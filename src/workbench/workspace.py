@@ -338,12 +338,14 @@ class Workspace:
         )
 
     def datasets(self) -> pd.DataFrame:
-        """Every registered dataset version, newest first."""
+        """Every registered dataset version, newest first, with its party type (None: not recorded)."""
         t = store.datasets_table
         cols = [t.c.id, t.c.name, t.c.version, t.c.source, t.c.format, t.c.key, t.c.rows_read,
-                t.c.rows_kept, t.c.rows_rejected, t.c.created_at, t.c.created_by]
+                t.c.rows_kept, t.c.rows_rejected, t.c.created_at, t.c.created_by, t.c.provenance_json]
         with self.engine.connect() as conn:
-            return pd.read_sql(sa.select(*cols).where(t.c.status == "ready").order_by(t.c.id.desc()), conn)
+            frame = pd.read_sql(sa.select(*cols).where(t.c.status == "ready").order_by(t.c.id.desc()), conn)
+        frame["party"] = [json.loads(p).get("party") if isinstance(p, str) else None for p in frame.pop("provenance_json")]
+        return frame
 
     def set_schema(self, dataset: Dataset, overrides: Mapping[str, Any] | str | Path) -> Dataset:
         """Change field roles of a dataset version (recorded in the audit log)."""

@@ -32,6 +32,7 @@ def build(ws: Workspace, *, masked: bool = True) -> list[Any]:
     for name in latest["name"]:
         ds = ws.dataset(name)
         parts.append(html.heading(f"{ds.label}: {ds.rows_kept:,} rows, key {ds.key or '(none)'}"))
+        parts.append(html.note("Provenance: " + " ".join(ds.provenance.describe())))
         summary = ws.latest_result("summary", ds)
         if summary is not None:
             parts.append(plots.missing_by_column(summary, ds.schema))
