@@ -159,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="check the log's hash chain; exit 1 naming the first broken link (modified, deleted, "
                         "inserted)")
     p.set_defaults(func=cmd_audit)
+    _anonymize_parser(sub)
     return parser
 
 
@@ -459,6 +460,66 @@ def cmd_notes(args: argparse.Namespace) -> int:
     if not can_reveal(ws.role):  # notes are free text: phones and emails in them are masked
         frame["text"] = mask_free_text(frame["text"].astype(object)).where(frame["kind"] == "note", frame["text"])
     _print_frame(frame.assign(at=pd.to_datetime(frame["at"]).dt.strftime("%Y-%m-%d %H:%M")))
+    return 0
+
+
+def _anonymize_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """``workbench anonymize``; its names are read from workbench.anonymize only when it runs."""
+    p = sub.add_parser(
+        "anonymize", help="export a dataset with ids, emails and phones hashed, names and free text removed",
+        description="Write an anonymized copy of DATASET: ids, emails and phones hashed with your key (HMAC, "
+                    "so exports made with the same key join), names, addresses and free text suppressed, date "
+                    "of birth and postcode generalized; plus report.json with the k-anonymity over the "
+                    "quasi-identifiers. The key comes from --key-file or $WORKBENCH_PSEUDONYM_KEY, never from the "
+                    "command line.")
+    _workspace_arg(p)
+    p.add_argument("dataset", help="dataset name in the workspace")
+    p.add_argument("--key-file", metavar="F", help="file holding the secret key, 16 bytes or more "
+                                                   "(default: $WORKBENCH_PSEUDONYM_KEY)")
+    p.add_argument("--out", required=True, help="folder (records, golden, crosswalk, report.json, manifest.json) "
+                                                "or one .csv/.parquet file")
+    p.add_argument("--k", type=int, default=5, help="records in classes smaller than K are at risk "
+                                                            "(default 5)")
+    p.add_argument("--format", action="append", choices=("csv", "parquet"), dest="formats",
+                   help="table format for a folder (repeatable; default csv)")
+    p.add_argument("--golden", action="store_true",
+                   help="also build the golden records from the current clustering and export them anonymized")
+    p.add_argument("--quasi", action="append", metavar="COLUMN",
+                   help="a quasi-identifier for the report (repeatable; default: from the field roles)")
+    p.add_argument("--hash-names", action="store_true", help="hash names and addresses instead of removing them")
+    p.add_argument("--region", help="country of rows without one, for phones and postcodes "
+                                    "(default: the data's most common)")
+    p.set_defaults(func=cmd_anonymize)
+    return p
+
+
+def cmd_anonymize(args: argparse.Namespace) -> int:
+    from workbench.anonymize import ACTIONS, check_key, export_anonymized, read_key
+
+    secret = read_key(args.key_file) if args.key_file else check_key(None)  # refused before any work
+    ws = _open(args)
+    golden = None
+    if args.golden:
+        from workbench.golden import golden_from_workspace
+
+        golden = golden_from_workspace(ws, args.dataset)
+    paths = export_anonymized(ws, args.dataset, args.out, key=secret, formats=tuple(args.formats or ("csv",)),
+                              golden=golden, quasi=args.quasi, k=args.k, hash_names=args.hash_names,
+                              region=args.region)
+    import json
+
+    report = json.loads(next(p for n, p in paths.items() if n.endswith("report.json")).read_text("utf-8"))
+    r = report["tables"]["records"]
+    _say(f"{args.dataset}: {r['records']:,} records anonymized (key id {report['key_id']})")
+    for action in ACTIONS:
+        cols = [c["column"] for c in r["columns"] if c["action"] == action]
+        if cols:
+            _say(f"  {action}: {', '.join(cols)}")
+    if r["k"] is not None:
+        _say(f"  k = {r['k']} over {', '.join(r['quasi_identifiers']) or 'no quasi-identifier'}: "
+             f"{r['records_at_risk']:,} records ({r['share_at_risk']:.1%}) in classes smaller than {r['threshold']}")
+    for name, path in paths.items():
+        _say(f"  {name}: {path}")
     return 0
 
 
