@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -38,14 +38,18 @@ from sqlalchemy.engine import Connection, Engine
 
 from workbench import store
 
-__all__ = ["GENESIS", "Break", "ChainReport", "append", "chain_existing", "content_hash", "log", "record",
-           "verify"]
+__all__ = ["GENESIS", "REDACTED", "Break", "ChainReport", "append", "chain_existing", "content_hash", "log",
+           "next_id", "record", "redact", "verify"]
 
 #: ``prev_hash`` of the first entry.
 GENESIS = "0" * 64
 HEAD_KEY = "audit_head"  # meta: {"id": last id, "hash": its hash}
 CHAINED_KEY = "audit_chained"  # meta: entries hashed by the migration, {"count": n, "last_id": id}
 LOCK = "workbench-audit"
+#: In a redacted entry's details: ``{"by": id of the entry that redacted it}`` (see :func:`redact`).
+REDACTED = "_redacted"
+#: In the redacting entry's details: the ids it redacted.
+REDACTED_LIST = "audit_redacted"
 
 
 def _at_text(at: Any) -> str:
@@ -119,6 +123,70 @@ def record(engine: Engine, user: str, action: str, target: str | None = None,
         return append(conn, user, action, target, details)
 
 
+def next_id(conn: Connection) -> int:
+    """The id the next :func:`append` in this transaction will give its entry."""
+    head = _meta(conn, HEAD_KEY) or {"id": 0}
+    last = conn.execute(sa.select(sa.func.max(store.audit_table.c.id))).scalar() or 0
+    return max(int(head["id"]), int(last)) + 1
+
+
+def redact(conn: Connection, rewrite: Callable[[str | None, str], tuple[str | None, str] | None], *,
+           by_entry: int) -> dict[str, Any]:
+    """Rewrite the entries ``rewrite`` changes, then re-chain the log from the first one.
+
+    Erasing a person (``workbench.erasure``) must not leave their key or values
+    in old entries, yet the log must stay verifiable and say what happened.
+    ``rewrite(target, details_json)`` returns the new (target, details_json)
+    of an entry, or None to leave it alone. Each rewritten entry gets
+    ``"_redacted": {"by": by_entry}`` in its details; every entry from the
+    first rewritten one on is re-hashed (ids, times, users and actions never
+    change), and the head moves. ``by_entry`` must be the entry the caller
+    appends next in the same transaction (:func:`next_id`), and it must list
+    the redacted ids under ``"audit_redacted"``: :func:`verify` checks that
+    every redacted entry names an entry that owns up to it.
+
+    Returns ``{"entries": [redacted ids], "previous_head": {"id", "hash"},
+    "rechained_from": id or None}`` for the caller's own entry: someone who kept
+    the old head hash elsewhere finds it there instead of a silent rewrite.
+    The caller's transaction must hold the audit lock (``store.write_transaction(engine, lock=LOCK)``).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": store.lock_key(LOCK)})
+    t = store.audit_table
+    head = _meta(conn, HEAD_KEY) or {"id": 0, "hash": GENESIS}
+    rows = conn.execute(sa.select(t).order_by(t.c.id)).mappings().all()
+    changed: dict[int, tuple[str | None, str]] = {}
+    for row in rows:
+        new = rewrite(row["target"], row["details_json"] or "{}")
+        if new is None or tuple(new) == (row["target"], row["details_json"]):
+            continue
+        target, details_json = new
+        details = json.loads(details_json)
+        details[REDACTED] = {"by": int(by_entry)}
+        changed[int(row["id"])] = (target, store.dumps(details))
+    report: dict[str, Any] = {"entries": sorted(changed), "previous_head": dict(head), "rechained_from": None}
+    if not changed:
+        return report
+    first = min(changed)
+    report["rechained_from"] = first
+    prev = GENESIS
+    for row in rows:
+        rid = int(row["id"])
+        if rid < first:
+            prev = row["hash"] or ""
+            continue
+        entry = dict(row)
+        if rid in changed:
+            entry["target"], entry["details_json"] = changed[rid]
+        digest = content_hash(entry, prev)
+        conn.execute(t.update().where(t.c.id == rid).values(target=entry["target"],
+                                                            details_json=entry["details_json"],
+                                                            prev_hash=prev, hash=digest))
+        prev = digest
+    _set_meta(conn, HEAD_KEY, {"id": max(int(head["id"]), int(rows[-1]["id"])), "hash": prev})
+    return report
+
+
 def chain_existing(conn: Connection) -> int:
     """Hash the entries already in the log, in id order, and set the head; returns how many.
 
@@ -165,6 +233,8 @@ class ChainReport:
     head: str
     hashed_at_migration: int = 0
     breaks: list[Break] = field(default_factory=list)
+    #: Entries rewritten by an erasure (``redact``), each owned up to by a later entry.
+    redacted: int = 0
 
     @property
     def intact(self) -> bool:
@@ -188,9 +258,12 @@ def verify(engine: Engine) -> ChainReport:
         rows = conn.execute(sa.select(t).order_by(t.c.id)).mappings()
         breaks: list[Break] = []
         prev_id, prev_hash, n = 0, GENESIS, 0
+        claims: dict[int, Any] = {}  # redacted entry -> the entry it says redacted it
+        owned: dict[int, set[int]] = {}  # redacting entry -> the ids it lists
         for row in rows:
             n += 1
             rid = int(row["id"])
+            _redaction_marks(rid, row["details_json"], claims, owned)
             if row["hash"] is None:
                 breaks.append(Break(rid, "inserted", "it has no hash: it was written around the audit chain"))
             elif content_hash(row, row["prev_hash"] or "") != row["hash"]:
@@ -219,5 +292,29 @@ def verify(engine: Engine) -> ChainReport:
                             f"(entry {head['id']}) were added around the audit chain"))
     elif head["hash"] != prev_hash:
         breaks.append(Break(prev_id, "modified", "the last entry's hash is not the one the head records"))
+    for rid, by in sorted(claims.items()):
+        if not isinstance(by, int) or rid not in owned.get(by, ()):
+            breaks.append(Break(rid, "modified", f"it is marked redacted by entry {by}, which records no such "
+                                "redaction"))
     breaks.sort(key=lambda b: b.entry)
-    return ChainReport(entries=n, head=prev_hash, hashed_at_migration=int(chained["count"]), breaks=breaks)
+    return ChainReport(entries=n, head=prev_hash, hashed_at_migration=int(chained["count"]), breaks=breaks,
+                       redacted=len(claims))
+
+
+def _redaction_marks(rid: int, details_json: str | None, claims: dict[int, Any], owned: dict[int, set[int]]) -> None:
+    """Note an entry's redaction mark and the redactions it owns up to (JSON parsed only when mentioned)."""
+    text = details_json or ""
+    if REDACTED not in text and REDACTED_LIST not in text:
+        return
+    try:
+        details = json.loads(text)
+    except ValueError:
+        return
+    if not isinstance(details, dict):
+        return
+    mark = details.get(REDACTED)
+    if isinstance(mark, dict):
+        claims[rid] = mark.get("by")
+    listed = details.get(REDACTED_LIST)
+    if isinstance(listed, list):
+        owned[rid] = {int(i) for i in listed if isinstance(i, int)}

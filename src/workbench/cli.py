@@ -160,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "inserted)")
     p.set_defaults(func=cmd_audit)
     _anonymize_parser(sub)
+    _forget_parser(sub)
+    _retention_parser(sub)
     return parser
 
 
@@ -520,6 +522,78 @@ def cmd_anonymize(args: argparse.Namespace) -> int:
              f"{r['records_at_risk']:,} records ({r['share_at_risk']:.1%}) in classes smaller than {r['threshold']}")
     for name, path in paths.items():
         _say(f"  {name}: {path}")
+    return 0
+
+
+def _forget_parser(sub: argparse._SubParsersAction) -> None:
+    """``workbench forget KEY [KEY ...] [--dataset NAME] [--dry-run]``."""
+    p = sub.add_parser("forget", help="erase a customer (right to erasure) from every dataset version, label, "
+                                      "clustering, golden record and cache; list the exports that held it",
+                       description="Stewards and admins only. Exit code 0 when erased, 2 when no dataset holds "
+                                   "the key or on errors.")
+    _workspace_arg(p)
+    p.add_argument("key", nargs="+", help="the record's value in its dataset's key column (several allowed)")
+    p.add_argument("--dataset", help="only this dataset's versions (default: every dataset holding the key)")
+    p.add_argument("--dry-run", action="store_true", help="report what would be erased; change nothing")
+    p.set_defaults(func=cmd_forget)
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from workbench.erasure import forget
+
+    ws = _open(args)
+    report = forget(ws, args.key, dataset=args.dataset, dry_run=args.dry_run)
+    for line in report.lines():
+        _say(line)
+    return 0
+
+
+def _retention_parser(sub: argparse._SubParsersAction) -> None:
+    """``workbench retention [show | set NAME --days N --action A --by COL | apply [--dry-run] [--now DATE]]``."""
+    p = sub.add_parser("retention", help="show, set or apply retention policies (delete or anonymize records "
+                                         "after N days)",
+                       description="Stewards and admins only for set and apply. 'apply --dry-run' lists what "
+                                   "would go and changes nothing.")
+    _workspace_arg(p)
+    p.add_argument("action", nargs="?", choices=["show", "set", "apply"], default="show")
+    p.add_argument("dataset", nargs="?", help="dataset name (set: required; apply: default every dataset)")
+    p.add_argument("--days", type=int, help="keep records this many days")
+    p.add_argument("--then", dest="then", choices=("delete", "anonymize"), default="delete",
+                   help="what happens to older records: delete (default) or anonymize")
+    p.add_argument("--by", help="date column a record's age is taken from (default: the acquisition or load date)")
+    p.add_argument("--dry-run", action="store_true", help="apply: list what would go; change nothing")
+    p.add_argument("--now", help="apply: count ages to this date (YYYY-MM-DD; default today)")
+    p.add_argument("--key-file", help="anonymize: file holding the pseudonymization key "
+                                      "(default: $WORKBENCH_PSEUDONYM_KEY)")
+    p.set_defaults(func=cmd_retention)
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    from workbench.anonymize import read_key
+    from workbench.retention import apply_retention, retention_policy, set_retention
+
+    ws = _open(args)
+    if args.action == "set":
+        if not args.dataset or args.days is None:
+            raise WorkbenchError("usage: workbench retention set DATASET --days N [--then delete|anonymize] "
+                                 "[--by COLUMN]")
+        policy = set_retention(ws, args.dataset, days=args.days, action=args.then, by=args.by)
+        _say(f"{args.dataset}: {policy.action} after {policy.days} days"
+             + (f" by {policy.by}" if policy.by else ""))
+        return 0
+    if args.action == "apply":
+        key = read_key(args.key_file) if args.key_file else None
+        report = apply_retention(ws, dry_run=args.dry_run, now=args.now, dataset=args.dataset, key=key)
+        for line in report.lines():
+            _say(line)
+        return 0
+    names = sorted(set(ws.datasets()["name"]))
+    for name in names:
+        policy = retention_policy(ws, name)
+        _say(f"{name}: " + (f"{policy.action} after {policy.days} days" + (f" by {policy.by}" if policy.by else "")
+                            if policy else "no retention policy"))
+    if not names:
+        _say("no datasets in this workspace yet")
     return 0
 
 
