@@ -75,8 +75,8 @@ def test_every_value_is_a_string_blank_for_missing(small):
 
 def test_truth_covers_every_row_and_is_kept_apart(small):
     ct, at = small.customers_truth, small.acquired_truth
-    assert list(ct.columns) == ["customer_id", "entity_id", "kind"]
-    assert list(at.columns) == ["lead_id", "entity_id"]
+    assert list(ct.columns) == ["customer_id", "entity_id", "kind", "household_id"]
+    assert list(at.columns) == ["lead_id", "entity_id", "household_id"]
     assert ct["customer_id"].tolist() == small.customers["customer_id"].tolist()
     assert at["lead_id"].tolist() == small.acquired["lead_id"].tolist()
     assert set(ct["kind"]) <= KINDS
@@ -107,6 +107,25 @@ def test_lookalikes_are_different_people(small):
     juniors = m[m["kind"] == "junior"]
     by_name = juniors.groupby(["first_name", "street"])["entity_id"].nunique()
     assert (by_name > 1).any()
+
+
+def test_households_in_the_truth_are_the_groups_that_share_an_address(small):
+    ct, at = small.customers_truth, small.acquired_truth
+    both = pd.concat([ct[["entity_id", "household_id"]], at[["entity_id", "household_id"]]])
+    assert both.groupby("entity_id")["household_id"].nunique().max() == 1  # one household per person, both files
+    people = ct.drop_duplicates("entity_id")
+    sizes = people.groupby("household_id")["entity_id"].size()
+    kinds = people.groupby("household_id")["kind"].agg(lambda k: "/".join(sorted(set(k))))
+    assert set(kinds[sizes > 1]) == {"household", "twin", "junior"}  # twins and Jr/Sr live together
+    assert (sizes[kinds == ""] == 1).all() and 2 <= sizes.max() <= 4
+    # generated together: one address per household (the first record of each person, before moves)
+    m = small.customers.merge(ct, on="customer_id")
+    placed = m[(m["street"] != "") & (m["postcode"].str.len() == 5)]
+    clean = placed.assign(street=placed["street"].str.lower().str.split().str[:2].str.join(" "))
+    per_house = clean.groupby(["street", "postcode"])["household_id"].nunique()
+    assert (per_house == 1).mean() > 0.95
+    new_leads = at[~at["entity_id"].isin(ct["entity_id"])]
+    assert new_leads["household_id"].isin(ct["household_id"]).any()  # new leads joining master households
 
 
 def test_acquired_overlaps_the_master_within_range(small):

@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tag", help="add a tag")
     p.set_defaults(func=cmd_notes)
 
+    p = sub.add_parser("households", help="group a dataset's customers into households (shared address, phone, "
+                                          "inbox) and organizations under their parent, from its current clustering")
+    _workspace_arg(p)
+    p.add_argument("name", help="dataset name")
+    p.set_defaults(func=cmd_households)
+
     p = sub.add_parser("provenance", help="show where a dataset came from, or change it (audited): "
                                           "provenance NAME --party third --licence ...")
     _workspace_arg(p)
@@ -594,6 +600,22 @@ def cmd_retention(args: argparse.Namespace) -> int:
                             if policy else "no retention policy"))
     if not names:
         _say("no datasets in this workspace yet")
+    return 0
+
+
+def cmd_households(args: argparse.Namespace) -> int:
+    from workbench.households import households_from_workspace
+
+    ws = _open(args)
+    result = households_from_workspace(ws, args.name)
+    s = result.stats
+    _say(f"{args.name}: {s['clusters']:,} customers -> {s['multi_households']:,} households of 2+ people "
+         f"({s['people_in_multi']:,} people) and {s['multi_organization_groups']:,} organization groups of 2+ "
+         f"(run {s['run_id']}; ids kept {s['ids_kept']:,}, new {s['ids_new']:,}, retired {s['ids_retired']:,})")
+    if s["skipped_values"]:
+        _say(f"  {s['skipped_values']:,} shared values linked nobody: held by too many customers "
+             f"({', '.join(f'{k} {v}' for k, v in s['skipped_by_link'].items())})")
+    _say(f"  files: {s['members']}")
     return 0
 
 

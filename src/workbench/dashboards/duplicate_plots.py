@@ -18,8 +18,11 @@ import plotly.graph_objects as go
 
 from workbench.assess.plots import _figure, _label
 
-__all__ = ["LABEL_COLORS", "LINK_COLORS", "cluster_sizes", "confidence_bins", "confidence_histogram",
-           "labels_by_analyst", "link_overlap", "source_overlap"]
+__all__ = ["HOUSEHOLD_COLORS", "LABEL_COLORS", "LINK_COLORS", "cluster_sizes", "confidence_bins",
+           "confidence_histogram", "household_sizes", "labels_by_analyst", "link_overlap", "source_overlap"]
+
+HOUSEHOLD_COLORS = {"person": "#264653", "organization": "#e9c46a"}
+HOUSEHOLD_NAMES = {"person": "households (people)", "organization": "organizations (branches)"}
 
 LABEL_COLORS = {"match": "#2a9d8f", "distinct": "#e76f51", "unsure": "#e9c46a", "undone": "#adb5bd"}
 LINK_COLORS = {"match": "#2a9d8f", "ambiguous": "#e9c46a", "new": "#457b9d"}
@@ -105,3 +108,24 @@ def link_overlap(overlap: Sequence[Mapping[str, Any]], title: str = "Acquired re
                            hovertemplate="%{y}: %{x:,} " + LINK_NAMES[status] + " (%{customdata}%)<extra></extra>"))
     return _figure(bars, _label(title), 130 + 34 * max(len(order), 1), barmode="stack",
                    xaxis=dict(title="acquired records"), yaxis=dict(autorange="reversed"))
+
+
+def household_sizes(sizes: pd.DataFrame) -> go.Figure:
+    """Households of two or more customers per size, people and organizations (``kind``, ``size``, ``households``).
+
+    Sizes count distinct customers (clusters), not records: a household of
+    three is three people however many records each has.
+    """
+    multi = sizes[sizes["size"] > 1]
+    labels = [str(int(s)) for s in sorted(multi["size"].unique())]
+    bars = []
+    for kind, color in HOUSEHOLD_COLORS.items():
+        part = multi[multi["kind"] == kind].set_index("size")["households"]
+        if len(part):
+            bars.append(go.Bar(x=labels, y=[int(part.get(int(s), 0)) for s in labels], name=HOUSEHOLD_NAMES[kind],
+                               marker_color=color,
+                               hovertemplate="%{y:,} groups of %{x} customers<extra>" + kind + "</extra>"))
+    title = ("Households per size (customers sharing an address, phone or inbox; branches of one organization)"
+             if bars else "Households per size: no customers share a household")
+    return _figure(bars, title, 320, barmode="stack", xaxis=dict(title="customers in the household", type="category"),
+                   yaxis=dict(title="households", gridcolor="#eaecef"))

@@ -7,6 +7,10 @@ the page agrees with the review notebook. Aggregations run in DuckDB over
 the Parquet files and the figures get counts, not records, so a million-record
 clustering draws as fast as a small one. Member records are masked by role
 (``masking``) unless ``masked=False``; every value is HTML-escaped.
+
+Households (``workbench.households``) are shown from the newest finished
+"households" run of the dataset: its stored counts per household size, never
+a value; without one the page says how to make it.
 """
 
 from __future__ import annotations
@@ -104,6 +108,51 @@ def stored_links(ws: Workspace) -> list[dict[str, Any]]:
                     "master": row.params.get("master", "the master"), "finished_at": row.finished_at,
                     "threshold": result.get("threshold"), "overlap": result["overlap"]})
     return out
+
+
+def stored_households(ws: Workspace, ds: Dataset) -> dict[str, Any] | None:
+    """The result of the newest finished households run of a dataset of ``ds``'s name, or None.
+
+    Read here rather than through ``workbench.households`` so the page does not import its grouping
+    machinery (scipy) to read a few stored numbers.
+    """
+    runs = ws.runs("households")
+    runs = runs[(runs["status"] == "done") & runs["dataset_id"].notna()]
+    for row in runs.itertuples():  # newest first
+        if isinstance(row.result, dict) and ws.dataset_by_id(int(row.dataset_id)).name == ds.name:
+            return {**row.result, "run_id": int(row.id)}
+    return None
+
+
+def household_section(ws: Workspace, c: Clustering) -> list[Any]:
+    """Households per size from the stored households run, or how to create one."""
+    ds = c.dataset
+    run = stored_households(ws, ds)
+    parts: list[Any] = [html.heading("Households and organizations", level=3)]
+    if run is None:
+        return parts + [html.note(
+            f"No households stored for {ds.name} yet. Group its customers who share an address, phone or inbox "
+            f"(and branches of one organization) with: workbench households {ds.name} (or, in a notebook, "
+            f"workbench.households.households_from_workspace(ws, {ds.name!r})). This page then shows their sizes.")]
+    sizes = pd.DataFrame(run.get("sizes") or [], columns=["kind", "size", "households"])
+    multi = sizes[sizes["size"] > 1]
+    people = multi[multi["kind"] == "person"]
+    orgs = multi[multi["kind"] == "organization"]
+    tiles = [("households of 2+ people", f"{int(people['households'].sum()):,}"),
+             ("people in them", f"{int((people['size'] * people['households']).sum()):,}")]
+    if len(orgs) or run.get("organizations"):
+        tiles += [("organization groups of 2+", f"{int(orgs['households'].sum()):,}"),
+                  ("organizations in them", f"{int((orgs['size'] * orgs['households']).sum()):,}")]
+    tiles.append(("shared values too common to link", f"{int(run.get('skipped_values', 0)):,}"))
+    parts += [html.tiles(tiles), plots.household_sizes(sizes)]
+    links = run.get("links") or {}
+    if links:
+        parts.append(html.note("Customers joined to their household by: " + ", ".join(
+            f"{name} {int(n):,}" for name, n in sorted(links.items(), key=lambda kv: -int(kv[1])))))
+    if run.get("clustering") and run.get("clustering") != c.result.get("folder"):
+        parts.append(html.note(f"These households were grouped from an earlier clustering; run "
+                               f"workbench households {ds.name} again to bring them up to date."))
+    return parts
 
 
 def clusters_of(ws: Workspace, c: Clustering) -> pd.DataFrame:
@@ -323,6 +372,7 @@ def dataset_section(ws: Workspace, c: Clustering, *, masked: bool = True) -> lis
         parts.append(html.note(f"The {len(top)} least confident of {s['queue_length']:,} clusters not reviewed "
                                "yet; review them in notebooks/03_review_clusters.ipynb."))
         parts.append(html.table(review_members(ws, ds, members, top, masked=masked), max_rows=500))
+    parts += household_section(ws, c)
     parts.append(plots.labels_by_analyst(label_counts(ws, result.get("task") or f"dedupe:{ds.name}")))
     if s["source_combinations"] is None:
         parts.append(html.note("This dataset has no source column: overlap between sources cannot be shown."))

@@ -513,6 +513,9 @@ def golden_from_workspace(ws: Any, dataset: Any, rules: SurvivorshipRules | str 
         notes = per_golden(Annotations(ws, ds).active(), result.crosswalk)
         if len(notes):
             result.extras["annotations"] = notes
+        tree = _hierarchy(ws, ds, result.crosswalk)
+        if tree is not None:
+            result.extras["hierarchy"] = tree
         folder = ws.artifact_path(ds, f"golden/run-{run_id}")
         paths = result.export(folder, formats=("parquet",))
     except Exception as exc:
@@ -537,6 +540,23 @@ def _add_provenance(result: GoldenResult, frame: pd.DataFrame, ds: Any, source: 
     for table in (result.lineage, result.crosswalk):
         table["party"] = table["record_key"].astype(str).map(parties).astype(object)
         table["acquired_on"] = acquired
+
+
+def _hierarchy(ws: Any, ds: Any, crosswalk: pd.DataFrame) -> pd.DataFrame | None:
+    """golden_id -> household_id, kind (person / organization), household_size, from the newest
+    households run of the dataset (``workbench.households``), matched through record keys; None without one."""
+    from workbench.households import latest_households
+
+    run = latest_households(ws, ds)
+    if run is None:
+        return None
+    members = pd.read_parquet(ws.path / run["members"],
+                              columns=["record_key", "household_id", "kind", "household_size"])
+    members["record_key"] = members["record_key"].astype(str)
+    cross = pd.DataFrame({"record_key": crosswalk["record_key"].astype(str),
+                          GOLDEN_ID: crosswalk[GOLDEN_ID].astype(str)})
+    tree = cross.merge(members, on="record_key", how="inner").drop_duplicates(GOLDEN_ID)
+    return tree[[GOLDEN_ID, "household_id", "kind", "household_size"]].reset_index(drop=True)
 
 
 def _rules_param(rules: SurvivorshipRules) -> dict[str, Any]:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from workbench.access import authorize_reveal
 from workbench.errors import WorkbenchError
+from workbench.households import household_of
 from workbench.masking import mask_column, mask_free_text, mask_text, needs_mask
 from workbench.review import ClusterReview
 from workbench.ui.diff import STYLE as DIFF_STYLE
@@ -137,6 +138,20 @@ def notes_html(notes: list, *, mask: bool) -> str:
         items.append(f'<li><span class="wb-who">{escape(a.analyst)}, {escape(when)}{where}:</span> '
                      f"{escape(text or '')}</li>")
     return f'<div class="wb-tags">{badges}</div><ul class="wb-notes">{"".join(items)}</ul>'
+
+
+def household_line(house: pd.DataFrame) -> str:
+    """The cluster's household (``workbench.households.household_of``): its id, size, what links it, the
+    other clusters in it; empty when no households run knows the cluster."""
+    if house.empty:
+        return ""
+    h = house.iloc[0]
+    others = list(h["other_clusters"])
+    shown = ", ".join(map(str, others[:10])) + (f" and {len(others) - 10} more" if len(others) > 10 else "")
+    what = "organization group" if h["kind"] == "organization" else "household"
+    return (f'<br><span class="wb-household">{what} <code>{escape(str(h["household_id"]))}</code>: '
+            f'{int(h["size"])} customer(s)' + (f', linked by {escape(str(h["reasons"]))}' if h["reasons"] else "")
+            + (f"; other clusters: {escape(shown)}" if others else "") + "</span>")
 
 
 def links_table(links: pd.DataFrame, threshold: float | None) -> str:
@@ -389,6 +404,8 @@ class ReviewApp:
         self.status.value = (f'<b>Cluster {escape(cluster_id)}</b>: {len(members)} records, confidence '
                              f'{float(row["confidence"].min()):.2f}' + (f", sources {escape(srcs)}" if srcs else "")
                              + badge)
+        self.status.value += household_line(household_of(rv.ws, [str(k) for k in members.index],
+                                                         dataset=rv.dataset.name))
         self.members_html.value = member_grid(members, self.columns, mask=self.masks, source=rv.source_column)
         links = rv.links(cluster_id)
         self.links_html.value = links_table(links, rv.threshold)
