@@ -49,3 +49,27 @@ def test_duplicates_dashboard_renders_masked(page, voila_deduped_url):
     if shots:
         page.set_viewport_size({"width": 1280, "height": 1400})
         page.screenshot(path=str(Path(shots) / "dashboard-duplicates.png"), full_page=False)
+
+
+def test_consent_dashboard_renders_masked(page, voila_deduped_url):
+    page.goto(served_page(voila_deduped_url, "consent.ipynb"), timeout=120_000)
+    page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+    page.wait_for_load_state("load", timeout=120_000)
+    assert page.locator(".js-plotly-plot .main-svg").count() >= 2, "charts drawn, not just placeholders"
+    content = page.content()
+    body = page.inner_text("body")
+    assert "Traceback" not in content and "Error" not in body
+    assert "consent.show(" not in content and "wait_for_viewer" not in content, "sources must be stripped"
+    assert "Reachable customers per channel and purpose" in body and "How values were read" in body
+    assert "Conflicts: members of one golden record say different things" in body
+    assert "Left out: opt_in: channel unknown" in body  # the acquired list's opt-in names no channel
+    customers = pd.read_csv(SAMPLES / "customers.csv", dtype=str, keep_default_na=False)
+    dates = [d for d in customers["consent_date"] if d]
+    leaked = [v for v in _sample_pii() + dates if v in content]
+    assert not leaked, f"raw personal data visible: {leaked[:3]}"
+    assert "-**-**" in body, "consent dates are shown masked"
+
+    shots = os.environ.get("WORKBENCH_SCREENSHOTS")
+    if shots:
+        page.set_viewport_size({"width": 1280, "height": 1400})
+        page.screenshot(path=str(Path(shots) / "dashboard-consent.png"), full_page=False)

@@ -14,7 +14,7 @@ ALL_NOTEBOOKS = [p for p in ALL_NOTEBOOKS if ".ipynb_checkpoints" not in p.parts
 
 def test_there_are_notebooks():
     names = {p.relative_to(NOTEBOOKS).as_posix() for p in ALL_NOTEBOOKS}
-    assert {"00_tour.ipynb", "dashboards/overview.ipynb"} <= names
+    assert {"00_tour.ipynb", "dashboards/overview.ipynb", "dashboards/consent.ipynb"} <= names
 
 
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.relative_to(NOTEBOOKS).as_posix())
@@ -108,3 +108,30 @@ def test_duplicates_dashboard_notebook_runs_on_a_clustering(deduped_copy, monkey
     assert all("wbPlot(" in o["data"]["text/html"] and o["metadata"]["workbench"]["inline"] for o in charts)
     page = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert "duplicate rate" in page and "Clusters needing review" in page and "***" in page
+
+
+@pytest.mark.notebook
+def test_governance_notebook_on_a_clustered_workspace(deduped_copy, monkeypatch):
+    """05 against a clustered workspace: provenance set and audited, consent page, households, an anonymized
+    export without raw emails, dry runs of retention and erasure that change nothing."""
+    import pandas as pd
+
+    from workbench import Workspace
+
+    path = NOTEBOOKS / "05_govern.ipynb"
+    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(deduped_copy))
+    monkeypatch.setenv("WORKBENCH_TEST_MODE", "1")
+    rows_before = len(Workspace(deduped_copy).dataset("customers").frame)
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in outputs)
+    assert "First-party data" in text and "multi_households" in text and "k = " in text
+    assert "dry run: would remove 1 record(s)" in text
+    ws = Workspace(deduped_copy)
+    assert len(ws.dataset("customers").frame) == rows_before  # dry runs changed nothing
+    assert "set_provenance" in set(ws.audit_log()["action"])
+    records = pd.read_csv(deduped_copy / "exports" / "anonymized" / "records.csv", dtype=str)
+    assert not records.apply(lambda c: c.str.contains("@", na=False)).any().any()

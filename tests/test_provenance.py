@@ -10,7 +10,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from workbench import WorkbenchError, Workspace
+from workbench import WorkbenchError, Workspace, consent
 from workbench.assess import assess
 from workbench.assess.report import report_html
 from workbench.cli import main
@@ -177,3 +177,18 @@ def test_dataset_listing_and_overview_page_show_provenance(tmp_path, people):
     page = " ".join(p for p in overview.build(ws) if isinstance(p, str))
     assert "Second-party data" in page and "Party type not recorded" in page
     assert "<script>x" not in page and "&lt;script&gt;x" in page
+
+
+def test_golden_records_export_consent_and_third_parties_never_grant(deduped_copy, tmp_path):
+    ws = Workspace(deduped_copy, user="tester")
+    ws.set_provenance("customers", party="first", by_source={"pos": "third"})
+    result = golden_from_workspace(ws, "customers")
+    agreed = result.extras["consent"]
+    assert {"golden_id", "channel", "status", "rule", "conflict"} <= set(agreed.columns)
+    assert not ((agreed["party"] == "third") & (agreed["status"] == "granted")).any()
+    assert (agreed["party"] == "first").any()
+    # each statement carries its record's party by the provenance: point of sale is third-party here
+    statements = consent.of_dataset(ws.dataset("customers")).table
+    assert set(statements.loc[statements["source"] == "pos", "party"]) == {"third"}
+    paths = result.export(tmp_path / "out", formats=("csv",))
+    assert len(pd.read_csv(paths["consent.csv"])) == len(agreed)

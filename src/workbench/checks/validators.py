@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "CONSENT_FALSE",
-    "CONSENT_TRUE",
+    "CONSENT_FALSE",  # noqa: F822 (built on first use by __getattr__, from workbench.consent)
+    "CONSENT_TRUE",  # noqa: F822
     "DATE_FORMATS",
     "POSTCODE_PATTERNS",
     "Validated",
@@ -368,25 +368,42 @@ def age_years(dob: pd.Series, as_of: pd.Timestamp | str | None = None) -> pd.Ser
 
 
 # --------------------------------------------------------------------------
-# consent
-
-CONSENT_TRUE = frozenset({"y", "yes", "true", "1", "t"})
-CONSENT_FALSE = frozenset({"n", "no", "false", "0", "f"})
+# consent: the one vocabulary is ``workbench.consent``'s; this is its reading as a flag
 
 
-def consent_flags(values: pd.Series) -> pd.Series:
-    """Consent as a nullable boolean: Y/yes/true/1 -> True, N/no/false/0 -> False, else NA.
+def __getattr__(name: str) -> frozenset[str]:
+    """``CONSENT_TRUE`` / ``CONSENT_FALSE``: the vocabulary's normalized values meaning granted / denied.
 
-    Case-insensitive; booleans and the numbers 1/0 count too. NA covers both
+    Built on first use from ``workbench.consent`` (which imports this module).
+    """
+    if name in ("CONSENT_TRUE", "CONSENT_FALSE"):
+        from workbench.consent import DENIED, GRANTED, default_words
+
+        return default_words(GRANTED if name == "CONSENT_TRUE" else DENIED)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def consent_flags(values: pd.Series, *, inverted: bool | None = None, vocabulary=None) -> pd.Series:
+    """Consent as a nullable boolean: granted -> True, denied -> False, unknown or missing -> NA.
+
+    Values are read by ``workbench.consent`` (one vocabulary for checks,
+    statements and golden records): Y/yes/true/1/opt-in/"yes please" are
+    granted, N/no/false/0/opted out/unsubscribed/stop denied, "?" and values
+    it does not know unknown; case, spaces and punctuation do not matter,
+    booleans and the numbers 1/0 count. ``inverted``: the column asks the
+    opposite question (``unsubscribed``, ``opt_out``: a "Y" there is False);
+    by default read from the Series' name. ``vocabulary``: a
+    ``workbench.consent.Vocabulary`` with YAML overrides. NA covers both
     'missing' and 'not a consent flag' -- use ``is_missing`` to tell them apart.
     """
-    return map_distinct(values, lambda u: pd.Series([_flag(v) for v in u], dtype="boolean"))
+    from workbench import consent
 
+    if inverted is None:
+        inverted = consent.inverted_name(values.name)
+    vocab = vocabulary or consent.Vocabulary()
+    flag = {consent.GRANTED: True, consent.DENIED: False}
 
-def _flag(value: object) -> bool | None:
-    text = as_text(value).lower()
-    if text in CONSENT_TRUE:
-        return True
-    if text in CONSENT_FALSE:
-        return False
-    return None
+    def read(uniques: pd.Series) -> pd.Series:
+        status = vocab.read_distinct(uniques, inverted=inverted)["status"]
+        return pd.Series([flag.get(s) for s in status], dtype="boolean")
+    return map_distinct(values, read)

@@ -513,6 +513,9 @@ def golden_from_workspace(ws: Any, dataset: Any, rules: SurvivorshipRules | str 
         notes = per_golden(Annotations(ws, ds).active(), result.crosswalk)
         if len(notes):
             result.extras["annotations"] = notes
+        agreed = _consent(ds, result.crosswalk)
+        if agreed is not None:
+            result.extras["consent"] = agreed
         tree = _hierarchy(ws, ds, result.crosswalk)
         if tree is not None:
             result.extras["hierarchy"] = tree
@@ -540,6 +543,17 @@ def _add_provenance(result: GoldenResult, frame: pd.DataFrame, ds: Any, source: 
     for table in (result.lineage, result.crosswalk):
         table["party"] = table["record_key"].astype(str).map(parties).astype(object)
         table["acquired_on"] = acquired
+
+
+def _consent(ds: Any, crosswalk: pd.DataFrame) -> pd.DataFrame | None:
+    """Consent per golden record, channel and purpose (``workbench.consent``'s survivorship: latest explicit
+    statement, opt-out on a tie, third parties never grant, conflicts flagged); None without consent columns."""
+    from workbench import consent
+
+    if not ds.schema.columns_with(Role.CONSENT):
+        return None
+    statements = consent.of_dataset(ds)
+    return consent.golden_consent(statements, crosswalk) if len(statements) else None
 
 
 def _hierarchy(ws: Any, ds: Any, crosswalk: pd.DataFrame) -> pd.DataFrame | None:
