@@ -494,7 +494,7 @@ def postcodes_valid(data: pd.Series | pd.DataFrame, country: str | None = None) 
 
 
 def consent_recorded(data: pd.Series) -> pd.Series:
-    """The value is a consent flag (Y/N/yes/no/true/false/1/0)."""
+    """The value is a consent flag (a value of the consent vocabulary: Y/N, yes please, opt-in, unsubscribed...; workbench.consent)."""
     return v.consent_flags(data).notna()
 
 
@@ -906,7 +906,7 @@ for _kind in (
               (Param("country", "text", doc="country of every row (ISO code or name)"),
                Param("country_column", "column", doc="column holding each row's country")),
               validate=_one_of("country", "country_column"), column_params=("country_column",)),
-    CheckKind("consent_present", "a consent flag is recorded (Y/N/yes/no/true/false/1/0)", "completeness",
+    CheckKind("consent_present", "a consent flag is recorded (a value of the consent vocabulary, workbench.consent)", "completeness",
               _c_consent_present, tests_missing=True),
     CheckKind("consent_consistent", "given consent has a consent date, not before signup", "consistency",
               _c_consent_consistent,
