@@ -49,7 +49,7 @@ def test_provenance_from_the_schema_yaml_and_its_errors(tmp_path, people):
     assert ws.load(people, key="id", schema=good).provenance.licence == "partner agreement 7"
     bad = tmp_path / "bad.yaml"
     bad.write_text("fields:\n  id: id\nprovenance:\n  party: fourth\n")
-    with pytest.raises(WorkbenchError, match=r"bad.yaml.*'fourth' is not a party type"):
+    with pytest.raises(WorkbenchError, match=r"bad.yaml, line 4.*'fourth' is not a party type"):
         ws.load(people, key="id", schema=bad)
     with pytest.raises(WorkbenchError, match="unknown provenance field 'owner'"):
         ws.load(people, key="id", provenance={"owner": "me"})

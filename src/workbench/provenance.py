@@ -207,29 +207,20 @@ def _text(value: Any, where: str) -> str:
 
 
 def read_yaml(path: Any) -> Provenance | None:
-    """The ``provenance:`` section of a YAML file (a schema file or one of its own); None when it has none."""
-    from pathlib import Path
+    """The ``provenance:`` section of a YAML file (a schema file or one of its own); None when it has none.
 
-    import yaml
-
+    Errors name the file and the section's line."""
     from workbench.errors import ConfigError
+    from workbench.yaml_nodes import child, compose, line, read_config
 
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError("no such provenance file", path=str(path))
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=str(path),
-                          line=mark.line + 1 if mark is not None else None) from None
+    root, doc = compose(read_config(path, "provenance file"), str(path))
     section = doc.get("provenance") if isinstance(doc, Mapping) else None
     if section is None:
         return None
     try:
         return Provenance.coerce(section)
     except WorkbenchError as exc:
-        raise ConfigError(str(exc), path=str(path)) from None
+        raise ConfigError(str(exc), path=str(path), line=line(child(root, "provenance"))) from None
 
 
 def consent_evidence(frame: pd.DataFrame, schema: Any) -> pd.Series | None:
