@@ -255,7 +255,7 @@ class Workspace:
         return ds
 
     def _allocate_version(self, result: LoadResult, *, name: str, key: str | None,
-                          schema: Schema, provenance: Provenance) -> tuple[int, int, str]:
+                          schema: Schema, provenance: Provenance | None = None) -> tuple[int, int, str]:
         """(id, version, folder): the next version of ``name``, registered as ``loading`` under the write lock."""
         t = store.datasets_table
         try:
@@ -282,7 +282,7 @@ class Workspace:
                         status="loading",
                         pid=os.getpid(),
                         host=socket.gethostname(),
-                        provenance_json=store.dumps(provenance.to_dict()) if provenance.known else None,
+                        provenance_json=store.dumps(provenance.to_dict()) if provenance and provenance.known else None,
                     )
                 ).inserted_primary_key[0]
                 rel = _dataset_folder(dataset_id)  # keyed by id: two names never share a folder
