@@ -137,6 +137,10 @@ def test_cli_load_with_provenance_and_the_provenance_command(tmp_path, people, c
     assert "Licence: ListCo 2026" in capsys.readouterr().out
     assert main(["provenance", "people", "--workspace", ws, "--party", "fourth"]) == 2
     assert "'fourth' is not a party type" in capsys.readouterr().err
+    assert main(["assess", "people", "--workspace", ws]) == 0
+    out = capsys.readouterr().out
+    assert "provenance: third-party" in out
+    assert "email_marketing limited: not among the permitted purposes (postal_mailing; licence: ListCo 2026)" in out
 
 
 def test_workspaces_from_before_provenance_read_as_unknown(tmp_path, people):

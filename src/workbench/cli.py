@@ -305,6 +305,12 @@ def _print_assessment(r: dict, *, run_id: int, written: list[str], top: int = 5)
         _say("  scores: " + ", ".join(f"{d} {v:.1f}" for d, v in r["scores"].items()))
     if r["fitness"]:
         _say("  fit for: " + ", ".join(f"{p} {v:.1f}%" for p, v in r["fitness"].items()))
+    origin = r.get("provenance") or {}
+    if origin.get("party"):
+        _say(f"  provenance: {origin['party']}-party" + (f", from {origin['source_system']}" if origin.get("source_system")
+                                                          else ""))
+    for purpose, why in (origin.get("limits") or {}).items():
+        _say(f"    {purpose} limited: {why}")
     failing = sorted((c for c in r["checks"] if c["failed"]), key=lambda c: -c["failed"])[:top]
     if failing:
         _say("  top failing rules:")
