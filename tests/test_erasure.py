@@ -94,13 +94,11 @@ def erasable(deduped_copy, tmp_path):
     review decision, annotations, a cached dashboard summary, an audit entry naming the customer's email."""
     from workbench.dashboards import duplicates
     from workbench.golden import golden_from_workspace
+    from workbench.households import households_from_workspace
     from workbench.review import ClusterReview
 
     ws = Workspace(deduped_copy, user="tester")
     who = _pick_customer(ws)
-    golden_from_workspace(ws, "customers").export(tmp_path / "exports" / "golden")
-    review = ClusterReview(ws, "customers")
-    review.split(who["key"], note=f"not the same as {who['key']}")
     with ws.engine.begin() as conn:
         t = store.annotations_table
         conn.execute(t.insert().values(dataset="customers", target_kind="record", target=who["key"], kind="note",
@@ -108,6 +106,12 @@ def erasable(deduped_copy, tmp_path):
         conn.execute(t.insert().values(dataset="customers", target_kind="cluster",
                                        target=json.dumps(sorted([who["key"], "C999999"])), kind="tag",
                                        text="vip", analyst="tester", at=store.now()))
+    households_from_workspace(ws, "customers")  # golden records then carry notes, consent and the hierarchy
+    golden = golden_from_workspace(ws, "customers")
+    assert {"annotations", "consent", "hierarchy"} <= set(golden.extras)
+    golden.export(tmp_path / "exports" / "golden")
+    review = ClusterReview(ws, "customers")
+    review.split(who["key"], note=f"not the same as {who['key']}")
     ws.record("reveal", f"record {who['key']}", email=who["email"], role="steward")
     duplicates.warm(ws)
     assert list(deduped_copy.rglob("dashboard-summary.json")), "the dashboard cache was not written"
@@ -174,6 +178,16 @@ def test_forget_leaves_no_trace_of_the_customer_and_the_workspace_still_works(er
     from workbench.export import verify_manifest
 
     assert verify_manifest(ws.path / run["folder"]) == []
+    # the tables exported beside golden records stay, without the rows of the affected golden records
+    extras = {p.name for p in (ws.path / run["folder"]).glob("*.parquet")}
+    assert {"annotations.parquet", "consent.parquet", "hierarchy.parquet"} <= extras
+    consent_now = pd.read_parquet(ws.path / run["folder"] / "consent.parquet")
+    assert len(consent_now) and not consent_now["golden_id"].isin([g["golden_id"] for g in report.golden]).any()
+    # households: the record left its household; the others keep theirs
+    hh = ws.latest_result("households", ds)
+    members = pd.read_parquet(ws.path / hh["members"])
+    assert who["key"] not in set(members["record_key"]) and len(members) == len(before) - 1
+    assert verify_manifest(ws.path / hh["folder"]) == []
     review = ClusterReview(ws, "customers")
     assert len(review.members(new_id)) == int(golden.loc[golden["golden_id"] == new_id, "member_count"].iloc[0])
     page = [c for c in duplicates.stored_clusterings(ws) if c.dataset.name == "customers"][0]

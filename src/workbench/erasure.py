@@ -350,6 +350,7 @@ def _run(ws: Any, targets: list[_Target], *, action: str, dry_run: bool, digest_
         _failures(ws, t, report, dry_run)
     _matching_runs(ws, targets, report, dry_run)
     _golden_runs(ws, targets, report, dry_run)
+    _household_runs(ws, targets, report, dry_run)
     _summaries(ws, targets, report, dry_run)
     entry = _store(ws, targets, keys_by_name, tokens, report, dry_run, action=action, digests=digests,
                    details=details)
@@ -611,6 +612,11 @@ def _golden_folder(ws: Any, t: _Target, run: Any, folder: Path, report: ErasureR
         manifest = read_manifest(folder)
     except WorkbenchError:
         manifest = {}
+    # the tables exported beside them (annotations, consent, hierarchy): the affected golden records' rows go
+    # (building golden records again recomputes them from what is left)
+    for name in sorted(set(manifest.get("files", {})) - {f"{n}.parquet" for n in frames}):
+        if name.endswith(".parquet") and (folder / name).is_file():
+            frames[name.removesuffix(".parquet")] = _without(pd.read_parquet(folder / name), keys, set(affected))
     meta = {k: v for k, v in manifest.items() if k not in ("files", "manifest_version")}
     meta["erasure"] = {"golden_records_rebuilt": sum(1 for e in report.golden if e["action"] == "rebuilt"
                                                      and e["run"] == int(run.id)),
@@ -618,6 +624,48 @@ def _golden_folder(ws: Any, t: _Target, run: Any, folder: Path, report: ErasureR
                                                      and e["run"] == int(run.id)), "at": store.now().isoformat()}
     write_files(folder, {f"{n}.parquet": table_writer(f, "parquet") for n, f in frames.items()},
                 manifest=meta, manifest_name=MANIFEST)
+
+
+def _without(frame: pd.DataFrame, keys: set[str], golden_ids: set[str] = frozenset()) -> pd.DataFrame:
+    """``frame`` without the rows naming an erased record (``record_key``) or an affected golden record."""
+    gone = np.zeros(len(frame), dtype=bool)
+    if "record_key" in frame.columns:
+        gone |= np.isin(_as_text(frame["record_key"]), list(keys))
+    if golden_ids and "golden_id" in frame.columns:
+        gone |= np.isin(_as_text(frame["golden_id"]), list(golden_ids))
+    return frame[~gone].reset_index(drop=True)
+
+
+def _household_runs(ws: Any, targets: list[_Target], report: ErasureReport, dry_run: bool) -> None:
+    """Households runs (``workbench.households``): the erased records leave ``members``; the groups keep
+    their ids, and the counts stay as they were when the run was made."""
+    from workbench.export import MANIFEST, read_manifest, table_writer, write_files
+
+    by_id = {t.ds.id: t for t in targets}
+    for run in _runs(ws).itertuples():
+        if run.kind != "households" or pd.isna(run.dataset_id) or int(run.dataset_id) not in by_id:
+            continue
+        folder = ws.path / (run.result or {}).get("folder", "") if (run.result or {}).get("folder") else None
+        if folder is None or not (folder / "members.parquet").is_file():
+            continue
+        members = pd.read_parquet(folder / "members.parquet")
+        kept = _without(members, by_id[int(run.dataset_id)].keys)
+        if len(kept) == len(members):
+            continue
+        _run_entry(report, run.id, run.kind).append(f"{len(members) - len(kept)} record(s) left its households")
+        if dry_run:
+            continue
+        try:
+            manifest = read_manifest(folder)
+        except WorkbenchError:
+            manifest = {}
+        frames = {n: pd.read_parquet(folder / n) for n in manifest.get("files", {}) if n.endswith(".parquet")
+                  and n != "members.parquet" and (folder / n).is_file()}
+        frames["members.parquet"] = kept
+        meta = {k: v for k, v in manifest.items() if k not in ("files", "manifest_version")}
+        meta["erasure"] = {"records_removed": len(members) - len(kept), "at": store.now().isoformat()}
+        write_files(folder, {n: table_writer(f, "parquet") for n, f in frames.items()}, manifest=meta,
+                    manifest_name=MANIFEST)
 
 
 def _concat(parts: list[pd.DataFrame], like: pd.DataFrame) -> pd.DataFrame:
