@@ -11,6 +11,7 @@ a file cannot drive the terminal. Later stages add their own subcommands here.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import traceback
@@ -713,6 +714,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader left (`workbench ... | head`): the work is done, stop printing quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:
         return _fail(args.command, exc, debug=debug)
 
