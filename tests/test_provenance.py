@@ -196,3 +196,25 @@ def test_golden_records_export_consent_and_third_parties_never_grant(deduped_cop
     assert set(statements.loc[statements["source"] == "pos", "party"]) == {"third"}
     paths = result.export(tmp_path / "out", formats=("csv",))
     assert len(pd.read_csv(paths["consent.csv"])) == len(agreed)
+
+
+def test_golden_consent_columns_follow_the_consent_rules_not_recency_alone(tmp_path):
+    """A dated opt-in and an undated opt-out in one cluster: the golden record says no, like consent.csv."""
+    src = tmp_path / "c.csv"
+    src.write_text("id,first_name,email,consent_email,consent_date,signup_date\n"
+                   "1,Ann,ann@example.com,Y,2026-01-05,2020-01-01\n"
+                   "2,Ann,ann@example.com,N,,2021-01-01\n"
+                   "3,Bob,bob@example.com,Y,2026-02-01,2020-01-01\n", encoding="utf-8")
+    ws = Workspace(tmp_path / "ws", user="ann")
+    ws.load(src, key="id")
+    clusters = pd.DataFrame({"key": ["1", "2", "3"], "cluster_id": ["1", "1", "3"]})
+    result = golden_from_workspace(ws, "c", clusters=clusters)
+    agreed = result.extras["consent"].set_index("golden_id")
+    assert agreed.loc["1", "status"] == "denied" and agreed.loc["1", "rule"] == "opt_out_undated"
+    golden = result.golden.set_index("golden_id")
+    assert golden.loc["1", "consent_email"] == "N" and pd.isna(golden.loc["1", "consent_date"])
+    assert golden.loc["3", "consent_email"] == "Y" and golden.loc["3", "consent_date"] == "2026-02-01"
+    why = result.explain("1").set_index("field")
+    assert why.loc["consent_email", "record_key"] == "2" and why.loc["consent_email", "rule"] == "consent"
+    assert "consent_date" not in why.index  # the winning statement has no date: none is claimed
+    assert len(result.lineage) == len(result.lineage.drop_duplicates(["golden_id", "field"]))

@@ -32,8 +32,9 @@ __all__ = ["LINEAGE_RULES", "GoldenResult", "build_golden", "golden_from_workspa
 #: What the lineage ``rule`` column can say. Besides the rule kinds:
 #: ``only_value`` (every member with a value has this same value),
 #: ``tie_break`` (the rules could not separate two values; the smallest record key won),
-#: ``group_fill`` (the group's chosen record lacked this field; the next-ranked member gave it).
-LINEAGE_RULES = (*RULE_KINDS, "tie_break", "only_value", "group_fill")
+#: ``group_fill`` (the group's chosen record lacked this field; the next-ranked member gave it),
+#: ``consent`` (a consent column and its date, taken from the statement ``workbench.consent`` chose).
+LINEAGE_RULES = (*RULE_KINDS, "tie_break", "only_value", "group_fill", "consent")
 _TIE, _ONLY, _FILL = (LINEAGE_RULES.index(x) for x in ("tie_break", "only_value", "group_fill"))
 
 GOLDEN_ID = "golden_id"
@@ -513,7 +514,7 @@ def golden_from_workspace(ws: Any, dataset: Any, rules: SurvivorshipRules | str 
         notes = per_golden(Annotations(ws, ds).active(), result.crosswalk)
         if len(notes):
             result.extras["annotations"] = notes
-        agreed = _consent(ds, result.crosswalk)
+        agreed = _consent(ds, result, frame, source)
         if agreed is not None:
             result.extras["consent"] = agreed
         tree = _hierarchy(ws, ds, result.crosswalk)
@@ -545,15 +546,71 @@ def _add_provenance(result: GoldenResult, frame: pd.DataFrame, ds: Any, source: 
         table["acquired_on"] = acquired
 
 
-def _consent(ds: Any, crosswalk: pd.DataFrame) -> pd.DataFrame | None:
+def _consent(ds: Any, result: GoldenResult, frame: pd.DataFrame, source: str | None) -> pd.DataFrame | None:
     """Consent per golden record, channel and purpose (``workbench.consent``'s survivorship: latest explicit
-    statement, opt-out on a tie, third parties never grant, conflicts flagged); None without consent columns."""
+    statement, opt-out on a tie or an undated side, third parties never grant, conflicts flagged); None
+    without consent columns.
+
+    The golden records' own consent columns (and their dates) are then taken from the record whose
+    statement won, so a golden record never says "Y" where its consent is denied: survivorship by
+    recency alone would let a dated opt-in beat an undated opt-out.
+    """
     from workbench import consent
 
     if not ds.schema.columns_with(Role.CONSENT):
         return None
     statements = consent.of_dataset(ds)
-    return consent.golden_consent(statements, crosswalk) if len(statements) else None
+    if not len(statements):
+        return None
+    agreed = consent.golden_consent(statements, result.crosswalk)
+    decided = agreed[agreed["status"].isin(["granted", "denied"]) & agreed["record_key"].notna()]
+    by_key = frame.set_index(frame[ds.key].astype(str))
+    by_key = by_key[~by_key.index.duplicated()]  # a duplicated key: its first record, as golden records read it
+    golden = result.golden.set_index(result.golden[GOLDEN_ID].astype(str))
+    fixed = []
+    for spec in statements.plan:
+        if spec.problem or len(spec.channels) != 1 or spec.column not in golden.columns:
+            continue
+        won = decided[(decided["channel"] == spec.channels[0]) & (decided["purpose"] == spec.purpose)]
+        won = won[won["record_key"].astype(str).isin(by_key.index)]
+        if won.empty:
+            continue
+        gids, keys = won[GOLDEN_ID].astype(str).to_numpy(), won["record_key"].astype(str).to_numpy()
+        for col in (spec.column, spec.date_column):
+            if col is None or col not in golden.columns:
+                continue
+            values = by_key.loc[keys, col].to_numpy(dtype=object)
+            golden.loc[gids, col] = values
+            fixed.append(pd.DataFrame({GOLDEN_ID: gids, "field": col, "value": values, "record_key": keys,
+                                       "source": by_key.loc[keys, source].to_numpy(dtype=object) if source
+                                       else None}))
+    if fixed:
+        result.golden = golden.reset_index(drop=True)
+        _replace_lineage(result, pd.concat(fixed, ignore_index=True))
+    return agreed
+
+
+def _replace_lineage(result: GoldenResult, rows: pd.DataFrame) -> None:
+    """Lineage rows of (golden_id, field) in ``rows`` replaced by them, with rule ``consent``."""
+    lineage = result.lineage
+    fields = list(lineage["field"].cat.categories)
+    old = pd.MultiIndex.from_arrays([lineage[GOLDEN_ID].astype(str), lineage["field"].astype(str)])
+    new = pd.MultiIndex.from_arrays([rows[GOLDEN_ID], rows["field"]])
+    kept = lineage[~old.isin(new)]
+    rows = rows[rows["value"].map(lambda v: v is not None and not (isinstance(v, float) and np.isnan(v)))]
+    added = pd.DataFrame({GOLDEN_ID: rows[GOLDEN_ID].to_numpy(dtype=object),
+                          "field": pd.Categorical(rows["field"], categories=fields),
+                          "value": rows["value"].to_numpy(dtype=object),
+                          "record_key": rows["record_key"].to_numpy(dtype=object),
+                          "source": rows["source"].to_numpy(dtype=object),
+                          "rule": pd.Categorical(["consent"] * len(rows), categories=list(LINEAGE_RULES))})
+    extra = [c for c in lineage.columns if c not in added.columns]  # party, acquired_on: from the crosswalk
+    if extra:
+        by_record = result.crosswalk.set_index(result.crosswalk["record_key"].astype(str))
+        for c in extra:
+            added[c] = by_record.reindex(added["record_key"].astype(str))[c].to_numpy(dtype=object) \
+                if c in by_record.columns else None
+    result.lineage = pd.concat([kept, added], ignore_index=True)
 
 
 def _hierarchy(ws: Any, ds: Any, crosswalk: pd.DataFrame) -> pd.DataFrame | None:
