@@ -616,3 +616,17 @@ def test_timing_smoke(capsys):
         lines.append(f"  {func.__name__:22s} {time.perf_counter() - start:6.2f} s")
     with capsys.disabled():
         print("\n" + "\n".join(lines))
+
+
+def test_phone_regions_and_phone_key_are_the_one_phone_rule():
+    from workbench.standardize import phone_key, phone_regions
+
+    countries = pd.Series(["GB", None, "United Kingdom", "DE"])
+    assert phone_regions(countries).tolist() == ["GB", "GB", "GB", "DE"]  # unknown rows: the most common
+    assert phone_regions(countries, "FR").tolist() == ["GB", "FR", "GB", "DE"]
+    assert phone_regions(None) == "US" and phone_regions(None, "NL") == "NL"
+    phones = pd.Series(["020 7946 0958", "(212) 555-0101", "555-0101 x9", None])
+    assert phone_key(phones, pd.Series(["GB", "US", "US", "US"])).tolist() == [
+        "+442079460958", "+12125550101", "5550101", None]  # a local number without area code: its digits
+    local = phone_key(pd.Series(["8765 4321"]), "US")  # not a US number: its digits still join its copies
+    assert local.tolist() == ["87654321"]

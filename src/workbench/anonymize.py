@@ -214,11 +214,8 @@ def _email(s: pd.Series) -> pd.Series:
 
 
 def _phone(s: pd.Series, regions: str | pd.Series) -> pd.Series:
-    e164 = st.standardize_phone(s, regions)
-    missing = e164.isna()
-    if missing.any():  # a local or unreadable number: its digits, if it has at least 7
-        e164 = e164.where(~missing, st.phone_digits(s))
-    return e164.astype(object).where(e164.notna(), None)
+    key = st.phone_key(s, regions)  # E.164, else the digits of a local number: what matching compares
+    return key.astype(object).where(key.notna(), None)
 
 
 def pseudonymize(values: pd.Series, key: bytes | str, role: Role | str = Role.ID, *,
@@ -637,8 +634,7 @@ def anonymize_frame(frame: pd.DataFrame, schema: Schema, *, key: bytes | str | N
     plan = _plan(frame, schema, key_column, hash_names)
     country = schema.column_for(Role.COUNTRY)
     countries = frame[country] if country is not None and country in frame.columns else None
-    regions: str | pd.Series = (st.region_for_country(countries, region or "US") if countries is not None
-                                else region or "US")
+    regions = st.phone_regions(countries, region)
     known = {f.name: f.role for f in schema.fields}
     out = frame.copy()
     for i, treatment in enumerate(plan):

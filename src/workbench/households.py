@@ -451,8 +451,7 @@ def _first(frame: pd.DataFrame, schema: Schema, role: Role, fn) -> pd.Series | N
 def _regions(frame: pd.DataFrame, schema: Schema, region: str | None) -> str | pd.Series:
     """Where phones without a country code are read: each row's country, else the data's most common one."""
     country = schema.column_for(Role.COUNTRY)
-    default = region or (st.common_region(frame[country]) if country else None) or "US"
-    return st.region_for_country(frame[country], default) if country else default
+    return st.phone_regions(frame[country] if country else None, region)
 
 
 def _places(ccodes: np.ndarray, record_org: np.ndarray, post: pd.Series | None,

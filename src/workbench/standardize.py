@@ -560,6 +560,29 @@ def common_region(countries: pd.Series) -> str | None:
     return str(codes.mode().iloc[0]) if len(codes) else None
 
 
+def default_phone_region(countries: pd.Series | None) -> str:
+    """The region phones without a country code are read in: the data's most common country, else US."""
+    return (common_region(countries) if countries is not None else None) or "US"
+
+
+def phone_regions(countries: pd.Series | None, region: str | None = None) -> str | pd.Series:
+    """Per row, where a phone without a country code is read: its row's country, else ``region``, else
+    the data's most common country (``default_phone_region``). The one rule for matching, households and
+    pseudonyms."""
+    default = region or default_phone_region(countries)
+    return region_for_country(countries, default) if countries is not None else default
+
+
+def phone_key(s: pd.Series, regions: str | pd.Series = "US") -> pd.Series:
+    """A phone as records are compared and joined: E.164 read in ``regions``, else its digits
+    (``phone_digits``: a local number phonenumbers rejects still joins its own copies); None when neither."""
+    e164 = standardize_phone(s, regions)
+    missing = e164.isna()
+    if not missing.any():
+        return e164
+    return e164.where(~missing, phone_digits(s[missing]))
+
+
 # ---------------------------------------------------------------------------
 # Dates
 # ---------------------------------------------------------------------------

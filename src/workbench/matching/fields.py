@@ -153,7 +153,7 @@ def plan_fields(schema: Schema, overrides: Mapping[str, str | None] | None = Non
             region = None
             if f.role == Role.PHONE and frame is not None:
                 country = schema.column_for(Role.COUNTRY)
-                region = default_region(frame[country] if country else None)
+                region = st.default_phone_region(frame[country] if country else None)
             why = f"{f.role.value} (role found by {f.inferred_by})"
             if region:
                 why += f"; numbers without a country code read as {region}"
@@ -297,18 +297,7 @@ def prepare_records(frame: pd.DataFrame, key: str | None, fields: list[MatchFiel
 def match_phones(frame: pd.DataFrame, column: str, fields: list[MatchField], region: str | None) -> pd.Series:
     """Phones as matching compares them: E.164 read by each row's country, else the local digits."""
     country = next((f.column for f in fields if f.role == Role.COUNTRY and f.column in frame.columns), None)
-    default = region or default_region(frame[country] if country else None)
-    regions = st.region_for_country(frame[country], default) if country else default
-    e164 = st.standardize_phone(frame[column], regions)
-    missing = e164.isna()
-    if not missing.any():
-        return e164
-    return e164.where(~missing, st.phone_digits(frame.loc[missing, column]))  # local numbers only
-
-
-def default_region(countries: pd.Series | None) -> str:
-    """The region phones without a country code are read in: the data's most common country, else US."""
-    return (st.common_region(countries) if countries is not None else None) or "US"
+    return st.phone_key(frame[column], st.phone_regions(frame[country] if country else None, region))
 
 
 def schema_column(fields: list[MatchField], name: str) -> str:
