@@ -17,6 +17,13 @@ def test_there_are_notebooks():
     assert {"00_tour.ipynb", "dashboards/overview.ipynb", "dashboards/consent.ipynb"} <= names
 
 
+def _run(path, *, timeout: int) -> list:
+    """Execute the notebook at ``path`` (in its folder); every output of its code cells."""
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+
+
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.relative_to(NOTEBOOKS).as_posix())
 def test_notebook_is_stored_without_outputs(path):
     nb = nbformat.read(path, as_version=4)
@@ -47,10 +54,7 @@ def test_review_notebook_runs_on_a_clustering(deduped_copy, monkeypatch):
     path = NOTEBOOKS / "03_review_clusters.ipynb"
     monkeypatch.setenv("WORKBENCH_WORKSPACE", str(deduped_copy))
     monkeypatch.setenv("WORKBENCH_TEST_MODE", "1")
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    outputs = _run(path, timeout=600)
     assert not [o for o in outputs if o.output_type == "error"]
     text = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in outputs)
     assert "not been clustered yet" not in text and "review decision(s) in force" in text
@@ -74,10 +78,7 @@ def test_label_and_dedupe_notebook_labels_clusters_and_shows_the_app(workspace_c
     monkeypatch.setenv("WORKBENCH_SCRIPTED_LABELS", "15")
     monkeypatch.setenv("WORKBENCH_USER", "nb-analyst")
     monkeypatch.delenv("WORKBENCH_TEST_MODE", raising=False)
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    outputs = _run(path, timeout=900)
     assert not [o for o in outputs if o.output_type == "error"]
     data = [o.get("data", {}) for o in outputs]
     assert any("application/vnd.jupyter.widget-view+json" in d for d in data), "the labeling app is displayed"
@@ -98,10 +99,7 @@ def test_duplicates_dashboard_notebook_runs_on_a_clustering(deduped_copy, monkey
     """dashboards/duplicates.ipynb against a clustered and linked workspace: charts, masked members, no error."""
     path = NOTEBOOKS / "dashboards" / "duplicates.ipynb"
     monkeypatch.setenv("WORKBENCH_WORKSPACE", str(deduped_copy))
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    outputs = _run(path, timeout=600)
     assert not [o for o in outputs if o.output_type == "error"]
     charts = [o for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]
     assert len(charts) >= 5
@@ -122,10 +120,7 @@ def test_governance_notebook_on_a_clustered_workspace(deduped_copy, monkeypatch)
     monkeypatch.setenv("WORKBENCH_WORKSPACE", str(deduped_copy))
     monkeypatch.setenv("WORKBENCH_TEST_MODE", "1")
     rows_before = len(Workspace(deduped_copy).dataset("customers").frame)
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    outputs = _run(path, timeout=600)
     assert not [o for o in outputs if o.output_type == "error"]
     text = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in outputs)
     assert "First-party data" in text and "multi_households" in text and "k = " in text
