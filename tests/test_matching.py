@@ -446,15 +446,19 @@ def test_cluster_reports_its_stages_to_a_progress_function(sample_ws):
     assert last["standardize"] == (5000, 5000)  # every stage runs to its total
 
 
-def test_suggested_threshold_is_the_middle_of_the_near_best_and_never_above_one_half():
+def test_suggested_threshold_is_the_middle_of_the_near_best_within_its_band():
     from workbench.matching.model import suggest_threshold
 
     t = np.round(np.arange(0.05, 1.0, 0.05), 2)
-    # F1 peaks at 0.7 (noise of a few labels); nothing above 0.5 is suggested
+    # F1 peaks at 0.7 (noise of a few labels); nothing above 0.45 (nor below 0.35) is suggested
     f1 = np.where(t == 0.7, 0.95, np.where((t >= 0.3) & (t <= 0.5), 0.90, 0.5))
     curve = pd.DataFrame({"threshold": t, "f1": f1})
     assert suggest_threshold(curve) == 0.4
+    f1 = np.where(t <= 0.3, 0.99, np.where(t >= 0.5, 0.98, 0.5))  # outside the band, however good
+    assert 0.35 <= suggest_threshold(pd.DataFrame({"threshold": t, "f1": f1})) <= 0.45
     # within one label's worth of the best, thresholds are equally good: the middle of them
     f1 = np.array([{0.3: 0.80, 0.35: 0.82, 0.4: 0.81, 0.45: 0.84, 0.5: 0.70}.get(x, 0.5) for x in t])
     assert suggest_threshold(pd.DataFrame({"threshold": t, "f1": f1})) == 0.4
     assert suggest_threshold(pd.DataFrame({"threshold": t, "f1": f1}), tolerance=0.0) == 0.45
+    f1 = np.array([{0.35: 0.70, 0.4: 0.80, 0.45: 0.81}.get(x, 0.5) for x in t])
+    assert suggest_threshold(pd.DataFrame({"threshold": t, "f1": f1})) == 0.45  # of two near-best, the upper
