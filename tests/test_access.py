@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -123,3 +125,15 @@ def test_cluster_review_unmasks_only_for_stewards_and_audits_it(review_ws):
     ReviewApp(review_ws, "customers", mask_pii=False)  # "tester" made the workspace: its admin
     reveals = review_ws.audit_log().query("action == 'reveal'")
     assert reveals[["user", "target"]].values.tolist() == [["tester", "cluster review of customers"]]
+
+
+def test_a_named_identity_carries_the_os_login_behind_it(tmp_path):
+    """``Workspace(user=...)`` is a claim in Python: every entry it writes names the login that made it."""
+    me = access.os_user()
+    ws = Workspace(tmp_path / "ws", user="ann" if me != "ann" else "bea")
+    ws.record("probe", "x")
+    details = [json.loads(d) for d in ws.audit_log()["details_json"]]
+    assert details and all(d.get("login") == me for d in details)
+    mine = Workspace(tmp_path / "ws", user=me)
+    mine.record("probe", "y")
+    assert "login" not in json.loads(mine.audit_log()["details_json"].iloc[-1])  # acting as oneself: nothing to add

@@ -180,3 +180,12 @@ def test_postgresql_keeps_one_chain_and_shows_a_deletion(tmp_path, pg_database):
     first = audit.verify(engine).first
     engine.dispose()
     assert (first.entry, first.kind) == (victim, "deleted")
+
+
+def test_on_postgresql_a_named_identity_carries_the_database_login(tmp_path, pg_database):
+    """On a team store the server authenticated the session: its user goes with every claimed name."""
+    ws = Workspace(tmp_path / "ws", store=pg_database, user="ann")
+    ws.record("probe", "x")
+    assert ws.login == pg.SUPERUSER
+    last = json.loads(ws.audit_log()["details_json"].iloc[-1])
+    assert last["login"] == pg.SUPERUSER

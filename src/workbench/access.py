@@ -16,7 +16,11 @@ Identity is not taken from a free flag:
   read-only workspace cannot audit a reveal, so dashboards never unmask;
 - in Python (a notebook, a script, an app served to the analyst who started
   it) it is ``Workspace(path, user=...)``, else ``$WORKBENCH_USER``, else the OS
-  login: whoever runs Python there can write the store's file anyway.
+  login: whoever runs Python there can write the store's file anyway. A name
+  is a claim, so every audit entry written under a name other than the
+  authenticated login (:func:`login`: the database's session user on a
+  PostgreSQL store, which the server authenticated, else the OS login)
+  carries that login too.
 """
 
 from __future__ import annotations
@@ -48,6 +52,17 @@ def os_user() -> str:
         return getpass.getuser()
     except Exception:  # no login name in some containers
         return "unknown"
+
+
+def login(engine: sa.engine.Engine) -> str:
+    """Who is authenticated behind a workspace: the session user of a PostgreSQL store, else the OS login."""
+    if engine.dialect.name == "postgresql":
+        try:
+            with engine.connect() as conn:
+                return str(conn.execute(sa.text("SELECT session_user")).scalar())
+        except sa.exc.DBAPIError:
+            pass
+    return os_user()
 
 
 def check_role(role: str) -> str:

@@ -7,7 +7,6 @@ clusters in later modules). It holds no UI code.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import re
@@ -44,13 +43,7 @@ def default_workspace_path() -> Path:
 
 def current_user() -> str:
     """Who is acting, for the audit log: ``$WORKBENCH_USER`` or the login name."""
-    name = os.environ.get(ENV_USER)
-    if name:
-        return name
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in some containers
-        return "unknown"
+    return os.environ.get(ENV_USER) or access.os_user()
 
 
 @dataclass
@@ -148,6 +141,7 @@ class Workspace:
 
     def _open_store(self, read_only: bool) -> None:
         self.engine = store.make_engine(self.db_url, read_only=read_only)
+        self.login = access.login(self.engine)  # who authenticated, whatever name the session acts under
         if read_only:
             self.migrated_from = self.store_version = store.check_version(self.engine)
             self.role = access.role_of(self, self.user)  # viewer unless granted more; never writes
@@ -178,6 +172,8 @@ class Workspace:
         transaction: the change and its audit entry are stored together or not at all.
         """
         self.require_writable(f"recording {action!r}")
+        if self.user != self.login:  # a named identity is a claim: keep the login that made it
+            details = {**details, "login": self.login}
         if conn is not None:
             audit.append(conn, self.user, action, target, details)
         else:
