@@ -462,3 +462,22 @@ def test_suggested_threshold_is_the_middle_of_the_near_best_within_its_band():
     assert suggest_threshold(pd.DataFrame({"threshold": t, "f1": f1}), tolerance=0.0) == 0.45
     f1 = np.array([{0.35: 0.70, 0.4: 0.80, 0.45: 0.81}.get(x, 0.5) for x in t])
     assert suggest_threshold(pd.DataFrame({"threshold": t, "f1": f1})) == 0.45  # of two near-best, the upper
+
+
+def test_a_component_too_large_to_complete_is_completed_in_parts():
+    """Two true clusters chained by one weak link above the threshold: each is completed, not left sparse."""
+    groups = [np.arange(0, 30), np.arange(30, 60)]
+    rows = [(int(g[i]), int(g[i + 1]), 0.9) for g in groups for i in range(len(g) - 1)]  # a chain: sparse inside
+    rows.append((29, 30, 0.55))  # the weak link joining them into one component of 60
+    edges = pd.DataFrame(rows, columns=["l", "r", "score"]).astype({"score": "f4"})
+
+    def score(li, ri):
+        return np.where((li < 30) == (ri < 30), 0.9, 0.05)
+
+    out = scale.complete_components(edges, 0.5, score, max_size=40)
+    seen = set(zip(out["l"].tolist(), out["r"].tolist(), strict=True))
+    for g in groups:
+        assert all((int(a), int(b)) in seen for i, a in enumerate(g) for b in g[i + 1:])  # every inner pair scored
+    assert not any((a < 30) != (b < 30) for a, b in seen - {(29, 30)})  # across the cut: not scored
+    cluster, _, _ = scale.cluster_edges(out, 60, 0.5, progress=False)
+    assert len(set(cluster[:30])) == 1 and len(set(cluster[30:])) == 1 and cluster[0] != cluster[30]

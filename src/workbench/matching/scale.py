@@ -307,7 +307,12 @@ def complete_components(edges: pd.DataFrame, threshold: float, score: Callable[[
     a record joined to a cluster through one member but never compared with
     the others (two records that share nothing blocking keys on) was split
     off again. Components are small, so scoring every pair inside them is
-    cheap; components above ``max_size`` are left as they are.
+    cheap. A component above ``max_size`` (namesakes chained together at a
+    low threshold) is first cut at its weakest links into parts of at most
+    ``max_size`` records (:func:`split_oversized`'s rule), and the parts are
+    completed: left sparse, the true clusters inside it (an inventor's
+    thousand patents) fell apart, and at a threshold of 0.3 the PatentsView
+    inventors lost a third of their recall.
     """
     strong = edges[edges["score"] >= threshold]
     if strong.empty:
@@ -316,6 +321,7 @@ def complete_components(edges: pd.DataFrame, threshold: float, score: Callable[[
     m = len(strong)
     graph = coo_matrix((np.ones(m), (inv[:m], inv[m:])), shape=(len(nodes), len(nodes)))
     _, labels = connected_components(graph, directed=False)
+    labels = _cut_large(labels, inv[:m], inv[m:], strong["score"].to_numpy(), threshold, max_size)
     sizes = np.bincount(labels)
     # Smallest components first, until the pair budget is spent: a component of a
     # thousand records (one inventor, one company's sites) costs half a million pairs.
@@ -337,6 +343,30 @@ def complete_components(edges: pd.DataFrame, threshold: float, score: Callable[[
     li, ri = todo["node_x"].to_numpy(), todo["node_y"].to_numpy()
     extra = pd.DataFrame({"l": li, "r": ri, "score": np.asarray(score(li, ri), dtype=edges["score"].dtype)})
     return pd.concat([edges, extra], ignore_index=True)
+
+
+def _cut_large(labels: np.ndarray, li: np.ndarray, ri: np.ndarray, scores: np.ndarray, threshold: float,
+               max_size: int) -> np.ndarray:
+    """Component labels with each component above ``max_size`` relabeled as its parts (records cut loose alone)."""
+    sizes = np.bincount(labels)
+    big = np.flatnonzero(sizes > max_size)
+    if not len(big):
+        return labels
+    labels = labels.copy()
+    following = int(labels.max()) + 1
+    dtype = np.dtype([("pairs", "int64", 2), ("score", "f4")])
+    for c in big:
+        inside = labels[li] == c
+        arr = np.empty(int(inside.sum()), dtype=dtype)
+        arr["pairs"] = np.column_stack([li[inside], ri[inside]])
+        arr["score"] = scores[inside]
+        members = np.flatnonzero(labels == c)
+        labels[members] = np.arange(following, following + len(members))  # alone unless in a part
+        following += len(members)
+        for part in split_oversized(arr, threshold, max_size)[1]:
+            labels[np.unique(part["pairs"])] = following
+            following += 1
+    return np.unique(labels, return_inverse=True)[1]
 
 
 def cluster_edges(edges: pd.DataFrame, n_records: int, threshold: float, *,
