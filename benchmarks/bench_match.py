@@ -200,7 +200,7 @@ def run_ours(bs: BenchSet, labels: int, seed: int = 0) -> dict:
             counts = dd.labels.counts()
         finally:
             ws.close()
-    return {"precision": m["precision"], "recall": m["recall"], "f1": m["f1"],
+    return {"precision": m["precision"], "recall": m["recall"], "f1": m["f1"], "bcubed_f1": m["bcubed_f1"],
             "labels": int(sum(counts.values())),
             "seconds": round(time.perf_counter() - t0, 1), "blocking_recall": cand}
 
@@ -274,25 +274,26 @@ def _summary(bs: BenchSet, system: str, runs: list[dict]) -> dict:
     row = {"dataset": bs.name, "data": "real" if bs.real else "synthetic", "system": system}
     ok = [r for r in runs if "error" not in r]
     if not ok:
-        return {**row, "labels": "-", "precision": "error", "recall": "error", "F1": "error",
+        return {**row, "labels": "-", "precision": "error", "recall": "error", "F1": "error", "B3 F1": "error",
                 "seconds": f"{sum(r['seconds'] for r in runs):.0f}", "blocking recall": "-",
                 "error": runs[0]["error"] if runs else ""}
-    med = {k: statistics.median(r[k] for r in ok) for k in ("precision", "recall", "f1", "seconds")}
+    med = {k: statistics.median(r[k] for r in ok) for k in ("precision", "recall", "f1", "bcubed_f1", "seconds")}
     f1 = f"{med['f1']:.3f}"
     if len(runs) > 1:
         f1 += f" (min {min(r['f1'] for r in ok):.3f}, n={len(ok)}{'' if len(ok) == len(runs) else ' ok'})"
     cand = [r["blocking_recall"] for r in ok if r.get("blocking_recall") is not None]
     return {**row, "labels": str(max(r["labels"] for r in ok)), "precision": f"{med['precision']:.3f}",
-            "recall": f"{med['recall']:.3f}", "F1": f1, "seconds": f"{med['seconds']:.0f}",
+            "recall": f"{med['recall']:.3f}", "F1": f1, "B3 F1": f"{med['bcubed_f1']:.3f}",
+            "seconds": f"{med['seconds']:.0f}",
             "blocking recall": f"{statistics.median(cand):.3f}" if cand else "-"}
 
 
 def _print_table(rows: list[dict], seeds: int) -> None:
-    cols = ["dataset", "data", "system", "labels", "precision", "recall", "F1", "seconds", "blocking recall"]
+    cols = ["dataset", "data", "system", "labels", "precision", "recall", "F1", "B3 F1", "seconds", "blocking recall"]
     widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
     print()
     print(f"== pairwise precision / recall / F1 ({'median over ' + str(seeds) + ' labeler seeds; ' if seeds > 1 else ''}"
-          "Splink unsupervised, one run; seconds per run)")
+          "Splink unsupervised, one run; seconds per run); B3 F1: B-cubed, each record weighed once")
     print(" | ".join(c.ljust(widths[c]) for c in cols))
     print("-+-".join("-" * widths[c] for c in cols))
     for r in rows:

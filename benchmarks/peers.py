@@ -187,7 +187,7 @@ def run_dedupe(bs: BenchSet, labels: int, seed: int = 0, sample_size: int = 1000
                              ignore_index=True)
     clusters["cluster_id"] = clusters["cluster_id"].astype(str)
     m = cluster_metrics(clusters, entity)
-    return {"precision": m["precision"], "recall": m["recall"], "f1": m["f1"],
+    return {"precision": m["precision"], "recall": m["recall"], "f1": m["f1"], "bcubed_f1": m["bcubed_f1"],
             "labels": sum(answered.values()), "label_counts": answered,
             "seconds": round(time.perf_counter() - t0, 1)}
 
@@ -406,5 +406,5 @@ def run_splink(bs: BenchSet, seed: int = 0) -> dict:
     frame = clustered.as_pandas_dataframe()
     clusters = pd.DataFrame({"key": frame[bs.key].astype(str), "cluster_id": frame["cluster_id"].astype(str)})
     m = cluster_metrics(clusters, bs.entity)
-    return {"precision": m["precision"], "recall": m["recall"], "f1": m["f1"], "labels": 0,
+    return {"precision": m["precision"], "recall": m["recall"], "f1": m["f1"], "bcubed_f1": m["bcubed_f1"], "labels": 0,
             "seconds": round(time.perf_counter() - t0, 1)}
