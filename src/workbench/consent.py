@@ -80,7 +80,16 @@ import yaml
 from workbench.checks.validators import as_text, distinct, parse_dates
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.schema import Role, Schema, infer_schema, normalize_column_name
-from workbench.yaml_nodes import child, compose, key_node, line, read_config
+from workbench.yaml_nodes import (
+    child,
+    compose,
+    did_you_mean,
+    error_at,
+    format_version,
+    key_node,
+    line,
+    read_config,
+)
 
 __all__ = [
     "CHANGE_COLUMNS", "CHANNELS", "CONFIG_FORMAT_VERSION", "DEFAULT_PURPOSE", "DEFAULT_VALUES", "DENIED",
@@ -426,43 +435,30 @@ _CHANNEL_WORDS = {"email": "email", "e mail": "email", "phone": "phone", "teleph
                   "letter": "post", "direct mail": "post"}
 
 
-def _error(message: str, path: str | None, node: yaml.Node | None) -> ConfigError:
-    if node is None:
-        return ConfigError(message, path=path)
-    return ConfigError(message, path=path, line=line(node), column=node.start_mark.column + 1)
-
-
-def _did_you_mean(word: str, options: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _channel(value: Any, path: str | None, node: yaml.Node | None, where: str) -> str:
     text = normalize_value(value) or ""
     if text not in _CHANNEL_WORDS:
-        raise _error(f"{where}: {value!r} is not a channel{_did_you_mean(text, CHANNELS)}; "
+        raise error_at(f"{where}: {value!r} is not a channel{did_you_mean(text, CHANNELS)}; "
                      f"channels: {', '.join(CHANNELS)}", path, node)
     return _CHANNEL_WORDS[text]
 
 
 def _build_config(data: Any, root: yaml.Node | None, path: str | None, columns: list[str] | None) -> ConsentConfig:
     if not isinstance(data, Mapping) or "consent" not in data:
-        raise _error("a consent file is a mapping with a 'consent:' section (values:, columns:, default_channel:)",
+        raise error_at("a consent file is a mapping with a 'consent:' section (values:, columns:, default_channel:)",
                      path, root)
     node = child(root, "consent")
     section = data["consent"] or {}
     if not isinstance(section, Mapping):
-        raise _error("'consent:' must be a mapping with values:, columns: or default_channel:", path, node)
+        raise error_at("'consent:' must be a mapping with values:, columns: or default_channel:", path, node)
     for key in section:
         if key not in _TOP_KEYS:
-            raise _error(f"unknown key {key!r} under consent:{_did_you_mean(str(key), _TOP_KEYS)}; "
+            raise error_at(f"unknown key {key!r} under consent:{did_you_mean(str(key), _TOP_KEYS)}; "
                          f"it has: {', '.join(_TOP_KEYS)}", path, key_node(node, str(key)) or node)
-    version = section.get("version", CONFIG_FORMAT_VERSION)
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise _error(f"version must be a whole number, got {version!r}", path, child(node, "version"))
-    if version > CONFIG_FORMAT_VERSION:
-        raise _error(f"consent format version {version} is newer than this workbench understands "
-                     f"({CONFIG_FORMAT_VERSION})", path, child(node, "version"))
+    format_version(section.get("version", CONFIG_FORMAT_VERSION), CONFIG_FORMAT_VERSION, "consent format", path,
+                   child(node, "version"))
     values = _build_values(section.get("values"), child(node, "values"), path)
     default = section.get("default_channel")
     if default is not None:
@@ -470,7 +466,7 @@ def _build_config(data: Any, root: yaml.Node | None, path: str | None, columns: 
     cols = section.get("columns") or {}
     cols_node = child(node, "columns")
     if not isinstance(cols, Mapping):
-        raise _error("'columns:' must map a column name to {channel:, purpose:, inverted:, date:}", path, cols_node)
+        raise error_at("'columns:' must map a column name to {channel:, purpose:, inverted:, date:}", path, cols_node)
     overrides = {}
     for name, spec in cols.items():
         overrides[str(name)] = _build_column(str(name), spec, cols_node, path, columns)
@@ -481,7 +477,7 @@ def _build_values(values: Any, node: yaml.Node | None, path: str | None) -> dict
     if values is None:
         return {}
     if not isinstance(node, yaml.MappingNode) and not isinstance(values, Mapping):
-        raise _error("'values:' must map a raw value to granted, denied or unknown", path, node)
+        raise error_at("'values:' must map a raw value to granted, denied or unknown", path, node)
     out: dict[str, Word] = {}
     seen: dict[str, tuple[str, int | None]] = {}
     # keys as written (YAML would read yes/no/on/off as booleans and 1 as a number)
@@ -492,27 +488,27 @@ def _build_values(values: Any, node: yaml.Node | None, path: str | None) -> dict
     for raw, knode, vnode, meaning in items:
         norm = normalize_value(raw)
         if norm is None:
-            raise _error(f"consent value {raw!r} is empty: an empty value is missing, not a statement",
+            raise error_at(f"consent value {raw!r} is empty: an empty value is missing, not a statement",
                          path, knode)
         absolute = None
         if isinstance(meaning, Mapping):
             unknown = [k for k in meaning if k not in ("status", "absolute")]
             if unknown:
-                raise _error(f"value {raw!r}: unknown key {unknown[0]!r}; a value takes status: and absolute:",
+                raise error_at(f"value {raw!r}: unknown key {unknown[0]!r}; a value takes status: and absolute:",
                              path, key_node(vnode, str(unknown[0])) or vnode)
             absolute = meaning.get("absolute", False)
             if not isinstance(absolute, bool):
-                raise _error(f"value {raw!r}: absolute must be true or false, got {absolute!r}", path,
+                raise error_at(f"value {raw!r}: absolute must be true or false, got {absolute!r}", path,
                              child(vnode, "absolute") or vnode)
             meaning = meaning.get("status")
             vnode = child(vnode, "status") or vnode
         try:
             status = _status(meaning)
         except ConfigError as exc:
-            raise _error(f"value {raw!r}: {exc.message}", path, vnode) from None
+            raise error_at(f"value {raw!r}: {exc.message}", path, vnode) from None
         if norm in seen and seen[norm][0] != status:
             other, at = seen[norm]
-            raise _error(f"value {raw!r} is the same value as one on line {at} ({norm!r}) but says {status}, "
+            raise error_at(f"value {raw!r} is the same value as one on line {at} ({norm!r}) but says {status}, "
                          f"not {other}", path, knode)
         seen[norm] = (status, line(knode))
         previous = DEFAULT_VALUES.get(norm)
@@ -542,17 +538,17 @@ def _build_column(name: str, spec: Any, cols_node: yaml.Node | None, path: str |
     knode = key_node(cols_node, name)
     node = child(cols_node, name)
     if columns is not None and name not in columns:
-        raise _error(f"consent column {name!r} is not in the data{_did_you_mean(name, columns)}; "
+        raise error_at(f"consent column {name!r} is not in the data{did_you_mean(name, columns)}; "
                      f"columns: {', '.join(columns)}", path, knode or cols_node)
     if spec is False:
         return ColumnOverride(ignore=True)
     if spec is None:
         spec = {}
     if not isinstance(spec, Mapping):
-        raise _error(f"column {name!r} must be a mapping of {', '.join(_COLUMN_KEYS)}", path, node or knode)
+        raise error_at(f"column {name!r} must be a mapping of {', '.join(_COLUMN_KEYS)}", path, node or knode)
     for key in spec:
         if key not in _COLUMN_KEYS:
-            raise _error(f"column {name!r}: unknown key {key!r}{_did_you_mean(str(key), _COLUMN_KEYS)}; "
+            raise error_at(f"column {name!r}: unknown key {key!r}{did_you_mean(str(key), _COLUMN_KEYS)}; "
                          f"a column takes {', '.join(_COLUMN_KEYS)}", path, key_node(node, str(key)) or node)
     channels = None
     if spec.get("channel") is not None:
@@ -560,19 +556,19 @@ def _build_column(name: str, spec: Any, cols_node: yaml.Node | None, path: str |
         cnode = child(node, "channel")
         items = raw if isinstance(raw, list) else [raw]
         if not items:
-            raise _error(f"column {name!r}: channel must name at least one of {', '.join(CHANNELS)}", path, cnode)
+            raise error_at(f"column {name!r}: channel must name at least one of {', '.join(CHANNELS)}", path, cnode)
         channels = tuple(dict.fromkeys(_channel(v, path, child(cnode, i) if isinstance(raw, list) else cnode,
                                                 f"column {name!r}") for i, v in enumerate(items)))
     purpose = spec.get("purpose")
     if purpose is not None:
         purpose = normalize_value(purpose)
         if not purpose:
-            raise _error(f"column {name!r}: purpose must be a word such as marketing or newsletter", path,
+            raise error_at(f"column {name!r}: purpose must be a word such as marketing or newsletter", path,
                          child(node, "purpose"))
         purpose = purpose.replace(" ", "_")
     for flag in ("inverted", "ignore"):
         if flag in spec and not isinstance(spec[flag], bool):
-            raise _error(f"column {name!r}: {flag} must be true or false, got {spec[flag]!r}", path,
+            raise error_at(f"column {name!r}: {flag} must be true or false, got {spec[flag]!r}", path,
                          child(node, flag))
     date: Any = _UNSET
     if "date" in spec:
@@ -580,8 +576,8 @@ def _build_column(name: str, spec: Any, cols_node: yaml.Node | None, path: str |
         if date is not None:
             date = str(date)
             if columns is not None and date not in columns:
-                raise _error(f"column {name!r}: date column {date!r} is not in the data"
-                             f"{_did_you_mean(date, columns)}; columns: {', '.join(columns)}", path,
+                raise error_at(f"column {name!r}: date column {date!r} is not in the data"
+                             f"{did_you_mean(date, columns)}; columns: {', '.join(columns)}", path,
                              child(node, "date"))
     return ColumnOverride(channels, purpose, spec.get("inverted"), date, bool(spec.get("ignore", False)))
 

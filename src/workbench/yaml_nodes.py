@@ -1,11 +1,14 @@
 """YAML read as nodes as well as data, so config errors can name the line they are about.
 
-Rules files (checks) and survivorship rules (golden records) both report
-"file, line: what is wrong"; both read YAML through here.
+Rules files (checks), survivorship rules (golden records) and consent
+mappings all report "file, line: what is wrong"; all read YAML through here,
+with one rule for a node's error, a "did you mean" hint and a format version.
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -64,3 +67,25 @@ def key_node(node: yaml.Node | None, key: str) -> yaml.Node | None:
 def line(node: yaml.Node | None) -> int | None:
     """1-based line of a node, or None."""
     return None if node is None else node.start_mark.line + 1
+
+
+def error_at(message: str, path: str | None, node: yaml.Node | None) -> ConfigError:
+    """A ConfigError at ``node``'s line and column (the file alone when there is no node)."""
+    if node is None:
+        return ConfigError(message, path=path)
+    return ConfigError(message, path=path, line=line(node), column=node.start_mark.column + 1)
+
+
+def did_you_mean(word: object, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, or an empty string."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def format_version(value: Any, current: int, what: str, path: str | None, node: yaml.Node | None) -> int:
+    """A file's ``version:``: a whole number no newer than ``current``, else a ConfigError at ``node``."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise error_at(f"version must be a whole number, got {value!r}", path, node)
+    if value > current:
+        raise error_at(f"{what} version {value} is newer than this workbench understands ({current})", path, node)
+    return value

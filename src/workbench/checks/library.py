@@ -17,7 +17,6 @@ answer depends only on the row's own values say so with pandera's
 from __future__ import annotations
 
 import ast
-import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ import pandera.pandas as pa
 
 from workbench.checks import validators as v
 from workbench.errors import ConfigError
+from workbench.yaml_nodes import did_you_mean as _did_you_mean
 
 __all__ = [
     "DIMENSIONS",
@@ -190,11 +190,6 @@ def list_checks() -> pd.DataFrame:
         for k in sorted(_REGISTRY.values(), key=lambda k: k.name)
     ]
     return pd.DataFrame(rows, columns=["check", "dimension", "params", "description"])
-
-
-def _did_you_mean(word: object, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 # --------------------------------------------------------------------------

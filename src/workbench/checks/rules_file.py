@@ -31,7 +31,8 @@ from workbench.checks.library import Rule, RuleError, checked_region
 from workbench.errors import ConfigError
 from workbench.yaml_nodes import child as _child
 from workbench.yaml_nodes import compose as _compose
-from workbench.yaml_nodes import read_config
+from workbench.yaml_nodes import error_at as _error
+from workbench.yaml_nodes import format_version, read_config
 
 __all__ = ["RULES_FORMAT_VERSION", "RuleSet", "dump_rules", "load_rules", "resolve_members", "to_yaml"]
 
@@ -202,12 +203,6 @@ def to_yaml(data: Any, *, block_lists: bool = False) -> str:
 # YAML with line numbers
 
 
-def _error(message: str, path: str | None, node: yaml.Node | None) -> ConfigError:
-    if node is None:
-        return ConfigError(message, path=path)
-    return ConfigError(message, path=path, line=node.start_mark.line + 1, column=node.start_mark.column + 1)
-
-
 def _build(data: Any, root: yaml.Node | None, path: str | None, columns: list[str] | None) -> RuleSet:
     if data is None:
         data = {}
@@ -217,12 +212,8 @@ def _build(data: Any, root: yaml.Node | None, path: str | None, columns: list[st
         if key not in _TOP_KEYS:
             raise _error(f"unknown section {key!r}; a rules file has: {', '.join(_TOP_KEYS)}", path,
                          _key_node(root, key))
-    version = data.get("version", RULES_FORMAT_VERSION)
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise _error(f"version must be a whole number, got {version!r}", path, _child(root, "version"))
-    if version > RULES_FORMAT_VERSION:
-        raise _error(f"rules format version {version} is newer than this workbench understands "
-                     f"({RULES_FORMAT_VERSION})", path, _child(root, "version"))
+    version = format_version(data.get("version", RULES_FORMAT_VERSION), RULES_FORMAT_VERSION, "rules format", path,
+                             _child(root, "version"))
     items = data.get("rules") or []
     rules_node = _child(root, "rules")
     if not isinstance(items, list):

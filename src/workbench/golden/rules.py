@@ -26,7 +26,6 @@ Errors in a rules file name the file and line.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -40,9 +39,10 @@ from workbench.errors import ConfigError
 from workbench.schema import Role, Schema
 from workbench.yaml_nodes import child as _child
 from workbench.yaml_nodes import compose as _compose
+from workbench.yaml_nodes import did_you_mean as _hint
+from workbench.yaml_nodes import format_version, read_config
 from workbench.yaml_nodes import key_node as _key
 from workbench.yaml_nodes import line as _line
-from workbench.yaml_nodes import read_config
 
 __all__ = [
     "RULES_FORMAT_VERSION",
@@ -489,11 +489,6 @@ def _group_from(spec: Any, name: str) -> Group:
     raise ConfigError(f"group {name!r} must be a Group or a mapping with fields and rules")
 
 
-def _hint(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 class _At:
     """Raises ConfigError at a node's line."""
 
@@ -515,12 +510,8 @@ def _build(data: Any, root: yaml.Node | None, path: str | None) -> SurvivorshipR
         if k not in _TOP_KEYS:
             raise err(f"unknown section {k!r}{_hint(str(k), _TOP_KEYS)}; sections: {', '.join(_TOP_KEYS)}",
                       _key(root, str(k)))
-    version = data.get("version", RULES_FORMAT_VERSION)
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise err(f"version must be a whole number, got {version!r}", _child(root, "version"))
-    if version > RULES_FORMAT_VERSION:
-        raise err(f"survivorship rules version {version} is newer than this workbench understands "
-                  f"({RULES_FORMAT_VERSION})", _child(root, "version"))
+    version = format_version(data.get("version", RULES_FORMAT_VERSION), RULES_FORMAT_VERSION, "survivorship rules",
+                             path, _child(root, "version"))
     recency = data.get("recency")
     if recency is not None and not isinstance(recency, str):
         raise err(f"recency must name a date column, got {recency!r}", _child(root, "recency"))
