@@ -159,6 +159,18 @@ import contextlib  # noqa: E402  (kept with the fixtures below)
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 
 
+def page_figures(parts) -> list:
+    """The Plotly figures among a dashboard page's parts (what ``render`` would show as charts)."""
+    import plotly.graph_objects as go
+
+    return [p for p in parts if isinstance(p, go.Figure)]
+
+
+def page_text(parts) -> str:
+    """The HTML text parts of a dashboard page, joined (what ``render`` would show as markup)."""
+    return "".join(p for p in parts if isinstance(p, str))
+
+
 def make_hostile_workspace(dest: Path, rows: int = 400, user: str = "tester") -> Path:
     """A workspace at ``dest`` whose ``customers`` are the first sample customers, with markup in values.
 

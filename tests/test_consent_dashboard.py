@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import nbformat
 import pandas as pd
-import plotly.graph_objects as go
 import pytest
 from nbclient import NotebookClient
 
 from conftest import NOTEBOOKS, SAMPLES
+from conftest import page_figures as _figures
+from conftest import page_text as _text
 from workbench import Workspace, consent
 from workbench.access import AccessDenied
 from workbench.dashboards import consent as page
@@ -16,14 +17,6 @@ from workbench.dashboards import open_workspace, render
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 HOSTILE_SOURCE = "<b>web</b>"
-
-
-def _figures(parts) -> list[go.Figure]:
-    return [p for p in parts if isinstance(p, go.Figure)]
-
-
-def _text(parts) -> str:
-    return "".join(p for p in parts if isinstance(p, str))
 
 
 def _titles(parts) -> list[str]:

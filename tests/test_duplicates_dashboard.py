@@ -11,6 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import SAMPLES
+from conftest import page_figures as _figures
+from conftest import page_text as _text
 from workbench import Workspace, store
 from workbench.dashboards import duplicate_plots as dplots
 from workbench.dashboards import duplicates
@@ -18,14 +20,6 @@ from workbench.matching.labels import LabelStore
 
 HOSTILE_NAME = "<script>alert(1)</script>"
 HOSTILE_SOURCE = "<b>web</b>"
-
-
-def _figures(parts) -> list[go.Figure]:
-    return [p for p in parts if isinstance(p, go.Figure)]
-
-
-def _text(parts) -> str:
-    return "".join(p for p in parts if isinstance(p, str))
 
 
 def _title(fig: go.Figure) -> str:
