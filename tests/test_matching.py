@@ -98,6 +98,23 @@ def test_swapped_first_and_last_names_agree():
     assert X[1, 1] > 0  # straight comparison kept where it agrees better
 
 
+def test_a_full_name_in_either_order_agrees_on_its_word_set():
+    from workbench.matching.fields import prepare_records
+    from workbench.matching.model import Featurizer
+
+    frame = pd.DataFrame({"id": ["1", "2", "3"], "name": ["Mason Caitlin", "caitlin mason", "Caitlin Masters Jr"],
+                          "zip": ["3035", "3036", "3035"]})
+    fields = fields_from_schema(infer_schema(frame, key="id"), frame=frame)
+    names = [f.name for f in fields]
+    assert "full_name" in names and "name_set" in names and "name_suffix" in names
+    prepared = prepare_records(frame, "id", fields)
+    assert prepared.loc["1", "name_set"] == prepared.loc["2", "name_set"] == "caitlin mason"
+    assert prepared.loc["3", "name_suffix"] == "jr" and prepared.loc["1", "name_suffix"] is None
+    X = Featurizer(fields).frame_pairs(prepared, prepared, ["1", "1"], ["2", "3"])
+    k = names.index("name_set")
+    assert X[0, k] == 0.0 and X[1, k] > 0.0  # swapped words agree; another surname does not
+
+
 def test_classifier_keeps_the_prior_where_labels_are_silent():
     from workbench.matching.model import PairClassifier
 

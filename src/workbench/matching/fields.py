@@ -94,9 +94,10 @@ def fields_from_schema(schema: Schema, overrides: Mapping[str, str | None] | Non
     ``{column: None}`` to leave it out. With ``frame`` (the data), columns
     whose role says nothing about how to compare them ("other", a second id,
     an event date) get a comparator chosen from their values; without it only
-    roles count. A first and a last name also give a derived ``name_set``
-    field (token set of both), which sees through swapped first/last names,
-    and a ``name_suffix`` (jr/sr) field that tells a father from a son.
+    roles count. A first and a last name (or a full name alone) also give a
+    derived ``name_set`` field (their words as a set), which sees through
+    swapped first/last names, and a ``name_suffix`` (jr/sr) field that tells
+    a father from a son.
     """
     return plan_fields(schema, overrides, frame)[0]
 
@@ -176,6 +177,11 @@ def plan_fields(schema: Schema, overrides: Mapping[str, str | None] | None = Non
                                  "first and last name as a set: sees through swapped names"))
         fields.append(MatchField(unique_name("name_suffix"), None, "Exact", None, 1.0,
                                  "jr/sr/ii from the names: tells a father from a son"))
+    elif "full_name" in names:
+        fields.append(MatchField(unique_name("name_set"), None, "TokenSet", None, 1.0,
+                                 "the words of the full name as a set: 'Smith John' is 'John Smith'"))
+        fields.append(MatchField(unique_name("name_suffix"), None, "Exact", None, 1.0,
+                                 "jr/sr/ii from the name: tells a father from a son"))
     if not fields:
         reasons = "; ".join(f"{s.column}: {s.reason}" for s in skipped) or "no columns besides the key"
         raise WorkbenchError(
@@ -281,14 +287,18 @@ def prepare_records(frame: pd.DataFrame, key: str | None, fields: list[MatchFiel
         else:
             out[f.name] = _none_for_missing(_standardizer(f)(frame[f.column]))
     names = {f.name for f in fields}
+    split = {"first_name", "last_name"} <= names
     if "name_set" in names:
-        both = (out["first_name"].fillna("") + " " + out["last_name"].fillna("")).str.split()
-        out["name_set"] = _none_for_missing(both.map(lambda t: " ".join(sorted(set(t))) if t else None))
+        words = ((out["first_name"].fillna("") + " " + out["last_name"].fillna("")) if split
+                 else out["full_name"].fillna("")).str.split()
+        out["name_set"] = _none_for_missing(words.map(lambda t: " ".join(sorted(set(t))) if t else None))
     if "name_suffix" in names:
-        first = schema_column(fields, "first_name")
-        last = schema_column(fields, "last_name")
-        suffix = st.name_suffix(frame[last])
-        out["name_suffix"] = _none_for_missing(suffix.where(suffix.notna(), st.name_suffix(frame[first])))
+        if split:
+            suffix = st.name_suffix(frame[schema_column(fields, "last_name")])
+            suffix = suffix.where(suffix.notna(), st.name_suffix(frame[schema_column(fields, "first_name")]))
+        else:
+            suffix = st.name_suffix(frame[schema_column(fields, "full_name")])
+        out["name_suffix"] = _none_for_missing(suffix)
     out.index = index.to_numpy()
     out.index.name = "key"
     return out
