@@ -6,9 +6,10 @@ F1, labels used, time per stage and peak memory. Nothing is asserted.
 
     python benchmarks/bench_match.py febrl3|sample|febrl4|million [--labels 30] [--rows 1000000] [--seeds 5]
     python benchmarks/bench_match.py suite [--sets febrl3,restaurants,patents] [--labels 50] [--seeds 3] [--peers]
+    python benchmarks/bench_match.py suite --csv mine.csv --key id --truth mine_truth.csv [--peers]
 
 ``suite`` runs the engine zero-config (no roles, no field overrides) on each data set
-of benchmarks/datasets.py; with ``--peers`` raw dedupe (same label budget, same
+of benchmarks/datasets.py (or on your own labeled CSV); with ``--peers`` raw dedupe (same label budget, same
 scripted analyst) and Splink (unsupervised) run on the same records in the same run,
 and one table compares them. ``febrl3`` and ``sample`` take ``--peers`` too.
 """
@@ -31,7 +32,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import Timer, cluster_metrics, peak_rss_mb, scripted_labeling  # noqa: E402
-from datasets import NAMES, BenchSet, load  # noqa: E402
+from datasets import NAMES, BenchSet, from_csv, load  # noqa: E402
 
 from workbench import Workspace  # noqa: E402
 
@@ -321,6 +322,13 @@ def compare(bs: BenchSet, labels: int | None, seeds: int, with_peers: bool, ours
 
 def suite(args) -> None:
     rows = []
+    if args.csv:
+        if not (args.key and args.truth):
+            sys.exit("--csv needs --key (the record id column) and --truth (a CSV: record id, entity id)")
+        rows += compare(from_csv(args.csv, args.key, args.truth, real=not args.synthetic), args.labels,
+                        args.seeds, args.peers)
+        _print_table(rows, args.seeds)
+        return
     names = [n.strip() for n in args.sets.split(",") if n.strip()]
     for i, name in enumerate(names):
         try:
@@ -348,6 +356,10 @@ def main() -> None:
     parser.add_argument("--sets", default=",".join(NAMES), help=f"'suite': comma-separated, of {','.join(NAMES)}")
     parser.add_argument("--peers", action="store_true",
                         help="'suite', 'febrl3', 'sample': raw dedupe and Splink on the same data, same run")
+    parser.add_argument("--csv", help="'suite' on your own labeled data instead: records (CSV or Parquet)")
+    parser.add_argument("--key", help="with --csv: the record id column")
+    parser.add_argument("--truth", help="with --csv: a CSV of record id and true entity id")
+    parser.add_argument("--synthetic", action="store_true", help="with --csv: report the set as synthetic")
     args = parser.parse_args()
     if args.which != "suite" and args.labels is None:
         args.labels = 30

@@ -197,6 +197,26 @@ def _business(cache: Path) -> BenchSet:
     return _set("business", records, "record_id", entity, False, [c for c in records.columns if c != "record_id"])
 
 
+def from_csv(path: str | Path, key: str, truth: str | Path, real: bool = True) -> BenchSet:
+    """Your own labeled data: records in ``path`` (CSV or Parquet) keyed by ``key``; ``truth`` a
+    CSV of two columns, the record key and its true entity id (every record needs one)."""
+    path, truth = Path(path), Path(truth)
+    frame = (pd.read_parquet(path) if path.suffix == ".parquet"
+             else pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]))
+    if key not in frame.columns:
+        raise ValueError(f"{path.name}: no column {key!r} (columns: {', '.join(map(str, frame.columns))})")
+    ref = pd.read_csv(truth, dtype=str)
+    if ref.shape[1] < 2:
+        raise ValueError(f"{truth.name}: needs two columns, the record key and its entity id")
+    ref = ref.drop_duplicates(ref.columns[0]).set_index(ref.columns[0])[ref.columns[1]]
+    frame[key] = frame[key].astype(str)
+    entity = ref.reindex(frame[key])
+    if entity.isna().any():
+        missing = frame[key][entity.isna().to_numpy()].head(3).tolist()
+        raise ValueError(f"{truth.name}: {int(entity.isna().sum())} records have no entity id (e.g. {missing})")
+    return _set(path.stem, frame, key, entity, real, [c for c in frame.columns if c != key])
+
+
 if __name__ == "__main__":
     for n in sys.argv[1:] or NAMES:
         try:
