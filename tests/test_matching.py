@@ -129,6 +129,20 @@ def test_classifier_keeps_the_prior_where_labels_are_silent():
     assert plain.coef_[0] == pytest.approx(0.0, abs=1e-6)  # a zero-centred model knows nothing of A
 
 
+def test_each_label_counts_once():
+    """No class re-weighting: summed over the labeled pairs, the predicted match probability is the
+    number of labeled matches (what an unweighted logistic fit gives; balanced, a few matches
+    among many non-matches weigh several times each and drag the intercept up)."""
+    from workbench.matching.model import PairClassifier
+
+    rng = np.random.default_rng(0)
+    X = np.hstack([rng.random((50, 3)), np.ones((50, 3))])
+    y = (X[:, 0] + 0.3 * rng.standard_normal(50) < 0.2).astype(float)
+    assert 3 <= y.sum() <= 15
+    clf = PairClassifier(np.array([-4.0, -2.0, -1.0, 2.0, 1.0, 0.5])).fit(X, y)
+    assert clf.predict(X).sum() == pytest.approx(y.sum(), abs=0.05)
+
+
 def test_unscored_pairs_inside_a_component_are_scored():
     edges = pd.DataFrame({"l": [0, 0], "r": [1, 2], "score": np.array([0.9, 0.9], dtype="f4")})
     asked = []

@@ -2,9 +2,8 @@
 
 Features are dedupe's: its ``DataModel`` turns a pair of records into one
 distance per field plus "is missing" indicators. The classifier is a
-logistic regression over them (what dedupe itself trains), balanced because
-analysts label more non-matches than matches, and centred on an expert prior
-so a few dozen labels are enough.
+logistic regression over them (what dedupe itself trains), centred on a
+prior (expert or estimated from the data) so a few dozen labels are enough.
 """
 
 from __future__ import annotations
@@ -187,7 +186,19 @@ class PairClassifier:
     pairs happen to show (an email match worth little, a date-of-birth
     mismatch not seen at all); centred on domain knowledge it keeps what the
     labels do not contradict and moves where they do. With many labels the
-    data dominates. Classes are balanced, as analysts label more non-matches.
+    data dominates.
+
+    Each label counts once. Classes are not re-weighted to balance: active
+    learning asks about pairs near the boundary, so the share of matches
+    among the labels says where the boundary sits, not that matches are
+    under-represented. Balanced, the few matches of a labeling session
+    weighed several times each and pulled the intercept (the one coefficient
+    without a prior) up until a shared given name was enough: on the
+    PatentsView inventors, 8 matches among 50 labels put "Mark Horowitz" and
+    "Mark Vreeke" in one cluster (F1 0.974). Unweighted, median F1 over
+    labeler seeds went up on every benchmark set (patents 0.990 -> 0.992,
+    worst seed 0.974 -> 0.989; restaurants 0.996 -> 1.0; sample customers
+    0.973 -> 0.976; business 0.968 -> 0.970; Febrl 3 unchanged at 0.999).
     """
 
     def __init__(self, prior: np.ndarray | None = None, C: float = 1.0):
@@ -200,8 +211,7 @@ class PairClassifier:
         X = np.asarray(X, dtype=float)
         y = np.asarray(y, dtype=float)
         prior = np.zeros(X.shape[1]) if self.prior is None else self.prior
-        n_pos, n_neg = max(y.sum(), 1.0), max(len(y) - y.sum(), 1.0)
-        weight = np.where(y == 1, len(y) / (2 * n_pos), len(y) / (2 * n_neg)) * self.C
+        weight = np.full(len(y), float(self.C))
         sign = 2 * y - 1
 
         def loss(theta):
