@@ -51,7 +51,7 @@ def _files_holding(root: Path, texts: list[str]) -> dict[str, list[str]]:
 
 
 def _pick_customer(ws: Workspace) -> dict[str, str]:
-    """A labeled customer in a cluster of 2+ whose email, phone and name no other record (of any dataset) holds."""
+    """A labeled customer in a cluster of 2+ whose email, phone and full name no other record (of any dataset) holds."""
     ds = ws.dataset("customers")
     frame, schema = ds.frame.astype(object), ds.schema
     email, phone = schema.column_for(Role.EMAIL), schema.column_for(Role.PHONE)
@@ -65,13 +65,19 @@ def _pick_customer(ws: Workspace) -> dict[str, str]:
     clusters = current_clusters(ws, ds)
     multi = set(clusters.loc[clusters["cluster_size"] > 1, "key"])
     taken = set(acquired)
-    for row in frame[frame[ds.key].isin(labeled & multi)].sort_values(ds.key).itertuples(index=False):
+    names = frame[first].astype(str) + " " + frame[last].astype(str)
+    # customers whose key names their cluster first: the scan then also shows the id does not outlive them
+    names_cluster = set(clusters.loc[clusters["key"].astype(str) == clusters["cluster_id"].astype(str), "key"])
+    chosen = frame[frame[ds.key].isin(labeled & multi)]
+    chosen = chosen.assign(_own=~chosen[ds.key].isin(names_cluster)).sort_values(["_own", ds.key]).drop(columns="_own")
+    for row in chosen.itertuples(index=False):
         rec = row._asdict()
         values = {"email": rec[email], "phone": rec[phone], "first": rec[first], "last": rec[last]}
         if any(not isinstance(v, str) or not v for v in values.values()):
             continue
-        unique = all((frame[col] == rec[col]).sum() == 1 and rec[col] not in taken
-                     for col in (email, phone, last))
+        # the needles are the email, the phone and "first last": each must be this record's alone
+        unique = (all((frame[col] == rec[col]).sum() == 1 and rec[col] not in taken for col in (email, phone))
+                  and (names == f"{rec[first]} {rec[last]}").sum() == 1)
         if unique:
             return {"key": rec[ds.key], **values, "name": f"{values['first']} {values['last']}"}
     raise AssertionError("the sample has no labeled, clustered customer with distinctive values")

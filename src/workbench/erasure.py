@@ -541,15 +541,24 @@ def _matching_folder(folder: Path, own: set[str], master: set[str], changes: lis
 
 def _recluster(c: pd.DataFrame, gone: np.ndarray, keys: set[str]) -> pd.DataFrame:
     """The clustering without the erased records; a cluster named after one takes its smallest remaining key."""
-    c = c[~gone].reset_index(drop=True)
-    ids = c["cluster_id"].astype(str)
-    renamed = ids.isin(keys)
-    if renamed.any():
-        smallest = c["key"].astype(str).groupby(ids).transform("min")
-        c.loc[renamed, "cluster_id"] = smallest[renamed]
+    c = _renamed_clusters(c[~gone].reset_index(drop=True), "key", keys)
     if "cluster_size" in c.columns:
         c["cluster_size"] = c.groupby("cluster_id")["key"].transform("size").astype("int64")
     return c
+
+
+def _renamed_clusters(frame: pd.DataFrame, key_column: str, keys: set[str]) -> pd.DataFrame:
+    """A cluster id that is an erased record's key (clusters are named after a member) becomes the
+    cluster's smallest remaining key: the id must not tell that the record existed."""
+    if "cluster_id" not in frame.columns or frame.empty:
+        return frame
+    ids = frame["cluster_id"].astype(str)
+    renamed = ids.isin(keys)
+    if renamed.any():
+        frame = frame.copy()
+        smallest = frame[key_column].astype(str).groupby(ids).transform("min")
+        frame.loc[renamed, "cluster_id"] = smallest[renamed]
+    return frame
 
 
 # --------------------------------------------------------------------------
@@ -649,7 +658,8 @@ def _household_runs(ws: Any, targets: list[_Target], report: ErasureReport, dry_
         if folder is None or not (folder / "members.parquet").is_file():
             continue
         members = pd.read_parquet(folder / "members.parquet")
-        kept = _without(members, by_id[int(run.dataset_id)].keys)
+        keys = by_id[int(run.dataset_id)].keys
+        kept = _renamed_clusters(_without(members, keys), "record_key", keys)
         if len(kept) == len(members):
             continue
         _run_entry(report, run.id, run.kind).append(f"{len(members) - len(kept)} record(s) left its households")
