@@ -325,8 +325,11 @@ def suite(args) -> None:
     if args.csv:
         if not (args.key and args.truth):
             sys.exit("--csv needs --key (the record id column) and --truth (a CSV: record id, entity id)")
-        rows += compare(from_csv(args.csv, args.key, args.truth, real=not args.synthetic), args.labels,
-                        args.seeds, args.peers)
+        try:
+            bs = from_csv(args.csv, args.key, args.truth, real=not args.synthetic)
+        except (OSError, ValueError) as exc:
+            sys.exit(f"--csv: {exc}")
+        rows += compare(bs, args.labels, args.seeds, args.peers)
         _print_table(rows, args.seeds)
         return
     names = [n.strip() for n in args.sets.split(",") if n.strip()]

@@ -172,16 +172,12 @@ def plan_fields(schema: Schema, overrides: Mapping[str, str | None] | None = Non
             continue
         fields.append(MatchField(unique_name(col), col, k, None, confidence, why))
     names = {f.name for f in fields}
-    if {"first_name", "last_name"} <= names:
+    if {"first_name", "last_name"} <= names or "full_name" in names:
+        words = ("first and last name" if {"first_name", "last_name"} <= names else "the full name's words")
         fields.append(MatchField(unique_name("name_set"), None, "TokenSet", None, 1.0,
-                                 "first and last name as a set: sees through swapped names"))
+                                 f"{words} as a set: sees through swapped names ('Smith John', 'John Smith')"))
         fields.append(MatchField(unique_name("name_suffix"), None, "Exact", None, 1.0,
                                  "jr/sr/ii from the names: tells a father from a son"))
-    elif "full_name" in names:
-        fields.append(MatchField(unique_name("name_set"), None, "TokenSet", None, 1.0,
-                                 "the words of the full name as a set: 'Smith John' is 'John Smith'"))
-        fields.append(MatchField(unique_name("name_suffix"), None, "Exact", None, 1.0,
-                                 "jr/sr/ii from the name: tells a father from a son"))
     if not fields:
         reasons = "; ".join(f"{s.column}: {s.reason}" for s in skipped) or "no columns besides the key"
         raise WorkbenchError(
