@@ -143,6 +143,27 @@ def test_each_label_counts_once():
     assert clf.predict(X).sum() == pytest.approx(y.sum(), abs=0.05)
 
 
+def test_the_training_pool_holds_namesakes():
+    """Whole-key pairs (same full name) and random pairs never show two people who share a given
+    name but not a surname; the pool must, or no label ever says a shared given name is not enough."""
+    from workbench.matching.candidates import training_pool
+
+    first = ["hiroki", "hiroki", "hiroki", "mark", "mark", "david", "david", "ana", "bo"] * 10
+    last = ["kikuchi", "kikuchi", "yamashita", "horowitz", "vreeke", "tyvoll", "rosmann", "lee", "lee"] * 10
+    prepared = pd.DataFrame({"first_name": first, "last_name": last},
+                            index=[f"k{i}" for i in range(len(first))])
+    pool = training_pool(prepared, rng=np.random.default_rng(0))
+    assert set(pool["origin"]) == {"shared key", "random", "namesake"}
+    assert not pool.duplicated(["left_key", "right_key"]).any()
+    part = pool[pool["origin"] == "namesake"]
+    lf, rf = prepared.loc[part["left_key"]], prepared.loc[part["right_key"]]
+    same_first = lf["first_name"].to_numpy() == rf["first_name"].to_numpy()
+    same_last = lf["last_name"].to_numpy() == rf["last_name"].to_numpy()
+    assert (same_first | same_last).all() and not (same_first & same_last).any()  # one name, not both
+    assert (same_first & ~same_last).any()  # "hiroki kikuchi" beside "hiroki yamashita"
+    assert (~same_first & same_last).any()
+
+
 def test_unscored_pairs_inside_a_component_are_scored():
     edges = pd.DataFrame({"l": [0, 0], "r": [1, 2], "score": np.array([0.9, 0.9], dtype="f4")})
     asked = []
