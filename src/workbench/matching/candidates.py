@@ -147,8 +147,7 @@ def namesake_pairs(prepared: pd.DataFrame, other: pd.DataFrame | None, chosen: l
     if not parts or count <= 0:
         return empty
     taken = pd.concat(chosen, ignore_index=True)
-    left_rows = np.unique(taken["left"].to_numpy()).astype("int64")
-    right_rows = np.unique(taken["right"].to_numpy()).astype("int64")
+    left_rows, right_rows = np.unique(taken["left"].to_numpy()), np.unique(taken["right"].to_numpy())
     if other is None:
         left_rows = right_rows = np.union1d(left_rows, right_rows)
     found = []
@@ -164,7 +163,7 @@ def namesake_pairs(prepared: pd.DataFrame, other: pd.DataFrame | None, chosen: l
         if len(m) > count // len(parts):
             m = m.sample(max(count // len(parts), 1), random_state=int(rng.integers(0, 2**31 - 1)))
         found.append(m)
-    return pd.concat(found, ignore_index=True).drop_duplicates(ignore_index=True) if found else empty
+    return pd.concat(found, ignore_index=True).drop_duplicates(ignore_index=True)
 
 
 def _within_budget(left: np.ndarray, right: np.ndarray, max_records: int) -> np.ndarray:
