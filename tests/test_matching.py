@@ -144,12 +144,14 @@ def test_each_label_counts_once():
 
 
 def test_the_training_pool_holds_namesakes():
-    """Whole-key pairs (same full name) and random pairs never show two people who share a given
-    name but not a surname; the pool must, or no label ever says a shared given name is not enough."""
+    """Whole-key pairs (same full name) and random pairs never show two people who share the start of
+    a given name but not a surname; the pool must, or no label ever says a shared or look-alike given
+    name is not enough ("Hiroki" and "Hiroaki" are one insertion apart, and two people)."""
     from workbench.matching.candidates import training_pool
 
-    first = ["hiroki", "hiroki", "hiroki", "mark", "mark", "david", "david", "ana", "bo"] * 10
-    last = ["kikuchi", "kikuchi", "yamashita", "horowitz", "vreeke", "tyvoll", "rosmann", "lee", "lee"] * 10
+    first = ["hiroki", "hiroki", "hiroki", "hiroaki", "mark", "mark", "david", "david", "ana", "bo"] * 10
+    last = ["kikuchi", "kikuchi", "yamashita", "yamada", "horowitz", "vreeke", "tyvoll", "rosmann", "lee",
+            "lee"] * 10
     prepared = pd.DataFrame({"first_name": first, "last_name": last},
                             index=[f"k{i}" for i in range(len(first))])
     pool = training_pool(prepared, rng=np.random.default_rng(0))
@@ -159,9 +161,41 @@ def test_the_training_pool_holds_namesakes():
     lf, rf = prepared.loc[part["left_key"]], prepared.loc[part["right_key"]]
     same_first = lf["first_name"].to_numpy() == rf["first_name"].to_numpy()
     same_last = lf["last_name"].to_numpy() == rf["last_name"].to_numpy()
-    assert (same_first | same_last).all() and not (same_first & same_last).any()  # one name, not both
+    first_start = lf["first_name"].str[:4].to_numpy() == rf["first_name"].str[:4].to_numpy()
+    last_start = lf["last_name"].str[:4].to_numpy() == rf["last_name"].str[:4].to_numpy()
+    assert (first_start | last_start).all() and not (same_first & same_last).any()  # never both names
     assert (same_first & ~same_last).any()  # "hiroki kikuchi" beside "hiroki yamashita"
+    assert (~same_first & first_start & ~last_start).any()  # "hiroki kikuchi" beside "hiroaki yamada"
     assert (~same_first & same_last).any()
+
+
+def test_the_prior_is_loose_where_the_expert_and_the_data_disagree():
+    """Expert and data-estimated weights are two opinions; where they differ the labels decide.
+
+    On inventors a different surname all but rules a match out (the data), among customers who marry
+    it is weak evidence (the expert): held tight on the expert's view, labels of namesakes could
+    not teach it, and "Hiroaki Yamada" and "Hiroki Yamashita" at one employer scored 0.998."""
+    from workbench.matching.fields import MatchField
+    from workbench.matching.model import PRIOR_BY_NAME, Featurizer, PairClassifier, prior_weights
+
+    f = Featurizer([MatchField("first_name", "a", "GivenName"), MatchField("last_name", "b", "Name"),
+                    MatchField("employer", "c", "OrgName")])
+    mean, var = prior_weights(f, {"first_name": (3.0, 5.0), "last_name": (4.5, 6.0), "employer": (4.0, 1.5)})
+    agree, disagree = PRIOR_BY_NAME["last_name"]
+    assert mean[1] == -(agree + disagree) and mean[4] == agree  # centred on the expert's view
+    assert var[1] == pytest.approx(1 + (10.5 - agree - disagree) ** 2) and var[4] == pytest.approx(1 + 3.0 ** 2)
+    assert var[0] == var[3] == 1.0  # expert and data agree on the given name
+    assert var[2] == var[5] == 1.0  # one opinion only (the data's): as sure as before
+    assert mean[2] == -5.5 and mean[5] == 4.0
+    # labeled namesakes at one employer: the given name and the employer agree, the surname does not
+    # (distances, "both present" flags, name commonness and its flag)
+    X = np.array([[0, 1, 0, 1, 1, 1, 0, 0], [0, 0, 0, 1, 1, 1, 0.5, 1]] * 4, dtype=float)
+    y = np.array([0, 1] * 4)
+    tight = PairClassifier(mean).fit(X, y)
+    loose = PairClassifier(mean, prior_variance=var).fit(X, y)
+    assert loose.coef_[1] < tight.coef_[1] - 1.0  # the surname's disagreement learned, not held back
+    assert loose.predict(X[:1])[0] < tight.predict(X[:1])[0]
+    assert PairClassifier(mean, prior_variance=var).clone().prior_variance is not None
 
 
 def test_unscored_pairs_inside_a_component_are_scored():

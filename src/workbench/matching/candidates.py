@@ -26,11 +26,14 @@ CHEAP_KEYS: list[tuple[str, ...]] = [
     ("full_name",),
 ]
 
-#: Pairs sharing a given name or a surname but not both (namesakes, relatives, typos in the other
-#: name), as a share of the key-sharing pairs: the near misses that teach what the other name is worth.
+#: Pairs sharing the start of a given name or of a surname (namesakes, relatives, typos), as a share
+#: of the key-sharing pairs: the near misses that teach what the rest of the name is worth.
 NAMESAKE_SHARE = 0.25
-#: The name parts those pairs share one of.
+#: The name parts those pairs share the start of.
 NAME_PARTS = ("first_name", "last_name")
+#: How many leading letters they share: "Hiroki"/"Hiroaki", "James E."/"James H.", "Jun-Se"/"Jun-Hee"
+#: are different people a typo-tolerant comparator finds close (dedupe blocks on such prefixes too).
+NAMESAKE_PREFIX = 4
 #: A field is a cheap key of its own when at least this share of its values are distinct.
 SELECTIVE = 0.2
 #: Groups larger than this say little (a shared office phone); skipped.
@@ -109,11 +112,12 @@ def training_pool(prepared: pd.DataFrame, *, rng: np.random.Generator, max_recor
     """Pairs of record keys to learn from: sharing a cheap key, namesakes, and random.
 
     The namesakes are drawn among the records already chosen: two people who
-    share a given name (and an employer, a town) but not the surname are the
-    near misses active learning must ask about, and whole-key pairs never
-    show them. On the PatentsView inventors no label said a "Hiroki" at one
-    company is not every other "Hiroki" there, while raw dedupe, whose
-    training sample comes from blocks on name prefixes, asked about a dozen.
+    share the start of a given name (and an employer, a town) but not the
+    surname are the near misses active learning must ask about, and
+    whole-key pairs never show them. On the PatentsView inventors no label
+    said a "Hiroki" at one company is not every other "Hiroki" or "Hiroaki"
+    there, while raw dedupe, whose training sample comes from blocks on name
+    prefixes, asked about a dozen.
     Bounded by ``max_records`` records on each side, so memory and time do not
     depend on the dataset size. Returns columns left_key, right_key, origin.
     """
@@ -137,10 +141,11 @@ def training_pool(prepared: pd.DataFrame, *, rng: np.random.Generator, max_recor
 
 def namesake_pairs(prepared: pd.DataFrame, other: pd.DataFrame | None, chosen: list[pd.DataFrame],
                    count: int, rng: np.random.Generator) -> pd.DataFrame:
-    """About ``count`` positional pairs among the records in ``chosen`` pairs that share a given name
-    or a surname (an equal share each) and are not among ``chosen`` already. Pairs sharing both
-    names are there already, except from a full name too common to be a cheap key (a name shared
-    by more than ``MAX_GROUP`` records): those come in here too, as look-alikes."""
+    """About ``count`` positional pairs among the records in ``chosen`` pairs that share the first
+    ``NAMESAKE_PREFIX`` letters of a given name or of a surname (an equal share each) and are not
+    among ``chosen`` already. Pairs sharing both names are mostly there already, except from a full
+    name too common to be a cheap key (shared by more than ``MAX_GROUP`` records): those come in here
+    too, as look-alikes."""
     columns = set(prepared.columns) & (set(other.columns) if other is not None else set(prepared.columns))
     parts = [p for p in NAME_PARTS if p in columns]
     empty = pd.DataFrame({"left": pd.Series(dtype="int64"), "right": pd.Series(dtype="int64")})
@@ -151,10 +156,11 @@ def namesake_pairs(prepared: pd.DataFrame, other: pd.DataFrame | None, chosen: l
     if other is None:
         left_rows = right_rows = np.union1d(left_rows, right_rows)
     found = []
+    right = other if other is not None else prepared
     for name in parts:
-        a = pd.DataFrame({"k": prepared[name].to_numpy()[left_rows], "left": left_rows}).dropna()
-        b = pd.DataFrame({"k": (other if other is not None else prepared)[name].to_numpy()[right_rows],
-                          "right": right_rows}).dropna()
+        a = pd.DataFrame({"k": prepared[name].str[:NAMESAKE_PREFIX].to_numpy()[left_rows], "left": left_rows})
+        b = pd.DataFrame({"k": right[name].str[:NAMESAKE_PREFIX].to_numpy()[right_rows], "right": right_rows})
+        a, b = a.dropna(), b.dropna()
         m = a.merge(b, on="k")[["left", "right"]]
         if other is None:
             m = m[m["left"] < m["right"]]

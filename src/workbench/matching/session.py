@@ -124,7 +124,8 @@ class MatchingSession:
         self.pool_X = self._features(self.pool["left_key"], self.pool["right_key"])
         estimated = priors.estimate(self.pool_X, (self.pool["origin"] == "random").to_numpy(), len(self.fields))
         self.estimated_weights = {self.fields[j].name: w for j, w in estimated.items()}
-        self.classifier = PairClassifier(prior_weights(self.featurizer, self.estimated_weights))
+        mean, variance = prior_weights(self.featurizer, self.estimated_weights)
+        self.classifier = PairClassifier(mean, prior_variance=variance)
         self.learner = ActiveLearner(self.pool_X, self.classifier, seed=seed, min_per_class=min(MIN_MATCH, MIN_DISTINCT))
         self.stale_labels: list[str] = []
         self._label_features: dict[int, np.ndarray] = {}
