@@ -158,9 +158,10 @@ def namesake_pairs(prepared: pd.DataFrame, other: pd.DataFrame | None, chosen: l
     found = []
     right = other if other is not None else prepared
     for name in parts:
-        a = pd.DataFrame({"k": prepared[name].str[:NAMESAKE_PREFIX].to_numpy()[left_rows], "left": left_rows})
-        b = pd.DataFrame({"k": right[name].str[:NAMESAKE_PREFIX].to_numpy()[right_rows], "right": right_rows})
-        a, b = a.dropna(), b.dropna()
+        lstart = prepared[name].astype("string").str[:NAMESAKE_PREFIX].to_numpy()
+        rstart = right[name].astype("string").str[:NAMESAKE_PREFIX].to_numpy()
+        a = pd.DataFrame({"k": lstart[left_rows], "left": left_rows}).dropna()
+        b = pd.DataFrame({"k": rstart[right_rows], "right": right_rows}).dropna()
         m = a.merge(b, on="k")[["left", "right"]]
         if other is None:
             m = m[m["left"] < m["right"]]
