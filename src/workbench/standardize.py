@@ -415,11 +415,6 @@ def _phone_read(key: str, raw: str, region: str, strict: bool) -> tuple[str, str
     return "possible", e164
 
 
-def _phone_one(key: str, raw: str, region: str) -> str | None:
-    """E.164 of one value when it is a possible number (the standardize_phone core)."""
-    return _phone_read(key, raw, region, False)[1]
-
-
 def _read_in_region(s: pd.Series, region: str, strict: bool) -> tuple[pd.Series, pd.Series]:
     def transform(values: np.ndarray) -> list[tuple[str, str | None]]:
         cache: dict[str, tuple[str, str | None]] = {}

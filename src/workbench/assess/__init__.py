@@ -23,7 +23,6 @@ __all__ = [
     "assess",
     "from_run",
     "history",
-    "latest_run",
     "report_html",
     "write_report",
 ]
@@ -33,7 +32,6 @@ _WHERE = {
     "assess": "assessment",
     "from_run": "assessment",
     "history": "runs",
-    "latest_run": "runs",
     "Scorecard": "scorecard",
     "build_scorecard": "scorecard",
     "report_html": "report",

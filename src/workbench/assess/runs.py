@@ -13,7 +13,7 @@ import pandas as pd
 from workbench.assess.scorecard import DIMENSIONS
 from workbench.workspace import Workspace
 
-__all__ = ["KIND", "assessed_datasets", "history", "history_frame", "latest_run", "stored_runs"]
+__all__ = ["KIND", "history", "history_frame", "stored_runs"]
 
 KIND = "assess"
 
@@ -33,20 +33,6 @@ def stored_runs(ws: Workspace, dataset_name: str | None = None) -> list[dict[str
             continue
         out.append({**result, "run_id": int(row.id), "finished_at": str(row.finished_at)})
     return out
-
-
-def latest_run(ws: Workspace, dataset_name: str) -> dict[str, Any] | None:
-    """The newest finished assessment of any version of ``dataset_name``, or None."""
-    runs = stored_runs(ws, dataset_name)
-    return runs[-1] if runs else None
-
-
-def assessed_datasets(ws: Workspace) -> list[str]:
-    """Names of datasets with at least one finished assessment, most recently assessed first."""
-    seen: dict[str, int] = {}
-    for r in stored_runs(ws):
-        seen[r["dataset"]] = r["run_id"]
-    return sorted(seen, key=seen.__getitem__, reverse=True)
 
 
 def history(ws: Workspace, dataset_name: str) -> pd.DataFrame:
