@@ -338,6 +338,23 @@ def test_read_only_opener_leaves_abandoned_runs_to_analysts(tmp_path):
     assert Workspace(tmp_path / "ws").runs().set_index("id").loc[run_id, "status"] == "failed"
 
 
+def test_every_run_ends_done_or_failed_with_its_error(tmp_path):
+    """One lifecycle for every stage (``with ws.run(...)``): the result when the block ends, the
+    error when it raises, Ctrl-C included, and the error goes on to the caller."""
+    ws = Workspace(tmp_path / "ws")
+    with ws.run("summary", None, note="ok") as run:
+        run.result = {"rows": 3}
+    with pytest.raises(ValueError), ws.run("summary", None) as failing:
+        raise ValueError("column 'email' is missing")
+    with pytest.raises(KeyboardInterrupt), ws.run("summary", None) as stopped:
+        raise KeyboardInterrupt
+    runs = ws.runs().set_index("id")
+    assert runs.loc[run.id, "status"] == "done" and runs.loc[run.id, "result"] == {"rows": 3}
+    assert runs.loc[failing.id, "status"] == "failed"
+    assert runs.loc[failing.id, "result"] == {"error": "column 'email' is missing"}
+    assert runs.loc[stopped.id, "status"] == "failed" and runs.loc[stopped.id, "result"] == {"error": "KeyboardInterrupt"}
+
+
 # -- 7. PostgreSQL as the store (a real server, started by the tests) ------------------------------------
 
 def test_postgres_store_keeps_state_in_the_database_and_files_in_the_folder(tmp_path, pg_database):

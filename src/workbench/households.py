@@ -733,19 +733,17 @@ def households_from_workspace(ws: Any, dataset: Any, *, clusters: pd.DataFrame |
         clusters_from = "given"
     previous, previous_run = _previous_members(ws, ds)
     params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items()}
-    run_id = ws.start_run("households", ds, clusters_from=clusters_from, clustering=clustering,
-                          previous_run=previous_run, **params)
-    with ws.failing_run(run_id):
+    with ws.run("households", ds, clusters_from=clusters_from, clustering=clustering,
+                previous_run=previous_run, **params) as run:
         result = group_households(ds.frame, ds.schema, clusters, key=ds.key, previous=previous, **options)
-        folder = ws.artifact_path(ds, f"households/run-{run_id}")
+        folder = ws.artifact_path(ds, f"households/run-{run.id}")
         frames = {"members": result.members, "groups": result.groups, "skipped": result.skipped}
         write_files(folder, {f"{name}.parquet": table_writer(frame, "parquet") for name, frame in frames.items()},
-                    manifest={"kind": "households", "run_id": run_id, "dataset": ds.label})
-    rel = {name: (folder / f"{name}.parquet").relative_to(ws.path).as_posix() for name in frames}
-    sizes = result.sizes().to_dict("records")
-    summary = {"folder": folder.relative_to(ws.path).as_posix(), **rel, **result.stats, "sizes": sizes,
-               "clusters_from": clusters_from, "clustering": clustering, "previous_run": previous_run}
-    ws.finish_run(run_id, summary)
-    result.stats = {**result.stats, "run_id": run_id, **rel}
+                    manifest={"kind": "households", "run_id": run.id, "dataset": ds.label})
+        rel = {name: (folder / f"{name}.parquet").relative_to(ws.path).as_posix() for name in frames}
+        run.result = {"folder": folder.relative_to(ws.path).as_posix(), **rel, **result.stats,
+                      "sizes": result.sizes().to_dict("records"), "clusters_from": clusters_from,
+                      "clustering": clustering, "previous_run": previous_run}
+    result.stats = {**result.stats, "run_id": run.id, **rel}
     result.workspace = ws
     return result

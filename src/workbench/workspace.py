@@ -47,6 +47,14 @@ def current_user() -> str:
 
 
 @dataclass
+class Run:
+    """A run in progress (``Workspace.run``): its id, and the result to store when it ends."""
+
+    id: int
+    result: Any = None
+
+
+@dataclass
 class Dataset:
     """One loaded version of a table, with its row accounting and schema.
 
@@ -406,13 +414,23 @@ class Workspace:
         self.record(f"run:{status}", f"run {run_id}")
 
     @contextmanager
-    def failing_run(self, run_id: int) -> Iterator[None]:
-        """Mark run ``run_id`` failed with the error if the block raises (Ctrl-C included), then re-raise."""
+    def run(self, kind: str, dataset: Dataset | None = None, **params: Any) -> Iterator[Run]:
+        """One run's lifecycle, the one way every stage records its work::
+
+            with ws.run("golden", ds, rules=...) as run:
+                ...                      # run.id names the run's artifacts
+                run.result = summary     # stored when the block ends: status "done"
+
+        If the block raises (Ctrl-C included) the run is marked ``failed`` with
+        the error as its result, and the error goes on.
+        """
+        run = Run(self.start_run(kind, dataset, **params))
         try:
-            yield
+            yield run
         except BaseException as exc:
-            self.finish_run(run_id, {"error": str(exc) or type(exc).__name__}, status="failed")
+            self.finish_run(run.id, {"error": str(exc) or type(exc).__name__}, status="failed")
             raise
+        self.finish_run(run.id, run.result)
 
     def mark_abandoned_runs(self) -> list[int]:
         """Mark failed the runs left ``running`` by a process of this host that has ended; their ids.
@@ -478,11 +496,9 @@ class Workspace:
 
         Dashboards read this stored result instead of recomputing on page load.
         """
-        run_id = self.start_run("summary", dataset)
-        with self.failing_run(run_id):
-            result = summarize(dataset.frame)
-        self.finish_run(run_id, result)
-        return result
+        with self.run("summary", dataset) as run:
+            run.result = summarize(dataset.frame)
+        return run.result
 
     # -- matching ----------------------------------------------------------------
     def deduper(self, dataset: Dataset | str, **options: Any):

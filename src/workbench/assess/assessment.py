@@ -168,14 +168,13 @@ def assess(
     chosen = _choose_purposes(ruleset, ds, purposes, min_confidence)
     frame = ds.frame
     warnings = list(ruleset.validate_against(frame)) if source != "defaults" else []
-    run_id = ws.start_run(KIND, ds, rules=source, purposes=sorted(chosen))
-    try:
+    with ws.run(KIND, ds, rules=source, purposes=sorted(chosen)) as run:
         started = time.perf_counter()
         results = run_checks(frame, ruleset, key=ds.key, as_of=as_of, references=_references(ws),
                              purposes=chosen, default_region=default_region)
         fit, limits = assessment_limits(ds, frame, results.fit_rows(chosen))  # what the provenance permits
         card = build_scorecard(results.summary, fit, rows=len(frame))
-        failures_rel = _write_failures(ws, ds, run_id, results.failures)
+        failures_rel = _write_failures(ws, ds, run.id, results.failures)
         result = _result(ds, ruleset, results, card, chosen, examples)
         builtin = (source == "defaults" or not ruleset.purposes) and not isinstance(purposes, Mapping)
         result["purpose_descriptions"] = {p: BUILTIN_PURPOSES[p] for p in chosen if builtin and p in BUILTIN_PURPOSES}
@@ -187,11 +186,8 @@ def assess(
         result["default_region"] = (default_region or ruleset.default_region or FALLBACK_REGION).upper()
         result.update(rules=source, failures_path=failures_rel, warnings=warnings,
                       seconds=round(time.perf_counter() - started, 3))
-    except BaseException as exc:
-        ws.finish_run(run_id, {"error": f"{type(exc).__name__}: {exc}"}, status="failed")
-        raise
-    ws.finish_run(run_id, result)
-    return Assessment(ws, ds, run_id, result, results)
+        run.result = result
+    return Assessment(ws, ds, run.id, result, results)
 
 
 def from_run(ws: Workspace, run_id: int | None = None, *, dataset: str | None = None) -> Assessment:

@@ -506,8 +506,7 @@ def golden_from_workspace(ws: Any, dataset: Any, rules: SurvivorshipRules | str 
     else:
         clusters_from = "given"
     source = ds.schema.column_for(Role.SOURCE)
-    run_id = ws.start_run("golden", ds, rules=_rules_param(rules), clusters_from=clusters_from)
-    try:
+    with ws.run("golden", ds, rules=_rules_param(rules), clusters_from=clusters_from) as run:
         parties = party_of_records(frame, ds.provenance, source) if ds.provenance.known else None
         result = build_golden(frame, clusters, rules, key=ds.key, source=source, party=parties)
         _add_provenance(result, frame, ds, source)
@@ -520,16 +519,12 @@ def golden_from_workspace(ws: Any, dataset: Any, rules: SurvivorshipRules | str 
         tree = _hierarchy(ws, ds, result.crosswalk)
         if tree is not None:
             result.extras["hierarchy"] = tree
-        folder = ws.artifact_path(ds, f"golden/run-{run_id}")
+        folder = ws.artifact_path(ds, f"golden/run-{run.id}")
         paths = result.export(folder, formats=("parquet",))
-    except Exception as exc:
-        ws.finish_run(run_id, {"error": str(exc)}, status="failed")
-        raise
-    rel = {name.split(".")[0]: p.relative_to(ws.path).as_posix() for name, p in paths.items()}
-    summary = {"folder": folder.relative_to(ws.path).as_posix(), **rel, **result.stats,
-               "clusters_from": clusters_from}
-    ws.finish_run(run_id, summary)
-    result.stats = {**result.stats, "run_id": run_id, **rel}
+        rel = {name.split(".")[0]: p.relative_to(ws.path).as_posix() for name, p in paths.items()}
+        run.result = {"folder": folder.relative_to(ws.path).as_posix(), **rel, **result.stats,
+                      "clusters_from": clusters_from}
+    result.stats = {**result.stats, "run_id": run.id, **rel}
     result.workspace = ws
     return result
 

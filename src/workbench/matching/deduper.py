@@ -41,16 +41,14 @@ class Deduper(MatchingSession):
         """
         self._require_model()
         threshold = self.suggested_threshold() if threshold is None else float(threshold)
-        run_id = self.ws.start_run("dedupe", self.left_ds, task=self.task, threshold=threshold)
-        with self.ws.failing_run(run_id):  # any error, Ctrl-C included, marks the run failed
-            scored = run_scoring(self, threshold, progress=progress, workers=workers, run_id=run_id)
+        with self.ws.run("dedupe", self.left_ds, task=self.task, threshold=threshold) as run:
+            scored = run_scoring(self, threshold, progress=progress, workers=workers, run_id=run.id)
             t = time.perf_counter()
             cluster_pos, confidence, report = scale.cluster_edges(scored.edges, len(scored.left_keys), threshold,
                                                                   progress=progress)
             scored.log.time("cluster", t)
-            result, clusters = self._store_clusters(scored, cluster_pos, confidence, report, threshold)
-        self.ws.finish_run(run_id, result)
-        self.last_run = result
+            run.result, clusters = self._store_clusters(scored, cluster_pos, confidence, report, threshold)
+        self.last_run = run.result
         return clusters
 
     def _store_clusters(self, scored, cluster_pos, confidence, report, threshold):

@@ -39,24 +39,19 @@ class Linker(MatchingSession):
         """
         self._require_model()
         threshold = self.suggested_threshold() if threshold is None else float(threshold)
-        run_id = self.ws.start_run("link", self.left_ds, task=self.task, threshold=threshold,
-                                   master=self.right_ds.label)
-        try:
-            scored = run_scoring(self, threshold, progress=progress, workers=workers, run_id=run_id)
+        with self.ws.run("link", self.left_ds, task=self.task, threshold=threshold,
+                         master=self.right_ds.label) as run:
+            scored = run_scoring(self, threshold, progress=progress, workers=workers, run_id=run.id)
             t = time.perf_counter()
             links = _best_links(scored.edges, scored.left_keys, scored.right_keys, threshold)
             scored.log.time("assign", t)
-        except Exception as exc:
-            self.ws.finish_run(run_id, {"error": str(exc)}, status="failed")
-            raise
-        links.to_parquet(scored.folder / "links.parquet", index=False)
+            links.to_parquet(scored.folder / "links.parquet", index=False)
+            run.result = {"task": self.task, "threshold": threshold, "overlap": self.overlap(links).to_dict("records"),
+                          "folder": scored.folder.relative_to(self.ws.path).as_posix(),
+                          "labels": self.labels.counts(), "plan": [f.to_dict() for f in self.fields],
+                          "seconds": scored.log.seconds, "figures": scored.log.figures}
         self.last_links = links
-        result = {"task": self.task, "threshold": threshold, "overlap": self.overlap(links).to_dict("records"),
-                  "folder": scored.folder.relative_to(self.ws.path).as_posix(), "labels": self.labels.counts(),
-                  "plan": [f.to_dict() for f in self.fields],
-                  "seconds": scored.log.seconds, "figures": scored.log.figures}
-        self.ws.finish_run(run_id, result)
-        self.last_run = result
+        self.last_run = run.result
         return links
 
     def overlap(self, links: pd.DataFrame | None = None) -> pd.DataFrame:
