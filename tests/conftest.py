@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from workbench import artifacts
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
 NOTEBOOKS = ROOT / "notebooks"
@@ -141,10 +143,10 @@ def review_ws(tmp_path):
                              "cluster_id": ["K1", "K1", "K1", "K4", "K4", "K6"],
                              "confidence": [0.6, 0.6, 0.7, 0.9, 0.9, 1.0]})
     clusters["cluster_size"] = clusters.groupby("cluster_id")["key"].transform("size")
-    clusters.to_parquet(folder / "clusters_model.parquet", index=False)
-    clusters.to_parquet(folder / "clusters.parquet", index=False)
+    clusters.to_parquet(folder / artifacts.CLUSTERS_MODEL, index=False)
+    clusters.to_parquet(folder / artifacts.CLUSTERS, index=False)
     pd.DataFrame({"left_key": ["K1", "K2", "K1", "K4", "K3"], "right_key": ["K2", "K3", "K3", "K5", "K4"],
-                  "score": [0.8, 0.7, 0.3, 0.95, 0.4]}).to_parquet(folder / "edges.parquet", index=False)
+                  "score": [0.8, 0.7, 0.3, 0.95, 0.4]}).to_parquet(folder / artifacts.EDGES, index=False)
     ws.finish_run(run_id, {"task": "dedupe:customers", "threshold": 0.5,
                            "folder": folder.relative_to(ws.path).as_posix()})
     yield ws

@@ -3,6 +3,7 @@ import sys
 
 import pandas as pd
 
+from workbench import artifacts
 from workbench.cli import main
 
 
@@ -49,7 +50,7 @@ def test_golden_command_exports_golden_records_lineage_and_crosswalk(deduped_cop
     db = tmp_path / "golden.db"
     code = main(["golden", "customers", "--workspace", str(deduped_copy), "--out", str(out), "--sql", f"sqlite:///{db}"])
     assert code == 0
-    crosswalk = pd.read_parquet(out / "crosswalk.parquet")
+    crosswalk = pd.read_parquet(out / artifacts.CROSSWALK)
     golden = pd.read_csv(out / "golden.csv", dtype=str)
     assert crosswalk["record_key"].is_unique and len(crosswalk) == 5000
     assert set(crosswalk["golden_id"]) == set(golden["golden_id"])

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import workbench.cli as cli
+from workbench import artifacts
 from workbench.cli import main, safe
 from workbench.errors import WorkbenchError, explain
 
@@ -83,7 +84,7 @@ def test_missing_database_driver_is_one_line_naming_the_driver(tmp_path, capsys,
 
 
 @pytest.mark.parametrize("raised", [
-    OSError(errno.ENOSPC, "No space left on device", "data.parquet"),
+    OSError(errno.ENOSPC, "No space left on device", artifacts.DATA),
     OSError("[Errno 28] Error writing bytes to file. Detail: [errno 28] No space left on device"),  # pyarrow's
 ])
 def test_full_disk_is_one_line(tmp_path, capsys, monkeypatch, raised):

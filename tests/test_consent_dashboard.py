@@ -10,7 +10,7 @@ from nbclient import NotebookClient
 from conftest import NOTEBOOKS, SAMPLES
 from conftest import page_figures as _figures
 from conftest import page_text as _text
-from workbench import Workspace, consent
+from workbench import Workspace, artifacts, consent
 from workbench.access import AccessDenied
 from workbench.dashboards import consent as page
 from workbench.dashboards import open_workspace, render
@@ -162,7 +162,7 @@ def test_values_are_escaped_everywhere(tmp_path):
     clusters = pd.DataFrame({"key": ["H1", "H2", "H3"], "cluster_id": ["H1", "H1", "H3"],
                              "confidence": [0.9, 0.9, 1.0]})
     clusters["cluster_size"] = clusters.groupby("cluster_id")["key"].transform("size")
-    clusters.to_parquet(folder / "clusters.parquet", index=False)
+    clusters.to_parquet(folder / artifacts.CLUSTERS, index=False)
     ws.finish_run(run_id, {"task": "dedupe:h", "threshold": 0.5, "folder": folder.relative_to(ws.path).as_posix()})
     ws.close()
     page._CACHE.clear()

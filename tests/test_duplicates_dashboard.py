@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from conftest import SAMPLES
 from conftest import page_figures as _figures
 from conftest import page_text as _text
-from workbench import Workspace, store
+from workbench import Workspace, artifacts, store
 from workbench.dashboards import duplicate_plots as dplots
 from workbench.dashboards import duplicates
 from workbench.matching.labels import LabelStore
@@ -46,7 +46,7 @@ def _hostile_ws(tmp_path) -> Workspace:
     clusters = pd.DataFrame({"key": ["H1", "H2", "H3", "H4", "H5"], "cluster_id": ["H1", "H1", "H3", "H3", "H5"],
                              "confidence": [0.55, 0.6, 0.9, 0.95, 1.0]})
     clusters["cluster_size"] = clusters.groupby("cluster_id")["key"].transform("size")
-    clusters.to_parquet(folder / "clusters.parquet", index=False)
+    clusters.to_parquet(folder / artifacts.CLUSTERS, index=False)
     ws.finish_run(run_id, {"task": "dedupe:h", "threshold": 0.5, "folder": folder.relative_to(ws.path).as_posix()})
     LabelStore(ws, "dedupe:h").add("H1", "H2", "match", {"first_name": HOSTILE_NAME}, {"first_name": "Anna"})
     return ws

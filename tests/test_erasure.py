@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from workbench import Workspace, access, audit, store
+from workbench import Workspace, access, artifacts, audit, store
 from workbench.cli import main
 from workbench.erasure import ERASED, forget, forgotten
 from workbench.errors import WorkbenchError
@@ -298,5 +298,5 @@ def test_forget_on_the_command_line(erasable, capsys, cli):
     assert out.startswith("removed 1 record(s)") and "exports that held the customer: 1" in out
     assert cli(["forget", who["key"], "--workspace", path, "--user", "tester"]) == 2
     assert "no record with key" in capsys.readouterr().err
-    ids = pd.read_parquet(Path(path) / "datasets" / "1" / "data.parquet")["customer_id"].to_numpy()
+    ids = pd.read_parquet(Path(path) / "datasets" / "1" / artifacts.DATA)["customer_id"].to_numpy()
     assert not np.isin(who["key"], ids)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workbench import export
+from workbench import artifacts, export
 from workbench.cli import main
 from workbench.errors import WorkbenchError
 from workbench.export import neutralize_cell, read_manifest, verify_manifest, write_csv
@@ -231,7 +231,7 @@ def test_a_new_set_replaces_the_old_one_whole(golden, tmp_path):
     out = tmp_path / "out"
     golden.export(out)
     golden.export(out, formats=("parquet",))
-    assert sorted(p.name for p in out.iterdir()) == ["crosswalk.parquet", "golden.parquet", "lineage.parquet",
+    assert sorted(p.name for p in out.iterdir()) == [artifacts.CROSSWALK, artifacts.GOLDEN, artifacts.LINEAGE,
                                                      "manifest.json"]
     single = golden.export(tmp_path / "golden.csv")
     assert list(single) == ["golden.csv"]

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from workbench import artifacts
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.golden import (
     Group,
@@ -288,7 +289,7 @@ def test_empty_clusters_give_an_empty_result(tmp_path):
     assert "first_name" in r.golden.columns
     assert r.stats["unclustered_records"] == 4
     r.export(tmp_path / "out")
-    assert pd.read_parquet(tmp_path / "out" / "golden.parquet").empty
+    assert pd.read_parquet(tmp_path / "out" / artifacts.GOLDEN).empty
 
 
 def test_source_priority_without_a_source_column_is_an_error():
@@ -411,10 +412,10 @@ def test_csv_export_neutralizes_formulas_and_parquet_keeps_values(tmp_path):
     assert golden_csv.set_index("golden_id").at["B1", "first_name"] == "'=HYPERLINK(\"http://evil.example\",\"click\")"
     lineage_csv = pd.read_csv(written["lineage.csv"], dtype=str, keep_default_na=False)
     assert lineage_csv["value"].str.startswith("=").sum() == 0
-    parquet = pd.read_parquet(written["golden.parquet"])
+    parquet = pd.read_parquet(written[artifacts.GOLDEN])
     assert parquet.set_index("golden_id").at["B1", "first_name"].startswith("=HYPERLINK")
-    pd.testing.assert_frame_equal(pd.read_parquet(written["crosswalk.parquet"]), r.crosswalk)
-    lineage = pd.read_parquet(written["lineage.parquet"])
+    pd.testing.assert_frame_equal(pd.read_parquet(written[artifacts.CROSSWALK]), r.crosswalk)
+    lineage = pd.read_parquet(written[artifacts.LINEAGE])
     assert lineage["rule"].tolist() == r.lineage["rule"].astype(str).tolist()
     single = r.export(tmp_path / "golden.csv")
     assert list(single) == ["golden.csv"] and (tmp_path / "golden.csv").exists()

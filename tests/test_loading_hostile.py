@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from workbench import artifacts
 from workbench.cli import main
 from workbench.errors import LoadError
 from workbench.loading import LoadResult, load_table
@@ -173,8 +174,8 @@ def test_candidate_pairs_in_a_folder_with_a_quote(tmp_path, linking):
         (root / "right").mkdir()
         keys.assign(rid=keys["rid"] + 10).to_parquet(root / "right" / "keys-0.parquet")
         right = root / "right"
-    counts = candidate_pairs(root / "left", right, root / "pairs.parquet", threads=1)
-    pairs = pd.read_parquet(root / "pairs.parquet").sort_values(["l", "r"]).values.tolist()
+    counts = candidate_pairs(root / "left", right, root / artifacts.PAIRS, threads=1)
+    pairs = pd.read_parquet(root / artifacts.PAIRS).sort_values(["l", "r"]).values.tolist()
     if linking:
         assert counts["pairs"] == 10 and [0, 10] in pairs and [2, 12] in pairs
     else:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import SAMPLES
-from workbench import WorkbenchError, Workspace
+from workbench import WorkbenchError, Workspace, artifacts
 from workbench.matching import comparators, scale
 from workbench.matching.fields import fields_from_schema
 from workbench.schema import infer_schema
@@ -265,7 +265,7 @@ def test_cluster_is_a_partition_and_accurate_enough(sample_ws):
     assert same > 0.85
     run = sample_ws.runs("dedupe", ds).iloc[0]
     assert run["status"] == "done" and run["result"]["figures"]["pairs"] > 0
-    assert (sample_ws.path / run["result"]["folder"] / "clusters.parquet").exists()
+    assert (sample_ws.path / run["result"]["folder"] / artifacts.CLUSTERS).exists()
     curve = dd.threshold_curve()
     assert list(curve.columns) == ["threshold", "precision", "recall", "f1"]
     expl = dd.explain(multi["key"].iloc[0], multi["cluster_id"].iloc[0]) if multi["key"].iloc[0] != multi[

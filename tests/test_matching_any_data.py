@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench import WorkbenchError
+from workbench import WorkbenchError, artifacts
 from workbench.matching import priors, scale
 from workbench.matching.blocking import learn_blocking
 from workbench.matching.fields import MatchField, plan_fields, prepare_records
@@ -134,8 +134,8 @@ def test_oversized_blocks_are_windowed_so_a_large_cluster_stays_connected(tmp_pa
                          "sk": [f"{i % 37:03d}" for i in range(n)]})
     (tmp_path / "keys").mkdir()
     keys.to_parquet(tmp_path / "keys" / "k.parquet", index=False)
-    counts = scale.candidate_pairs(tmp_path / "keys", None, tmp_path / "pairs.parquet", max_block=500, window=3)
-    pairs = pd.read_parquet(tmp_path / "pairs.parquet")
+    counts = scale.candidate_pairs(tmp_path / "keys", None, tmp_path / artifacts.PAIRS, max_block=500, window=3)
+    pairs = pd.read_parquet(tmp_path / artifacts.PAIRS)
     assert counts["windowed_blocks"] == 1 and counts["windowed_block_records"] == n
     assert len(pairs) == counts["pairs"] <= n * 3
     graph = coo_matrix((np.ones(len(pairs)), (pairs["l"], pairs["r"])), shape=(n, n))

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from workbench import Workspace, access, audit, store
+from workbench import Workspace, access, artifacts, audit, store
 from workbench.errors import WorkbenchError
 from workbench.retention import apply_retention, retention_policy, set_retention
 
@@ -161,7 +161,7 @@ def test_retention_on_the_command_line(ws, capsys, cli):
     assert "3 record(s) past their retention went" in capsys.readouterr().out
     assert cli(["retention", "set", "members", *user]) == 2
     assert "usage: workbench retention set" in capsys.readouterr().err
-    frame = pd.read_parquet(next(p for p in (ws.path / "datasets").rglob("data.parquet")))
+    frame = pd.read_parquet(next(p for p in (ws.path / "datasets").rglob(artifacts.DATA)))
     assert sorted(frame["member_no"]) == ["M2", "M4", "M5"]
     with sa.create_engine(f"sqlite:///{ws.path / 'workbench.db'}").connect() as conn:
         assert conn.execute(sa.text("select count(*) from audit where action='retention:apply'")).scalar() == 1

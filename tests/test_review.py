@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench import WorkbenchError, Workspace
+from workbench import WorkbenchError, Workspace, artifacts
 from workbench.review import (
     ClusterReview,
     ReviewDecisions,
@@ -283,7 +283,7 @@ def test_decisions_survive_reclustering(deduped_copy):
     rv = ClusterReview(ws, "customers")
     base = rv.clusters
     assert groups(current_clusters(ws, "customers")) == groups(
-        pd.read_parquet(ws.path / rv.run["folder"] / "clusters.parquet"))
+        pd.read_parquet(ws.path / rv.run["folder"] / artifacts.CLUSTERS))
     q = rv.queue("size")
     big, other = q["cluster_id"].iloc[0], q["cluster_id"].iloc[1]
     split_key = rv.member_keys(big)[-1]
@@ -303,9 +303,9 @@ def test_decisions_survive_reclustering(deduped_copy):
     assert sorted(again["key"]) == sorted(base["key"])
     # what cluster() returns is what it stores and what current_clusters gives
     run = ws.latest_result("dedupe", ws.dataset("customers"))
-    stored = pd.read_parquet(ws.path / run["folder"] / "clusters.parquet")
+    stored = pd.read_parquet(ws.path / run["folder"] / artifacts.CLUSTERS)
     assert groups(stored) == groups(again) == groups(current_clusters(ws, "customers"))
-    model = pd.read_parquet(ws.path / run["folder"] / "clusters_model.parquet")
+    model = pd.read_parquet(ws.path / run["folder"] / artifacts.CLUSTERS_MODEL)
     assert groups(model) != groups(again)
     # undoing the split after re-clustering gives the record back to the model
     ReviewDecisions(ws, run["task"]).undo(ReviewDecisions(ws, run["task"]).active()[0].id)

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 import pg_server as pg
 from conftest import SAMPLES
-from workbench import WorkbenchError, Workspace, store
+from workbench import WorkbenchError, Workspace, artifacts, store
 
 pg_server, pg_database = pg.pg_server, pg.pg_database  # the PostgreSQL fixtures, for this module
 
@@ -51,7 +51,7 @@ def test_names_with_the_same_slug_keep_their_own_files(tmp_path):
     ws = Workspace(tmp_path / "ws")
     first = ws.load(_csv(tmp_path / "a.csv", 5, "c"), key="id", name="customers")
     second = ws.load(_csv(tmp_path / "b.csv", 2, "l"), key="id", name="customers!")
-    assert ws.artifact_path(first, "data.parquet") != ws.artifact_path(second, "data.parquet")
+    assert ws.artifact_path(first, artifacts.DATA) != ws.artifact_path(second, artifacts.DATA)
 
     again = Workspace(tmp_path / "ws")
     assert again.dataset("customers").frame["id"].tolist() == [f"c{i}" for i in range(5)]
@@ -190,7 +190,7 @@ def test_cluster_runs_started_in_the_same_second_keep_their_own_folders(trained,
     folders = [ws.path / r["folder"] for r in runs["result"]]
     assert folders[0] != folders[1] and folders[1].name == f"run-{runs['id'].iloc[1]}"
     for folder, clusters in zip(folders, (high, low), strict=True):  # newest first
-        stored = pd.read_parquet(folder / "clusters.parquet")
+        stored = pd.read_parquet(folder / artifacts.CLUSTERS)
         pd.testing.assert_frame_equal(stored, clusters.reset_index(drop=True), check_dtype=False)
 
 

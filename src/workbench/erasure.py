@@ -61,7 +61,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from workbench import access, audit, store
+from workbench import access, artifacts, audit, store
 from workbench.errors import WorkbenchError
 from workbench.schema import Role
 
@@ -73,9 +73,9 @@ ERASED = "[erased]"
 MIN_VALUE_LENGTH = 5
 _SECRET_KEY = "erasure_secret"
 #: A run's scratch files, by record position: deleted, not rewritten.
-_SCRATCH = ("keys_left", "keys_right", "probe", "pairs.parquet", "scores.parquet")
+_SCRATCH = ("keys_left", "keys_right", "probe", artifacts.PAIRS, artifacts.SCORES)
 _CACHES = ("dashboard-summary.json",)
-_BASE_FILES = ("data.parquet", "rejects.parquet", "key_problems.parquet")
+_BASE_FILES = (artifacts.DATA, artifacts.REJECTS, artifacts.KEY_PROBLEMS)
 
 
 @dataclass
@@ -249,7 +249,7 @@ def _find(ws: Any, keys: Sequence[str], dataset: str | None) -> list[_Target]:
             if dataset is not None:
                 raise WorkbenchError(f"{ds.label} has no key column, so a record cannot be named in it")
             continue
-        frame = pd.read_parquet(ws.artifact_path(ds, "data.parquet"))
+        frame = pd.read_parquet(ws.artifact_path(ds, artifacts.DATA))
         mask = np.isin(_as_text(frame[ds.key]), list(wanted))
         targets.append(_Target(ds, frame, mask, elsewhere=_outside_data(ws, ds, wanted)))
     return targets
@@ -258,11 +258,11 @@ def _find(ws: Any, keys: Sequence[str], dataset: str | None) -> list[_Target]:
 def _outside_data(ws: Any, ds: Any, keys: set[str]) -> set[str]:
     """Keys named by the version's rejected lines (raw text) or key problems."""
     tokens, found = _Tokens(keys, ()), set()
-    rejects = _read(ws.artifact_path(ds, "rejects.parquet"))
+    rejects = _read(ws.artifact_path(ds, artifacts.REJECTS))
     if rejects is not None and "raw" in rejects.columns:
         for raw in rejects["raw"].dropna().astype(str):
             found |= {k for k in keys if tokens.hit(raw) and _Tokens([k], ()).hit(raw)}
-    problems = _read(ws.artifact_path(ds, "key_problems.parquet"))
+    problems = _read(ws.artifact_path(ds, artifacts.KEY_PROBLEMS))
     if problems is not None and "key" in problems.columns:
         found |= keys & set(_as_text(problems["key"]))
     return found
@@ -393,8 +393,8 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
 def _dataset_files(ws: Any, t: _Target, tokens: _Tokens, report: ErasureReport, dry_run: bool) -> None:
     ds = t.ds
     n = int(t.rows.sum())
-    rejects = _read(ws.artifact_path(ds, "rejects.parquet"))
-    problems = _read(ws.artifact_path(ds, "key_problems.parquet"))
+    rejects = _read(ws.artifact_path(ds, artifacts.REJECTS))
+    problems = _read(ws.artifact_path(ds, artifacts.KEY_PROBLEMS))
     drop_rejects = (np.array([any(tokens.hit(str(v)) for v in row if v is not None) for row in
                               rejects.astype(object).itertuples(index=False)], dtype=bool)
                     if rejects is not None and len(rejects) else np.zeros(0, bool))
@@ -408,13 +408,13 @@ def _dataset_files(ws: Any, t: _Target, tokens: _Tokens, report: ErasureReport, 
     if t.replace is not None:
         frame = t.frame.copy()
         frame.loc[t.rows] = t.replace.to_numpy()
-        _write(frame, ws.artifact_path(ds, "data.parquet"))
+        _write(frame, ws.artifact_path(ds, artifacts.DATA))
     else:
-        _write(t.frame[~t.rows].reset_index(drop=True), ws.artifact_path(ds, "data.parquet"))
+        _write(t.frame[~t.rows].reset_index(drop=True), ws.artifact_path(ds, artifacts.DATA))
     if drop_rejects.any():
-        _write(rejects[~drop_rejects].reset_index(drop=True), ws.artifact_path(ds, "rejects.parquet"))
+        _write(rejects[~drop_rejects].reset_index(drop=True), ws.artifact_path(ds, artifacts.REJECTS))
     if drop_problems.any():
-        _write(problems[~drop_problems].reset_index(drop=True), ws.artifact_path(ds, "key_problems.parquet"))
+        _write(problems[~drop_problems].reset_index(drop=True), ws.artifact_path(ds, artifacts.KEY_PROBLEMS))
     tab = store.datasets_table
     kept = 0 if t.replace is not None else n
     with ws.engine.begin() as conn:
@@ -490,14 +490,14 @@ def _matching_runs(ws: Any, targets: list[_Target], report: ErasureReport, dry_r
 
 def _matching_folder(folder: Path, own: set[str], master: set[str], changes: list[str], dry_run: bool) -> None:
     both = own | master
-    model = folder / "clusters_model.parquet"
-    if not (folder / "edges.parquet").exists() and (folder / "scores.parquet").exists() and model.exists():
+    model = folder / artifacts.CLUSTERS_MODEL
+    if not (folder / artifacts.EDGES).exists() and (folder / artifacts.SCORES).exists() and model.exists():
         keys = pd.read_parquet(model)["key"].astype(str).to_numpy()  # older runs: scores by model position
-        raw = pd.read_parquet(folder / "scores.parquet")
+        raw = pd.read_parquet(folder / artifacts.SCORES)
         if not dry_run:
             pd.DataFrame({"left_key": keys[raw["l"].to_numpy()], "right_key": keys[raw["r"].to_numpy()],
-                          "score": raw["score"].to_numpy()}).to_parquet(folder / "edges.parquet", index=False)
-    for name in ("clusters_model.parquet", "clusters.parquet"):
+                          "score": raw["score"].to_numpy()}).to_parquet(folder / artifacts.EDGES, index=False)
+    for name in (artifacts.CLUSTERS_MODEL, artifacts.CLUSTERS):
         path = folder / name
         if path.exists():
             c = pd.read_parquet(path)
@@ -506,7 +506,7 @@ def _matching_folder(folder: Path, own: set[str], master: set[str], changes: lis
                 changes.append(f"{int(gone.sum())} record(s) left {name.split('.')[0]}")
                 if not dry_run:
                     _write(_recluster(c, gone, own), path)
-    edges = folder / "edges.parquet"
+    edges = folder / artifacts.EDGES
     if edges.exists():
         e = pd.read_parquet(edges)
         gone = np.isin(e["left_key"].astype(str).to_numpy(), list(both)) | np.isin(
@@ -515,7 +515,7 @@ def _matching_folder(folder: Path, own: set[str], master: set[str], changes: lis
             changes.append(f"{int(gone.sum())} edge(s)")
             if not dry_run:
                 _write(e[~gone].reset_index(drop=True), edges)
-    links = folder / "links.parquet"
+    links = folder / artifacts.LINKS
     if links.exists():
         lk = pd.read_parquet(links)
         gone = np.isin(_as_text(lk["acquired_key"]), list(own))
@@ -572,7 +572,7 @@ def _golden_runs(ws: Any, targets: list[_Target], report: ErasureReport, dry_run
             continue
         result = run.result or {}
         folder = ws.path / result["folder"] if result.get("folder") else None
-        if folder is None or not (folder / "crosswalk.parquet").exists():
+        if folder is None or not (folder / artifacts.CROSSWALK).exists():
             continue
         t = by_id[int(run.dataset_id)]
         _golden_folder(ws, t, run, folder, report, dry_run)
@@ -583,13 +583,13 @@ def _golden_folder(ws: Any, t: _Target, run: Any, folder: Path, report: ErasureR
     from workbench.golden import SurvivorshipRules, build_golden
 
     keys = t.keys
-    cw = pd.read_parquet(folder / "crosswalk.parquet")
+    cw = pd.read_parquet(folder / artifacts.CROSSWALK)
     rec = cw["record_key"].astype(str)
     hit = rec.isin(keys)
     if not hit.any():
         return
-    golden = pd.read_parquet(folder / "golden.parquet")
-    lineage = pd.read_parquet(folder / "lineage.parquet")
+    golden = pd.read_parquet(folder / artifacts.GOLDEN)
+    lineage = pd.read_parquet(folder / artifacts.LINEAGE)
     affected = sorted(set(cw.loc[hit, "golden_id"].astype(str)))
     try:
         rules = SurvivorshipRules.from_dict((run.params or {}).get("rules") or {})
@@ -655,9 +655,9 @@ def _household_runs(ws: Any, targets: list[_Target], report: ErasureReport, dry_
         if run.kind != "households" or pd.isna(run.dataset_id) or int(run.dataset_id) not in by_id:
             continue
         folder = ws.path / (run.result or {}).get("folder", "") if (run.result or {}).get("folder") else None
-        if folder is None or not (folder / "members.parquet").is_file():
+        if folder is None or not (folder / artifacts.MEMBERS).is_file():
             continue
-        members = pd.read_parquet(folder / "members.parquet")
+        members = pd.read_parquet(folder / artifacts.MEMBERS)
         keys = by_id[int(run.dataset_id)].keys
         kept = _renamed_clusters(_without(members, keys), "record_key", keys)
         if len(kept) == len(members):
@@ -670,8 +670,8 @@ def _household_runs(ws: Any, targets: list[_Target], report: ErasureReport, dry_
         except WorkbenchError:
             manifest = {}
         frames = {n: pd.read_parquet(folder / n) for n in manifest.get("files", {}) if n.endswith(".parquet")
-                  and n != "members.parquet" and (folder / n).is_file()}
-        frames["members.parquet"] = kept
+                  and n != artifacts.MEMBERS and (folder / n).is_file()}
+        frames[artifacts.MEMBERS] = kept
         meta = {k: v for k, v in manifest.items() if k not in ("files", "manifest_version")}
         meta["erasure"] = {"records_removed": len(members) - len(kept), "at": store.now().isoformat()}
         write_files(folder, {n: table_writer(f, "parquet") for n, f in frames.items()}, manifest=meta,
@@ -904,7 +904,7 @@ def _related(ws: Any, targets: list[_Target]) -> list[dict[str, Any]]:
         keys = t.keys
         done = runs[(runs["status"] == "done") & (runs["dataset_id"] == t.ds.id) & (runs["kind"] == "dedupe")]
         if not done.empty:
-            path = ws.path / (done.iloc[-1]["result"] or {}).get("folder", "") / "clusters.parquet"
+            path = ws.path / (done.iloc[-1]["result"] or {}).get("folder", "") / artifacts.CLUSTERS
             if path.is_file():
                 c = pd.read_parquet(path)
                 ids = set(c.loc[c["key"].astype(str).isin(keys), "cluster_id"].astype(str))
@@ -913,7 +913,7 @@ def _related(ws: Any, targets: list[_Target]) -> list[dict[str, Any]]:
         for run in runs[(runs["status"] == "done") & (runs["kind"] == "link")].itertuples():
             if (run.params or {}).get("master") != t.ds.label:
                 continue
-            path = ws.path / (run.result or {}).get("folder", "") / "links.parquet"
+            path = ws.path / (run.result or {}).get("folder", "") / artifacts.LINKS
             if path.is_file():
                 lk = pd.read_parquet(path)
                 linked = lk[lk["master_key"].astype(str).isin(keys)]

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from workbench import access, store
+from workbench import access, artifacts, store
 from workbench.annotations import Annotation, Annotations, check_tag
 from workbench.errors import WorkbenchError
 from workbench.schema import Role
@@ -260,7 +260,7 @@ def _dataset(ws, dataset):
 def _model_clusters(ws, run: Mapping[str, Any]) -> pd.DataFrame:
     """The model's clustering of a run (before decisions); older runs stored only ``clusters.parquet``."""
     folder = ws.path / run["folder"]
-    for path in (folder / "clusters_model.parquet", folder / "clusters.parquet"):
+    for path in (folder / artifacts.CLUSTERS_MODEL, folder / artifacts.CLUSTERS):
         if path.exists():
             return pd.read_parquet(path)
     raise WorkbenchError(f"the latest clustering lost its files in {folder}; run cluster() again")
@@ -497,14 +497,14 @@ class ClusterReview:
         cols = ["left_key", "right_key", "score"]
         if folder is None:
             return pd.DataFrame(columns=cols)
-        if (folder / "edges.parquet").exists():
-            return pd.read_parquet(folder / "edges.parquet", filters=filters)[cols]
+        if (folder / artifacts.EDGES).exists():
+            return pd.read_parquet(folder / artifacts.EDGES, filters=filters)[cols]
         # older runs: scores by record position, positions in the model clustering's order
         keys = self._model["key"].astype(str).to_numpy()
         pos = {k: i for i, k in enumerate(keys)}
         pf = [[(("l" if c == "left_key" else "r"), op, [pos[v] for v in vals if v in pos]) for c, op, vals in f]
               for f in filters]
-        raw = pd.read_parquet(folder / "scores.parquet", filters=pf)
+        raw = pd.read_parquet(folder / artifacts.SCORES, filters=pf)
         return pd.DataFrame({"left_key": keys[raw["l"].to_numpy()], "right_key": keys[raw["r"].to_numpy()],
                              "score": raw["score"].astype(float)})
 

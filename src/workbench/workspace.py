@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from workbench import access, audit, store
+from workbench import access, artifacts, audit, store
 from workbench.errors import WorkbenchError
 from workbench.loading import LoadResult, load_table
 from workbench.provenance import Provenance
@@ -85,26 +85,26 @@ class Dataset:
     @property
     def frame(self) -> pd.DataFrame:
         if self._frame is None:
-            self._frame = pd.read_parquet(self.workspace.artifact_path(self, "data.parquet"))
+            self._frame = pd.read_parquet(self.workspace.artifact_path(self, artifacts.DATA))
         return self._frame
 
     @property
     def rejects(self) -> pd.DataFrame:
         if self._rejects is None:
-            self._rejects = pd.read_parquet(self.workspace.artifact_path(self, "rejects.parquet"))
+            self._rejects = pd.read_parquet(self.workspace.artifact_path(self, artifacts.REJECTS))
         return self._rejects
 
     def head(self, n: int = 5) -> pd.DataFrame:
         """The first ``n`` kept rows, read without loading the whole dataset."""
         if self._frame is not None:
             return self._frame.head(n)
-        pf = pq.ParquetFile(self.workspace.artifact_path(self, "data.parquet"))
+        pf = pq.ParquetFile(self.workspace.artifact_path(self, artifacts.DATA))
         batch = next(pf.iter_batches(batch_size=max(n, 1)), None)
         return pf.schema_arrow.empty_table().to_pandas() if batch is None else batch.to_pandas().head(n)
 
     @property
     def key_problems(self) -> pd.DataFrame:
-        return pd.read_parquet(self.workspace.artifact_path(self, "key_problems.parquet"))
+        return pd.read_parquet(self.workspace.artifact_path(self, artifacts.KEY_PROBLEMS))
 
     @property
     def label(self) -> str:
@@ -236,9 +236,9 @@ class Workspace:
         folder = self.path / rel
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            _write_parquet(result.frame, folder / "data.parquet")
-            _write_parquet(result.rejects, folder / "rejects.parquet")
-            _write_parquet(result.key_problems, folder / "key_problems.parquet")
+            _write_parquet(result.frame, folder / artifacts.DATA)
+            _write_parquet(result.rejects, folder / artifacts.REJECTS)
+            _write_parquet(result.key_problems, folder / artifacts.KEY_PROBLEMS)
         except BaseException:
             self._set_dataset_status(dataset_id, "failed")
             shutil.rmtree(folder, ignore_errors=True)
@@ -291,7 +291,7 @@ class Workspace:
                 ).inserted_primary_key[0]
                 rel = _dataset_folder(dataset_id)  # keyed by id: two names never share a folder
                 conn.execute(t.update().where(t.c.id == dataset_id).values(
-                    data_path=f"{rel}/data.parquet", rejects_path=f"{rel}/rejects.parquet"))
+                    data_path=f"{rel}/{artifacts.DATA}", rejects_path=f"{rel}/{artifacts.REJECTS}"))
         except sa.exc.IntegrityError as exc:
             raise WorkbenchError(f"another process registered a version of dataset {name!r} at the same "
                                  "moment; retry") from exc

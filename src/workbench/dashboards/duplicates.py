@@ -24,7 +24,7 @@ import duckdb
 import pandas as pd
 import sqlalchemy as sa
 
-from workbench import store
+from workbench import artifacts, store
 from workbench.dashboards import duplicate_plots as plots
 from workbench.dashboards import html, render, reveal_allowed
 from workbench.errors import WorkbenchError
@@ -224,7 +224,7 @@ def source_combinations(ws: Workspace, ds: Dataset, clusters: pd.DataFrame) -> p
                 FROM members m JOIN read_parquet(?) d ON CAST(d.{_q(ds.key)} AS VARCHAR) = m.key
                 GROUP BY m.cluster_id)
             GROUP BY sources ORDER BY clusters DESC, sources""",
-                           [str(ds.workspace.artifact_path(ds, "data.parquet"))]).df()
+                           [str(ds.workspace.artifact_path(ds, artifacts.DATA))]).df()
     finally:
         con.close()
 
@@ -244,7 +244,7 @@ def review_members(ws: Workspace, ds: Dataset, clusters: pd.DataFrame, queue: pd
         rows = con.execute(
             f"SELECT m.cluster_id AS __cluster, {', '.join('d.' + _q(c) for c in columns)} "
             f"FROM members m JOIN read_parquet(?) d ON CAST(d.{_q(key)} AS VARCHAR) = m.key",
-            [str(ds.workspace.artifact_path(ds, "data.parquet"))]).df()
+            [str(ds.workspace.artifact_path(ds, artifacts.DATA))]).df()
     finally:
         con.close()
     shown = mask_frame(rows[columns], ds.schema, enabled=masked)

@@ -11,6 +11,7 @@ import time
 
 import pandas as pd
 
+from workbench import artifacts
 from workbench.matching import scale
 from workbench.matching.pipeline import run_scoring
 from workbench.matching.session import MatchingSession
@@ -58,12 +59,12 @@ class Deduper(MatchingSession):
         clusters["cluster_size"] = clusters.groupby("cluster_id")["key"].transform("size")
         # the model's clustering and its links stay apart from the analysts' review decisions,
         # which are replayed over every clustering (workbench.review)
-        clusters.to_parquet(scored.folder / "clusters_model.parquet", index=False)
+        clusters.to_parquet(scored.folder / artifacts.CLUSTERS_MODEL, index=False)
         pd.DataFrame({"left_key": keys[scored.edges["l"].to_numpy()], "right_key": keys[scored.edges["r"].to_numpy()],
-                      "score": scored.edges["score"].to_numpy()}).to_parquet(scored.folder / "edges.parquet",
+                      "score": scored.edges["score"].to_numpy()}).to_parquet(scored.folder / artifacts.EDGES,
                                                                               index=False)
         clusters = apply_decisions(clusters, ReviewDecisions(self.ws, self.task).active())
-        clusters.to_parquet(scored.folder / "clusters.parquet", index=False)
+        clusters.to_parquet(scored.folder / artifacts.CLUSTERS, index=False)
         scored.log.figures.update(report)
         scored.log.figures["clusters"] = int(clusters["cluster_id"].nunique())
         scored.log.figures["records_in_multi_record_clusters"] = int((clusters["cluster_size"] > 1).sum())

@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from workbench import artifacts
 from workbench.matching.pipeline import run_scoring
 from workbench.matching.session import MatchingSession
 from workbench.schema import Role
@@ -45,7 +46,7 @@ class Linker(MatchingSession):
             t = time.perf_counter()
             links = _best_links(scored.edges, scored.left_keys, scored.right_keys, threshold)
             scored.log.time("assign", t)
-            links.to_parquet(scored.folder / "links.parquet", index=False)
+            links.to_parquet(scored.folder / artifacts.LINKS, index=False)
             run.result = {"task": self.task, "threshold": threshold, "overlap": self.overlap(links).to_dict("records"),
                           "folder": scored.folder.relative_to(self.ws.path).as_posix(),
                           "labels": self.labels.counts(), "plan": [f.to_dict() for f in self.fields],

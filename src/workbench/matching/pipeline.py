@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from workbench import artifacts
 from workbench.errors import WorkbenchError
 from workbench.matching import scale
 from workbench.matching.blocking import (
@@ -97,20 +98,20 @@ def run_scoring(session, threshold: float, *, progress: bool = True, workers: in
 
     t = time.perf_counter()
     counts = scale.candidate_pairs(folder / "keys_left", None if dedupe_mode else folder / "keys_right",
-                                   folder / "pairs.parquet")
+                                   folder / artifacts.PAIRS)
     log.time("candidate pairs", t)
     log.figures.update(counts)
 
     t = time.perf_counter()
     left_cols = scale.to_columns(left_all, names)
     right_cols = left_cols if dedupe_mode else scale.to_columns(right_all, names)
-    scored = scale.score_pairs(folder / "pairs.parquet", left_cols, right_cols, session.featurizer.columns,
-                               session.classifier.predict, folder / "scores.parquet",
+    scored = scale.score_pairs(folder / artifacts.PAIRS, left_cols, right_cols, session.featurizer.columns,
+                               session.classifier.predict, folder / artifacts.SCORES,
                                min_score=min(0.5, threshold) / 2, right_offset=0 if dedupe_mode else offset,
                                workers=workers, progress=progress)
     log.time("score", t)
     log.figures.update(scored)
-    edges = pd.read_parquet(folder / "scores.parquet")
+    edges = pd.read_parquet(folder / artifacts.SCORES)
     if dedupe_mode:
         t = time.perf_counter()
         n_before = len(edges)
@@ -190,8 +191,8 @@ def _positive_pairs(session, names, predicates, folder: Path, dedupe_mode: bool,
     if not dedupe_mode:
         scale.write_block_keys(rp, predicates, probe / "keys_right", offset=len(lp), progress=False)
     counts = scale.candidate_pairs(probe / "keys_left", None if dedupe_mode else probe / "keys_right",
-                                   probe / "pairs.parquet", max_block=_probe_block(len(lp), session), window=5)
-    pairs = pd.read_parquet(probe / "pairs.parquet")
+                                   probe / artifacts.PAIRS, max_block=_probe_block(len(lp), session), window=5)
+    pairs = pd.read_parquet(probe / artifacts.PAIRS)
     li = pairs["l"].to_numpy()
     ri = pairs["r"].to_numpy() - (0 if dedupe_mode else len(lp))
     lcols, rcols = scale.to_columns(lp, names), scale.to_columns(rp, names)

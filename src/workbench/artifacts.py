@@ -1,0 +1,31 @@
+"""Names of the files the workbench leaves in a workspace: one place, so a reader and a writer never drift.
+
+A dataset version's folder (``Workspace.artifact_path``) holds its rows; a
+matching run's folder (its result's ``folder``) holds pairs, scores and
+clusters; golden and households runs write theirs in their own run folders.
+"""
+
+from __future__ import annotations
+
+#: A dataset version: the rows kept, the rows rejected (each with its reason), and key problems.
+DATA = "data.parquet"
+REJECTS = "rejects.parquet"
+KEY_PROBLEMS = "key_problems.parquet"
+
+#: A matching run: candidate pairs and their scores (scratch, by position), the scored pairs by
+#: record key (kept for review), the model's clustering, and the clustering with review decisions.
+PAIRS = "pairs.parquet"
+SCORES = "scores.parquet"
+EDGES = "edges.parquet"
+CLUSTERS_MODEL = "clusters_model.parquet"
+CLUSTERS = "clusters.parquet"
+#: A linking run: the best master record per acquired record.
+LINKS = "links.parquet"
+
+#: A households run: each record's household.
+MEMBERS = "members.parquet"
+
+#: A golden run: golden records, the record-to-golden crosswalk, and where each value came from.
+GOLDEN = "golden.parquet"
+CROSSWALK = "crosswalk.parquet"
+LINEAGE = "lineage.parquet"
