@@ -22,7 +22,7 @@ help:
 	@echo "                 with its own token (\$$WORKBENCH_LABEL_TOKEN, else random)"
 	@echo "make test        set up (if needed) and run every test, browser tests included"
 	@echo "make samples     regenerate data/samples/ from the seeded generator"
-	@echo "make lint        ruff over src/ tests/ benchmarks/"
+	@echo "make lint        ruff over src/ tests/ benchmarks/, and the import layers (import-linter)"
 
 env: $(STAMP)
 
@@ -66,6 +66,7 @@ samples: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 
 clean-workspace:
 	rm -rf $(WORKSPACE)
