@@ -78,11 +78,11 @@ def test_postcode_country_from_column_names_and_unknown_country_untested():
     assert pd.isna(out.iloc[2]) and pd.isna(out.iloc[4])
 
 
-def test_country_code_names_and_codes():
-    assert v.country_code("United States") == "US"
-    assert v.country_code(" de ") == "DE"
-    assert v.country_code("Narnia") is None
-    assert v.country_code(None) is None
+def test_postal_country_names_and_codes():
+    assert v.postal_country("United States") == "US"
+    assert v.postal_country(" de ") == "DE"
+    assert v.postal_country("Narnia") is None
+    assert v.postal_country(None) is None
 
 
 def test_parse_dates_several_formats():

@@ -62,7 +62,7 @@ import pandas as pd
 
 from workbench import standardize as st
 from workbench.checks.validators import as_text, distinct
-from workbench.checks.validators import country_code as read_country
+from workbench.checks.validators import postal_country as read_country
 from workbench.errors import WorkbenchError
 from workbench.masking import is_free_text
 from workbench.schema import Field, Role, Schema, normalize_column_name

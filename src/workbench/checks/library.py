@@ -669,7 +669,7 @@ def _c_dates_ordered(rule: Rule, ctx: Context) -> Compiled:
 def _c_valid_postcode(rule: Rule, ctx: Context) -> Compiled:
     country_col = rule.params.get("country_column")
     if country_col is None:
-        code = v.country_code(rule.params["country"])
+        code = v.postal_country(rule.params["country"])
         known = code in v.POSTCODE_PATTERNS
 
         def prepare(s: pd.Series) -> pd.Series:
@@ -678,7 +678,7 @@ def _c_valid_postcode(rule: Rule, ctx: Context) -> Compiled:
         return Compiled(check, (rule.column,), prepare)
 
     def prepare_rows(df: pd.DataFrame) -> pd.DataFrame:
-        codes = df[country_col].map(v.country_code, na_action="ignore")
+        codes = df[country_col].map(v.postal_country, na_action="ignore")
         keep = df[rule.column].notna() & codes.isin(list(v.POSTCODE_PATTERNS))
         return pd.DataFrame({"postcode": df[rule.column][keep], "country": codes[keep]})
     check = _custom(rule, postcodes_valid, error=f"postcode shape of the country in {country_col}")

@@ -336,7 +336,7 @@ def _type_problem(rule: Rule, frame: pd.DataFrame) -> str | None:
     ):
         return f"{rule.check} is a text check but column {rule.column!r} holds {col.dtype}"
     if rule.check == "valid_postcode" and rule.params.get("country") is not None:
-        code = v.country_code(rule.params["country"])
+        code = v.postal_country(rule.params["country"])
         if code not in v.POSTCODE_PATTERNS:
             return (f"no postcode pattern for country {rule.params['country']!r}, so no row will be tested; "
                     f"known: {', '.join(sorted(v.POSTCODE_PATTERNS))}")

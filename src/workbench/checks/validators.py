@@ -31,12 +31,12 @@ __all__ = [
     "age_years",
     "as_text",
     "consent_flags",
-    "country_code",
     "distinct",
     "is_missing",
     "map_distinct",
     "parse_dates",
     "phone_status",
+    "postal_country",
     "valid_postcodes",
     "validate_emails",
     "validate_phones",
@@ -212,10 +212,12 @@ POSTCODE_PATTERNS: dict[str, str] = {
 }
 _POSTCODE_RE = {c: re.compile(p) for c, p in POSTCODE_PATTERNS.items()}
 
-def country_code(value: object) -> str | None:
-    """ISO 3166 alpha-2 code for a country written as a code or a common name, else None.
+def postal_country(value: object) -> str | None:
+    """The country whose postcode rules apply: ISO 3166 alpha-2 code of a country written as a code or
+    a common name, else None.
 
-    The standardize layer's reading, plus the two-letter codes of countries with a postcode pattern.
+    ``standardize.country_code``'s reading (the one country reading), plus the two-letter codes of
+    countries with a postcode pattern.
     """
     from workbench.standardize import country_code as read_country
 
@@ -231,12 +233,12 @@ def valid_postcodes(values: pd.Series, country: str | pd.Series) -> pd.Series:
     ``country`` is one code for every row, or a Series (codes or names) aligned with ``values``.
     """
     if isinstance(country, str):
-        code = country_code(country)
+        code = postal_country(country)
         pattern = _POSTCODE_RE.get(code or "")
         if pattern is None:
             return pd.Series(pd.NA, index=values.index, dtype="boolean", name=values.name)
         return map_distinct(values, lambda u: _match_all(u, pattern))
-    countries = map_distinct(country.reindex(values.index), lambda u: pd.Series([country_code(v) for v in u], dtype=object))
+    countries = map_distinct(country.reindex(values.index), lambda u: pd.Series([postal_country(v) for v in u], dtype=object))
     out = pd.Series(pd.NA, index=values.index, dtype="boolean", name=values.name)
     present = ~is_missing(values)
     for code, idx in countries[present].groupby(countries[present], observed=True).groups.items():

@@ -23,7 +23,13 @@ from workbench.annotations import Annotations, per_golden
 from workbench.checks.validators import distinct, parse_dates
 from workbench.errors import WorkbenchError
 from workbench.golden import exports
-from workbench.golden.rules import RULE_KINDS, Rule, SurvivorshipRules, Unit, load_rules
+from workbench.golden.rules import (
+    RULE_KINDS,
+    SurvivorshipRules,
+    SurvivorshipStep,
+    Unit,
+    load_survivorship_rules,
+)
 from workbench.provenance import PARTIES, party_of_records
 from workbench.schema import Role, Schema, infer_schema
 
@@ -117,7 +123,7 @@ def build_golden(
     if rules is None:
         rules = SurvivorshipRules.defaults(schema if schema is not None else infer_schema(frame, key=key))
     elif isinstance(rules, str | Path):
-        rules = load_rules(rules, columns=frame.columns)
+        rules = load_survivorship_rules(rules, columns=frame.columns)
     units = rules.plan([str(c) for c in frame.columns], key=key, source=source)
     if source is None:
         for unit in units:
@@ -331,7 +337,7 @@ class _Context:
         return out
 
 
-def _scores(rule: Rule, unit: Unit, ctx: _Context, ci: np.ndarray, g: np.ndarray) -> np.ndarray:
+def _scores(rule: SurvivorshipStep, unit: Unit, ctx: _Context, ci: np.ndarray, g: np.ndarray) -> np.ndarray:
     """One float per candidate, lower is better; a rule with no opinion (no date) gives +inf."""
     kind = rule.kind
     if kind == "source_priority":
@@ -356,7 +362,7 @@ def _scores(rule: Rule, unit: Unit, ctx: _Context, ci: np.ndarray, g: np.ndarray
     raise AssertionError(kind)  # every kind of RULE_KINDS is handled above
 
 
-def _custom_scores(rule: Rule, unit: Unit, ctx: _Context, ci: np.ndarray, g: np.ndarray) -> np.ndarray:
+def _custom_scores(rule: SurvivorshipStep, unit: Unit, ctx: _Context, ci: np.ndarray, g: np.ndarray) -> np.ndarray:
     candidates = ctx.sub.iloc[ci].reset_index(drop=True)
     candidates.insert(0, GOLDEN_ID, ctx.golden_ids[g])
     function = rule.resolve()
@@ -498,7 +504,7 @@ def golden_from_workspace(ws: Any, dataset: Any, rules: SurvivorshipRules | str 
     if rules is None:
         rules = SurvivorshipRules.defaults(ds.schema)
     elif isinstance(rules, str | Path):
-        rules = load_rules(rules, columns=frame.columns)
+        rules = load_survivorship_rules(rules, columns=frame.columns)
     if clusters is None:
         from workbench.review import current_clusters
 

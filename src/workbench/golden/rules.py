@@ -48,12 +48,12 @@ __all__ = [
     "RULES_FORMAT_VERSION",
     "RULE_KINDS",
     "Group",
-    "Rule",
+    "SurvivorshipStep",
     "SurvivorshipRules",
     "Unit",
     "custom",
     "earliest",
-    "load_rules",
+    "load_survivorship_rules",
     "longest",
     "most_complete",
     "most_frequent",
@@ -72,7 +72,7 @@ _GROUP_KEYS = ("fields", "rules")
 
 
 @dataclass(frozen=True)
-class Rule:
+class SurvivorshipStep:
     """One ranking step. Build with the functions below (``most_recent(by="signup_date")``).
 
     ``sources``: the order of ``source_priority``; ``by``: the date column of
@@ -123,49 +123,49 @@ class Rule:
         return self.kind
 
 
-def source_priority(*sources: str) -> Rule:
+def source_priority(*sources: str) -> SurvivorshipStep:
     """The value from the most trusted source system, in the order given; other sources rank last."""
     if len(sources) == 1 and not isinstance(sources[0], str):
         sources = tuple(sources[0])
-    return Rule("source_priority", sources=tuple(sources))
+    return SurvivorshipStep("source_priority", sources=tuple(sources))
 
 
-def most_recent(by: str | None = None) -> Rule:
+def most_recent(by: str | None = None) -> SurvivorshipStep:
     """The value of the record with the latest date in ``by`` (undated records rank last)."""
-    return Rule("most_recent", by=by)
+    return SurvivorshipStep("most_recent", by=by)
 
 
-def earliest(by: str | None = None) -> Rule:
+def earliest(by: str | None = None) -> SurvivorshipStep:
     """The value of the record with the earliest date in ``by`` (customer-since dates)."""
-    return Rule("earliest", by=by)
+    return SurvivorshipStep("earliest", by=by)
 
 
-def party_priority() -> Rule:
+def party_priority() -> SurvivorshipStep:
     """The value from the most direct party (``workbench.provenance``): what the customer stated
     (zero-party) over what our systems observed (first), a partner's (second), a bought list's (third).
 
     The party of each record comes from its dataset's provenance (``by_source`` for datasets that mix
     parties); records of unknown party rank last, and without provenance the rule has no opinion.
     """
-    return Rule("party_priority")
+    return SurvivorshipStep("party_priority")
 
 
-def most_complete() -> Rule:
+def most_complete() -> SurvivorshipStep:
     """The value of the record with the most non-empty fields: the most careful capture."""
-    return Rule("most_complete")
+    return SurvivorshipStep("most_complete")
 
 
-def most_frequent() -> Rule:
+def most_frequent() -> SurvivorshipStep:
     """The value most members agree on (compared ignoring case and spacing)."""
-    return Rule("most_frequent")
+    return SurvivorshipStep("most_frequent")
 
 
-def longest() -> Rule:
+def longest() -> SurvivorshipStep:
     """The longest value: 'Robert' over 'Bob', '12 Main St Apt 4' over '12 Main St'."""
-    return Rule("longest")
+    return SurvivorshipStep("longest")
 
 
-def custom(function: Callable[..., Any] | str) -> Rule:
+def custom(function: Callable[..., Any] | str) -> SurvivorshipStep:
     """A rule of your own: ``function(candidates) -> scores``, higher is better.
 
     ``candidates`` is a DataFrame of the members that have a value (all record
@@ -173,10 +173,10 @@ def custom(function: Callable[..., Any] | str) -> Rule:
     once (a cluster where only one member has a value is not asked), so the
     function can be vectorized; it returns one number or boolean per row.
     """
-    return Rule("custom", function=function)
+    return SurvivorshipStep("custom", function=function)
 
 
-_BY_NAME: dict[str, Callable[[], Rule]] = {
+_BY_NAME: dict[str, Callable[[], SurvivorshipStep]] = {
     "most_recent": most_recent, "earliest": earliest, "most_complete": most_complete,
     "most_frequent": most_frequent, "longest": longest, "party_priority": party_priority,
 }
@@ -193,7 +193,7 @@ class Group:
     """
 
     fields: tuple[str, ...]
-    rules: tuple[Rule, ...]
+    rules: tuple[SurvivorshipStep, ...]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fields", tuple(str(f) for f in self.fields))
@@ -208,13 +208,13 @@ class Unit:
 
     name: str
     fields: tuple[str, ...]
-    rules: tuple[Rule, ...]
+    rules: tuple[SurvivorshipStep, ...]
     is_group: bool = False
 
 
 @dataclass
 class SurvivorshipRules:
-    """Rule chains per field and per group; other fields use ``default``.
+    """Chains of survivorship steps per field and per group; other fields use ``default``.
 
     ``recency`` is the date column ``most_recent``/``earliest`` rank by when
     a rule names no ``by:``. The key column never gets a rule; the source
@@ -222,9 +222,9 @@ class SurvivorshipRules:
     ``sources`` instead).
     """
 
-    fields: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
+    fields: dict[str, tuple[SurvivorshipStep, ...]] = field(default_factory=dict)
     groups: dict[str, Group] = field(default_factory=dict)
-    default: tuple[Rule, ...] = field(default_factory=lambda: (most_frequent(), most_complete()))
+    default: tuple[SurvivorshipStep, ...] = field(default_factory=lambda: (most_frequent(), most_complete()))
     recency: str | None = None
     version: int = RULES_FORMAT_VERSION
     origin: str | None = field(default=None, repr=False, compare=False)
@@ -260,7 +260,7 @@ class SurvivorshipRules:
         """
         recency = _recency_column(schema)
         by_recency = (most_recent(),) if recency else ()
-        fields: dict[str, tuple[Rule, ...]] = {}
+        fields: dict[str, tuple[SurvivorshipStep, ...]] = {}
         groups: dict[str, Group] = {}
         address = [f.name for f in schema if f.role in _ADDRESS_ROLES]
         consent = [f.name for f in schema if f.role == Role.CONSENT]
@@ -334,7 +334,7 @@ class SurvivorshipRules:
                 done.add(col)
         return units
 
-    def _fill_by(self, chain: tuple[Rule, ...], where: tuple[str, str]) -> tuple[Rule, ...]:
+    def _fill_by(self, chain: tuple[SurvivorshipStep, ...], where: tuple[str, str]) -> tuple[SurvivorshipStep, ...]:
         out = []
         for i, rule in enumerate(chain):
             if rule.kind in ("most_recent", "earliest") and rule.by is None:
@@ -342,7 +342,7 @@ class SurvivorshipRules:
                     what = "default rules" if where[0] == "default" else f"{where[0]} {where[1]!r}"
                     raise self._error(f"{rule.kind} in {what} needs a date column: give it 'by:' or set "
                                       "'recency:' for the whole file", ("rule", *where, i))
-                rule = Rule(rule.kind, by=self.recency)
+                rule = SurvivorshipStep(rule.kind, by=self.recency)
             out.append(rule)
         return tuple(out)
 
@@ -382,7 +382,7 @@ class SurvivorshipRules:
     @classmethod
     def from_yaml(cls, path: str | Path, *, columns: Iterable[str] | None = None) -> SurvivorshipRules:
         """Read a rules file; with ``columns``, fields the data lacks are errors now rather than later."""
-        return load_rules(path, columns=columns)
+        return load_survivorship_rules(path, columns=columns)
 
     @classmethod
     def from_yaml_text(cls, text: str, *, path: str | None = None,
@@ -394,7 +394,7 @@ class SurvivorshipRules:
         return rules
 
 
-def load_rules(path: str | Path, *, columns: Iterable[str] | None = None) -> SurvivorshipRules:
+def load_survivorship_rules(path: str | Path, *, columns: Iterable[str] | None = None) -> SurvivorshipRules:
     """Read survivorship rules from a YAML file; errors name the file and line."""
     text = read_config(path, "survivorship rules file")
     return SurvivorshipRules.from_yaml_text(text, path=str(path), columns=columns)
@@ -467,12 +467,12 @@ def _function_path(function: Any, *, strict: bool) -> str:
 # building from data (with YAML nodes for line numbers)
 
 
-def _as_rules(chain: Any, where: str = "rules") -> tuple[Rule, ...]:
-    if isinstance(chain, Rule | str):
+def _as_rules(chain: Any, where: str = "rules") -> tuple[SurvivorshipStep, ...]:
+    if isinstance(chain, SurvivorshipStep | str):
         chain = [chain]
     out = []
     for r in chain:
-        if isinstance(r, Rule):
+        if isinstance(r, SurvivorshipStep):
             out.append(r)
         elif isinstance(r, str) and r in _BY_NAME:
             out.append(_BY_NAME[r]())
@@ -522,7 +522,7 @@ def _build(data: Any, root: yaml.Node | None, path: str | None) -> SurvivorshipR
     if "default" in data:
         default = _chain(data["default"], _child(root, "default"), "default", err, lines, ("default", ""))
 
-    fields: dict[str, tuple[Rule, ...]] = {}
+    fields: dict[str, tuple[SurvivorshipStep, ...]] = {}
     fields_data = data.get("fields") or {}
     fields_node = _child(root, "fields")
     if not isinstance(fields_data, Mapping):
@@ -562,7 +562,7 @@ def _build(data: Any, root: yaml.Node | None, path: str | None) -> SurvivorshipR
 
 
 def _chain(items: Any, node: yaml.Node | None, where: str, err: _At, lines: dict[tuple[Any, ...], int],
-           line_key: tuple[str, str]) -> tuple[Rule, ...]:
+           line_key: tuple[str, str]) -> tuple[SurvivorshipStep, ...]:
     if isinstance(items, str | Mapping):
         items, nodes = [items], [node]
     elif isinstance(items, list):
@@ -578,7 +578,7 @@ def _chain(items: Any, node: yaml.Node | None, where: str, err: _At, lines: dict
     return tuple(out)
 
 
-def _rule(item: Any, node: yaml.Node | None, where: str, err: _At) -> Rule:
+def _rule(item: Any, node: yaml.Node | None, where: str, err: _At) -> SurvivorshipStep:
     if isinstance(item, str):
         kind, params, pnode = item, None, node
     elif isinstance(item, Mapping) and len(item) == 1:
@@ -608,7 +608,7 @@ def _rule(item: Any, node: yaml.Node | None, where: str, err: _At) -> Rule:
                 raise err(f"{kind} takes only 'by:', not {extra!r}", _key(pnode, extra) or pnode)
             if by is not None and not isinstance(by, str):
                 raise err(f"'by:' of {kind} must name a date column, got {by!r}", pnode)
-            return Rule(kind, by=by)
+            return SurvivorshipStep(kind, by=by)
         if kind == "custom":
             function = params.get("function") if isinstance(params, Mapping) else params
             if not isinstance(function, str) or not function:
