@@ -22,6 +22,8 @@ class Deduper(MatchingSession):
     """Active-learning deduplication of one dataset (labels stored under task ``dedupe:<name>``)."""
 
     symmetric = True
+    run_kind = "dedupe"
+    finish_verb = "Clustering"
 
     def __init__(self, ws, dataset, **options):
         task = options.pop("task", None) or f"dedupe:{dataset.name}"
@@ -51,6 +53,10 @@ class Deduper(MatchingSession):
             run.result, clusters = self._store_clusters(scored, cluster_pos, confidence, report, threshold)
         self.last_run = run.result
         return clusters
+
+    def finish(self, *, progress=True) -> pd.DataFrame:
+        """The labeling app's Finish: cluster every record (``cluster``)."""
+        return self.cluster(progress=progress)
 
     def _store_clusters(self, scored, cluster_pos, confidence, report, threshold):
         """Write the run's clusters (model's, then with review decisions applied); (result, clusters)."""

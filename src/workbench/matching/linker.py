@@ -25,10 +25,16 @@ class Linker(MatchingSession):
     """Active-learning record linkage of ``acquired`` (left) against ``master`` (right)."""
 
     symmetric = False
+    run_kind = "link"
+    finish_verb = "Linking"
 
     def __init__(self, ws, acquired, master, **options):
         task = options.pop("task", None) or f"link:{acquired.name}->{master.name}"
         super().__init__(ws, task, acquired, master, **options)
+
+    def finish(self, *, progress=True) -> pd.DataFrame:
+        """The labeling app's Finish: link every acquired record (``link``)."""
+        return self.link(progress=progress)
 
     def link(self, threshold: float | None = None, *, progress: bool = True,
              workers: int | None = None) -> pd.DataFrame:

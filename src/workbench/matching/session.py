@@ -8,7 +8,7 @@ new session resumes where the last one stopped, even after a kernel crash.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -81,10 +81,44 @@ class Progress:
         return f"{self.match} match, {self.distinct} distinct, {self.unsure} unsure{conflict}{need}"
 
 
+class LabelingSession(Protocol):
+    """What a labeling front end (``workbench.ui.LabelingApp``) may use of a session.
+
+    ``Deduper`` and ``Linker`` both are one: pairs to label, the progress, the
+    threshold curve, and ``finish`` (cluster or link everything), recorded as a
+    ``run_kind`` run and shown as ``finish_verb`` while it runs.
+    """
+
+    ws: Any
+    task: str
+    left_ds: Any
+    labels: LabelStore
+    last_run: dict[str, Any] | None
+    run_kind: str
+    finish_verb: str
+
+    @property
+    def progress(self) -> Progress: ...
+
+    def next_pair(self, *, analyst: str | None = None) -> Pair | None: ...
+
+    def mark(self, pair: Pair, label: str, *, analyst: str | None = None) -> Progress: ...
+
+    def undo(self, *, analyst: str | None = None) -> Pair | None: ...
+
+    def threshold_curve(self) -> pd.DataFrame: ...
+
+    def finish(self, *, progress: Any = True) -> pd.DataFrame: ...
+
+
 class MatchingSession:
-    """Base of Deduper and Linker: the labeling protocol and the model."""
+    """Base of Deduper and Linker: the labeling protocol (``LabelingSession``) and the model."""
 
     symmetric = True
+    #: The run ``finish`` records, and what the labeling app shows while it runs.
+    run_kind = ""
+    finish_verb = ""
+    last_run: dict[str, Any] | None = None
 
     def __init__(self, ws, task: str, left, right, *, fields: dict[str, str | None] | None = None,
                  right_fields: dict[str, str | None] | None = None, seed: int = 0, pool_records: int = POOL_RECORDS,

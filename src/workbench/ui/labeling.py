@@ -1,6 +1,6 @@
 """The labeling app: an analyst answers "same customer?" for the pairs a matching session asks about.
 
-A thin client of the session's protocol (``next_pair``/``mark``/``undo``):
+A thin client of the session's protocol (``workbench.matching.session.LabelingSession``):
 every label is stored in the workspace the moment it is given (with the
 analyst's name), so closing the notebook or a kernel crash loses nothing.
 Callbacks are one line calling a method; a method's errors appear in the
@@ -18,7 +18,7 @@ import time
 import traceback
 from collections.abc import Callable
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 import pandas as pd
@@ -26,6 +26,9 @@ import pandas as pd
 from workbench.access import AccessDenied, authorize_reveal, can_reveal
 from workbench.errors import WorkbenchError
 from workbench.ui.records import pair_rows
+
+if TYPE_CHECKING:
+    from workbench.matching.session import LabelingSession
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +67,7 @@ class LabelingApp:
     ``analyst`` names who labels (default: the workspace user), stored with each label.
     """
 
-    def __init__(self, session, *, mask_pii: bool = True, analyst: str | None = None,
+    def __init__(self, session: LabelingSession, *, mask_pii: bool = True, analyst: str | None = None,
                  show_pii_toggle: bool = True, keyboard: bool = True):
         self.session = session
         self.analyst = analyst or session.ws.user  # stored with each label; the workspace's user stays as it is
@@ -255,7 +258,7 @@ class LabelingApp:
         if self.mask_toggle.value:
             return True
         try:
-            authorize_reveal(self.session.ws, f"{getattr(self.session, 'task', 'labeling')} pair "
+            authorize_reveal(self.session.ws, f"{self.session.task} pair "
                                               f"{pair.left_id} | {pair.right_id}")
         except AccessDenied:
             self.mask_toggle.value = True  # whatever the browser sent
@@ -357,27 +360,23 @@ class LabelingApp:
             button.disabled = busy or (self.pair is None and action in ("match", "distinct", "unsure"))
 
     def _finish_verb(self) -> str:
-        return "Clustering" if hasattr(self.session, "cluster") else "Linking"
-
-    def _finish_call(self) -> Callable[..., Any]:
-        return self.session.cluster if hasattr(self.session, "cluster") else self.session.link
+        return self.session.finish_verb
 
     def _expected_seconds(self) -> float:
         """How long Finish took last time on this data (a guess from its size the first time)."""
-        last = getattr(self.session, "last_run", None)
+        last = self.session.last_run
         if last is None:
-            kind = "dedupe" if hasattr(self.session, "cluster") else "link"
             try:
-                last = self.session.ws.latest_result(kind, self.session.left_ds)
+                last = self.session.ws.latest_result(self.session.run_kind, self.session.left_ds)
             except Exception:  # an estimate only
                 last = None
         if isinstance(last, dict) and isinstance(last.get("seconds"), dict) and last["seconds"]:
             return max(1.0, float(sum(last["seconds"].values())))
-        return 5.0 + len(self.session.left_raw) / 1000
+        return 5.0 + len(self.session.left_ds.frame) / 1000
 
     def _finish_work(self, done: threading.Event, started: float) -> None:
         try:
-            result = self._finish_call()(progress=self._stage)
+            result = self.session.finish(progress=self._stage)
             done.set()
             self._finished(result, time.monotonic() - started)
         except Exception as exc:
@@ -404,7 +403,7 @@ class LabelingApp:
             self.finish_bar.description = f"{elapsed:.0f} s"
 
     def _finished(self, result: Any, seconds: float) -> None:
-        self.result = getattr(self.session, "last_run", None)
+        self.result = self.session.last_run
         self.finish_bar.value, self.finish_bar.bar_style = 1.0, "success"
         self.finish_bar.description = f"{seconds:.0f} s"
         if isinstance(result, pd.DataFrame) and "cluster_id" in result:
