@@ -152,6 +152,14 @@ class ReviewDecisions:
         return dec
 
     # -- reading ---------------------------------------------------------------------
+    def stamp(self) -> str:
+        """Changes whenever a decision is made or undone (one cheap query; for caches of what they change)."""
+        t = store.decisions_table
+        with self.ws.engine.connect() as conn:
+            n, last, undone = conn.execute(sa.select(sa.func.count(), sa.func.max(t.c.id), sa.func.max(t.c.undone_at))
+                                           .where(t.c.task == self.task)).one()
+        return f"{n}:{last}:{undone}"
+
     def active(self) -> list[Decision]:
         """Decisions in force, oldest first (the order they are applied in)."""
         t = store.decisions_table

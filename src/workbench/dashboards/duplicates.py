@@ -22,7 +22,6 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-import sqlalchemy as sa
 
 from workbench import artifacts, store
 from workbench.dashboards import duplicate_plots as plots
@@ -199,12 +198,9 @@ def headline(clusters: pd.DataFrame, sizes: pd.DataFrame, multi: pd.DataFrame) -
 
 def label_counts(ws: Workspace, task: str) -> pd.DataFrame:
     """Labels of ``task`` per analyst and answer (``analyst``, ``label``, ``labels``); undone ones as "undone"."""
-    t = store.labels_table
-    undone = sa.case((t.c.undone_at.is_(None), t.c.label), else_=sa.literal("undone"))
-    query = (sa.select(t.c.analyst, undone.label("label"), sa.func.count().label("labels"))
-             .where(t.c.task == task).group_by(t.c.analyst, undone))
-    with ws.engine.connect() as conn:
-        return pd.DataFrame(conn.execute(query).all(), columns=["analyst", "label", "labels"])
+    from workbench.matching.labels import LabelStore
+
+    return LabelStore(ws, task).by_analyst()
 
 
 def source_combinations(ws: Workspace, ds: Dataset, clusters: pd.DataFrame) -> pd.DataFrame | None:
@@ -264,11 +260,9 @@ def review_members(ws: Workspace, ds: Dataset, clusters: pd.DataFrame, queue: pd
 # -- the page's figures, cached per clustering and review state -----------------------------------
 def decisions_stamp(ws: Workspace, task: str) -> str:
     """Changes whenever a review decision of ``task`` is made or undone (one cheap query)."""
-    t = store.decisions_table
-    with ws.engine.connect() as conn:
-        n, last, undone = conn.execute(sa.select(sa.func.count(), sa.func.max(t.c.id), sa.func.max(t.c.undone_at))
-                                       .where(t.c.task == task)).one()
-    return f"{n}:{last}:{undone}"
+    from workbench.review import ReviewDecisions
+
+    return ReviewDecisions(ws, task).stamp()
 
 
 #: Summaries a read-only kernel computed, by cache file: it may not write them.

@@ -261,6 +261,15 @@ class LabelStore:
                               "analyst": x.analyst, "at": x.at} for x in labs],
                             columns=["left_key", "right_key", "label", "analyst", "at"])
 
+    def by_analyst(self) -> pd.DataFrame:
+        """Labels given per analyst and answer (``analyst``, ``label``, ``labels``); undone ones as "undone"."""
+        t = store.labels_table
+        undone = sa.case((t.c.undone_at.is_(None), t.c.label), else_=sa.literal("undone"))
+        query = (sa.select(t.c.analyst, undone.label("label"), sa.func.count().label("labels"))
+                 .where(t.c.task == self.task).group_by(t.c.analyst, undone))
+        with self.ws.engine.connect() as conn:
+            return pd.DataFrame(conn.execute(query).all(), columns=["analyst", "label", "labels"])
+
     def counts(self) -> dict[str, int]:
         """Settled labels per kind, and ``conflict``: pairs awaiting a steward."""
         labs, conflicts = self._settle()
