@@ -49,6 +49,23 @@ def test_reveal_is_refused_for_viewers_and_audited_for_stewards(tmp_path):
     assert reveals[["user", "target"]].values.tolist() == [["sam", "customers sample"]]
 
 
+def test_notebooks_show_records_masked_unless_the_role_may_reveal(tmp_path):
+    """``ws.shown``: masked by default; raw only for a steward or admin, and then audited."""
+    (tmp_path / "people.csv").write_text("id,name,email\n1,Ann Lee,ann@example.com\n2,Bo Kim,bo@example.org\n")
+    admin = Workspace(tmp_path / "ws", user="ann")
+    ds = admin.load(tmp_path / "people.csv", key="id", name="people")
+    access.grant(admin, "vic", "analyst")
+    analyst = Workspace(tmp_path / "ws", user="vic")
+    masked = analyst.shown(ds.frame, ds)
+    assert "ann@example.com" not in masked.to_string() and "Ann Lee" not in masked.to_string()
+    with pytest.raises(AccessDenied, match="steward or admin"):
+        analyst.shown(ds.frame, ds, masked=False, what="new records")
+    raw = admin.shown(ds.frame, ds, masked=False, what="new records")
+    pd.testing.assert_frame_equal(raw, ds.frame)
+    reveals = admin.audit_log().query("action == 'reveal'")
+    assert reveals[["user", "target"]].values.tolist() == [["ann", "new records of people v1"]]
+
+
 def test_a_read_only_workspace_is_a_viewer_and_never_reveals(tmp_path):
     ws = Workspace(tmp_path / "ws", user="ann")
     before = len(ws.audit_log())

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from workbench import access, artifacts, audit, store
 from workbench.errors import WorkbenchError
 from workbench.loading import LoadResult, load_table
+from workbench.masking import mask_frame
 from workbench.provenance import Provenance
 from workbench.provenance import read_yaml as provenance_yaml
 from workbench.schema import Schema, infer_schema, load_overrides
@@ -383,6 +384,22 @@ class Workspace:
         """A file of ``dataset``'s own folder (the folder its registration names)."""
         folder = dataset.folder or f"datasets/{slug(dataset.name)}/v{dataset.version}"  # a row without paths
         return self.path / folder / filename
+
+    # -- showing records -----------------------------------------------------------
+    def shown(self, frame: pd.DataFrame, dataset: Dataset, *, masked: bool = True,
+              what: str = "records") -> pd.DataFrame:
+        """``frame`` (records of ``dataset``, or derived from them) as this user may see it.
+
+        Masked by default: every column the schema does not declare safe.
+        ``masked=False`` shows raw values only to a role that may see them
+        (steward, admin), and the reveal goes to the audit log
+        (``access.authorize_reveal``); anyone else gets ``AccessDenied``.
+        The one gate for notebooks, as the apps and dashboards have theirs.
+        """
+        if masked:
+            return mask_frame(frame, dataset.schema)
+        access.authorize_reveal(self, f"{what} of {dataset.label}")
+        return frame.copy()
 
     # -- runs ------------------------------------------------------------------
     def start_run(self, kind: str, dataset: Dataset | None = None, **params: Any) -> int:
