@@ -16,9 +16,35 @@ from workbench.schema import Schema
 PALETTE = {"kept": "#2a9d8f", "rejected": "#e76f51", "missing": "#e9c46a", "present": "#264653"}
 
 
+#: The one chart theme of the workbench (notebooks, dashboards, reports).
+_AXIS = dict(gridcolor="#eaecef", zerolinecolor="#d0d7de", linecolor="#d0d7de", automargin=True)
+
+
+def chart_text(text: Any) -> str:
+    """Chart-safe text: no '<' or '>' that plotly could read as markup."""
+    return str(text).replace("<", "‹").replace(">", "›")
+
+
+def _theme(title: str, height: int, xaxis: dict | None = None, yaxis: dict | None = None) -> dict[str, Any]:
+    return dict(title=dict(text=title, x=0.02), height=height, margin=dict(l=10, r=20, t=50, b=10),
+                template="none", paper_bgcolor="white", plot_bgcolor="white",
+                font=dict(family="Helvetica, Arial, sans-serif", size=12, color="#2a3f5f"),
+                xaxis={**_AXIS, **(xaxis or {})}, yaxis={**_AXIS, "gridcolor": "rgba(0,0,0,0)", **(yaxis or {})},
+                legend=dict(orientation="h", y=-0.2))
+
+
+def themed_figure(data: Any, title: str, height: int, *, xaxis: dict | None = None, yaxis: dict | None = None,
+                  **layout: Any) -> go.Figure:
+    """A figure in the workbench's theme, built in one pass.
+
+    "plotly_white" and later ``update_layout`` calls cost plotly's validation again
+    and again (~25 ms a chart); a dashboard of a dozen charts pays it on every page load.
+    """
+    return go.Figure(data, layout={**_theme(title, height, xaxis, yaxis), **layout})
+
+
 def _layout(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
-    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=50, b=10),
-                      template="plotly_white", legend=dict(orientation="h", y=-0.15))
+    fig.update_layout(**_theme(title, height))
     return fig
 
 

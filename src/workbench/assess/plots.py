@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from workbench.assess.scorecard import DIMENSIONS, band
+from workbench.plots import chart_text, themed_figure
 
 __all__ = ["BAND_COLORS", "failures_by_rule", "fitness_bars", "health_gauge", "score_history", "scorecard_bars"]
 
@@ -22,39 +23,18 @@ BAND_COLORS = {"good": "#2a9d8f", "fair": "#e9c46a", "poor": "#e76f51", "none": 
 _LINE_COLORS = ["#264653", "#2a9d8f", "#e9c46a", "#f4a261", "#e76f51", "#8d99ae", "#6d597a"]
 
 
-def _label(text: Any) -> str:
-    """Chart-safe text: no '<' or '>' that plotly could read as markup."""
-    return str(text).replace("<", "‹").replace(">", "›")
-
-
-_AXIS = dict(gridcolor="#eaecef", zerolinecolor="#d0d7de", linecolor="#d0d7de", automargin=True)
-
-
-def _figure(data: Any, title: str, height: int, *, xaxis: dict | None = None, yaxis: dict | None = None,
-            **layout: Any) -> go.Figure:
-    """A figure built in one pass over a bare template styled by hand.
-
-    "plotly_white" and later ``update_layout`` calls cost plotly's validation again
-    and again (~25 ms a chart); a dashboard of a dozen charts pays it on every page load.
-    """
-    return go.Figure(data, layout=dict(
-        title=dict(text=title, x=0.02), height=height, margin=dict(l=10, r=20, t=50, b=10), template="none",
-        paper_bgcolor="white", plot_bgcolor="white",
-        font=dict(family="Helvetica, Arial, sans-serif", size=12, color="#2a3f5f"),
-        xaxis={**_AXIS, **(xaxis or {})}, yaxis={**_AXIS, "gridcolor": "rgba(0,0,0,0)", **(yaxis or {})},
-        legend=dict(orientation="h", y=-0.2), **layout))
 
 
 def scorecard_bars(scores: Mapping[str, float], health: float | None = None) -> go.Figure:
     """One bar per dimension (0-100) coloured good/fair/poor, health on top when given."""
     names = [d for d in DIMENSIONS if d in scores] + [d for d in scores if d not in DIMENSIONS]
     items = ([("health", health)] if health is not None else []) + [(d, scores[d]) for d in names]
-    labels = [_label(n) for n, _ in items]
+    labels = [chart_text(n) for n, _ in items]
     values = [float(v) for _, v in items]
     bar = go.Bar(x=values, y=labels, orientation="h", marker_color=[BAND_COLORS[band(v)] for v in values],
                  text=[f"{v:.1f}" for v in values], textposition="auto",
                  hovertemplate="%{y}: %{x:.1f} / 100<extra></extra>")
-    return _figure(bar, "Quality scorecard", 90 + 34 * max(len(items), 1),
+    return themed_figure(bar, "Quality scorecard", 90 + 34 * max(len(items), 1),
                    xaxis=dict(range=[0, 100], title="score (0-100)"), yaxis=dict(autorange="reversed"))
 
 
@@ -66,17 +46,17 @@ def health_gauge(health: float) -> go.Figure:
             dict(range=[0, 80], color="#f8d7cf"), dict(range=[80, 95], color="#fbefc9"),
             dict(range=[95, 100], color="#cfeeea")]),
     )
-    return _figure(gauge, "Overall health", 260)
+    return themed_figure(gauge, "Overall health", 260)
 
 
 def fitness_bars(fitness: Mapping[str, float]) -> go.Figure:
     """Percent of records fit for each purpose."""
     items = sorted(fitness.items(), key=lambda kv: kv[1])
     values = [float(v) for _, v in items]
-    bar = go.Bar(x=values, y=[_label(p).replace("_", " ") for p, _ in items], orientation="h",
+    bar = go.Bar(x=values, y=[chart_text(p).replace("_", " ") for p, _ in items], orientation="h",
                  marker_color=[BAND_COLORS[band(v)] for v in values], text=[f"{v:.1f}%" for v in values],
                  textposition="auto", hovertemplate="%{y}: %{x:.1f}% of records fit<extra></extra>")
-    return _figure(bar, "Fitness for purpose", 90 + 40 * max(len(items), 1),
+    return themed_figure(bar, "Fitness for purpose", 90 + 40 * max(len(items), 1),
                    xaxis=dict(range=[0, 100], title="% of records fit"))
 
 
@@ -90,13 +70,13 @@ def failures_by_rule(checks: Sequence[Mapping[str, Any]], top: int = 15) -> go.F
         part = df[df["severity"] == severity]
         if len(part):
             bars.append(go.Bar(
-                x=part["failed"].tolist(), y=[_label(n) for n in part["name"]], orientation="h", name=severity,
+                x=part["failed"].tolist(), y=[chart_text(n) for n in part["name"]], orientation="h", name=severity,
                 marker_color=colors[severity],
                 customdata=(100.0 * part["failed"] / part["tested"].clip(lower=1)).round(2).tolist(),
                 hovertemplate="%{y}: %{x:,} rows failed (%{customdata}% of tested)<extra></extra>"))
-    order = [_label(n) for n in df["name"]]
+    order = [chart_text(n) for n in df["name"]]
     title = "Failing rows per rule" if len(df) else "Failing rows per rule: none"
-    return _figure(bars, title, 110 + 26 * max(len(df), 1), xaxis=dict(title="rows failing"), barmode="stack",
+    return themed_figure(bars, title, 110 + 26 * max(len(df), 1), xaxis=dict(title="rows failing"), barmode="stack",
                    yaxis=dict(categoryorder="array", categoryarray=order[::-1]))
 
 
@@ -108,7 +88,7 @@ def score_history(history: pd.DataFrame) -> go.Figure:
         dims = [d for d in DIMENSIONS if d in history.columns]
         for i, col in enumerate(["health", *dims]):
             lines.append(go.Scatter(
-                x=x, y=history[col].tolist(), name=_label(col), mode="lines+markers",
+                x=x, y=history[col].tolist(), name=chart_text(col), mode="lines+markers",
                 line=dict(color=_LINE_COLORS[i % len(_LINE_COLORS)], width=4 if col == "health" else 2)))
-    return _figure(lines, "Scores across assessments", 340, yaxis=dict(range=[0, 102], title="score"),
+    return themed_figure(lines, "Scores across assessments", 340, yaxis=dict(range=[0, 102], title="score"),
                    xaxis=dict(type="category", title="assessment"))

@@ -32,10 +32,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from workbench import consent
-from workbench.assess.plots import _figure, _label
 from workbench.dashboards import html, render, reveal_allowed
 from workbench.errors import WorkbenchError
 from workbench.masking import mask_series
+from workbench.plots import chart_text, themed_figure
 from workbench.schema import Role, Schema
 from workbench.workspace import Dataset, Workspace
 
@@ -185,7 +185,7 @@ def _party_key(party: Party, ds: Dataset) -> str:
 
 # -- figures -------------------------------------------------------------------------------------
 def _combo(channel: Any, purpose: Any) -> str:
-    return _label(f"{channel} · {purpose}")
+    return chart_text(f"{channel} · {purpose}")
 
 
 def reachable_bars(summary: pd.DataFrame, *, merged: bool = True) -> go.Figure:
@@ -209,7 +209,7 @@ def reachable_bars(summary: pd.DataFrame, *, merged: bool = True) -> go.Figure:
              else "Reachable records (consent granted); not merged yet")
     if summary.empty:
         title += ": no consent statement"
-    return _figure(bars, title, 360, barmode="group", xaxis=dict(title="channel · purpose", type="category"),
+    return themed_figure(bars, title, 360, barmode="group", xaxis=dict(title="channel · purpose", type="category"),
                    yaxis=dict(title="customers", gridcolor="#eaecef"))
 
 
@@ -228,7 +228,7 @@ def status_mix(golden: pd.DataFrame, totals: int, *, unit: str = "golden records
         if sum(values):
             bars.append(go.Bar(x=values, y=labels, orientation="h", name=status, marker_color=color,
                                hovertemplate="%{y}: %{x:,} " + unit + " " + status + "<extra></extra>"))
-    fig = _figure(bars, f"Consent of {unit} per channel and purpose", 190 + 40 * max(len(labels), 1),
+    fig = themed_figure(bars, f"Consent of {unit} per channel and purpose", 190 + 40 * max(len(labels), 1),
                   barmode="stack", xaxis=dict(title=unit), yaxis=dict(autorange="reversed"))
     fig.layout.legend.update(y=-0.45, traceorder="normal")
     return fig

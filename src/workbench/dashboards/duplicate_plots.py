@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from workbench.assess.plots import _figure, _label
+from workbench.plots import chart_text, themed_figure
 
 __all__ = ["HOUSEHOLD_COLORS", "LABEL_COLORS", "LINK_COLORS", "cluster_sizes", "confidence_bins",
            "confidence_histogram", "household_sizes", "labels_by_analyst", "link_overlap", "source_overlap"]
@@ -36,7 +36,7 @@ def cluster_sizes(sizes: pd.DataFrame) -> go.Figure:
                  customdata=multi["records"].tolist(), marker_color="#2a9d8f",
                  hovertemplate="%{y:,} clusters of %{x} records (%{customdata:,} records)<extra></extra>")
     title = "Clusters per size" if len(multi) else "Clusters per size: no duplicates found"
-    return _figure(bar, title, 320, xaxis=dict(title="records in the cluster", type="category"),
+    return themed_figure(bar, title, 320, xaxis=dict(title="records in the cluster", type="category"),
                    yaxis=dict(title="clusters", gridcolor="#eaecef"))
 
 
@@ -59,7 +59,7 @@ def confidence_histogram(binned: pd.DataFrame) -> go.Figure:
     title = "Confidence of clusters of two or more records"
     if not int(binned["clusters"].sum()):
         title += ": none yet"
-    return _figure(bar, title, 320, xaxis=dict(title="cluster confidence (its least confident record)",
+    return themed_figure(bar, title, 320, xaxis=dict(title="cluster confidence (its least confident record)",
                                                range=[0, 1]),
                    yaxis=dict(title="clusters", gridcolor="#eaecef"))
 
@@ -71,11 +71,11 @@ def labels_by_analyst(counts: pd.DataFrame) -> go.Figure:
     for label, color in LABEL_COLORS.items():
         part = counts[counts["label"] == label].set_index("analyst")["labels"] if len(counts) else pd.Series()
         if part.sum():
-            bars.append(go.Bar(x=[int(part.get(a, 0)) for a in analysts], y=[_label(a) for a in analysts],
+            bars.append(go.Bar(x=[int(part.get(a, 0)) for a in analysts], y=[chart_text(a) for a in analysts],
                                orientation="h", name=label, marker_color=color,
                                hovertemplate="%{y}: %{x:,} " + label + "<extra></extra>"))
     title = "Labels by analyst" if analysts else "Labels by analyst: none yet"
-    return _figure(bars, title, 120 + 34 * max(len(analysts), 1), barmode="stack",
+    return themed_figure(bars, title, 120 + 34 * max(len(analysts), 1), barmode="stack",
                    xaxis=dict(title="pairs labeled"), yaxis=dict(autorange="reversed"))
 
 
@@ -86,11 +86,11 @@ def source_overlap(combos: pd.DataFrame, top: int = 12) -> go.Figure:
     of systems shares.
     """
     df = combos.sort_values("clusters", ascending=False).head(top)
-    bar = go.Bar(x=df["clusters"].tolist(), y=[_label(s) for s in df["sources"]], orientation="h",
+    bar = go.Bar(x=df["clusters"].tolist(), y=[chart_text(s) for s in df["sources"]], orientation="h",
                  marker_color=["#264653" if " + " in str(s) else "#8d99ae" for s in df["sources"]],
                  hovertemplate="%{y}: %{x:,} clusters<extra></extra>")
     title = "Sources joined by clusters of two or more records" if len(df) else "Sources joined by clusters: none"
-    return _figure(bar, title, 110 + 30 * max(len(df), 1), xaxis=dict(title="clusters"),
+    return themed_figure(bar, title, 110 + 30 * max(len(df), 1), xaxis=dict(title="clusters"),
                    yaxis=dict(autorange="reversed"))
 
 
@@ -98,7 +98,7 @@ def link_overlap(overlap: Sequence[Mapping[str, Any]], title: str = "Acquired re
     """Per source of an acquired list: already ours / ambiguous / new (a stored link run's ``overlap``)."""
     rows = list(overlap)
     order = [r for r in rows if r.get("source") != "all"] + [r for r in rows if r.get("source") == "all"]
-    labels = [_label("all sources" if r.get("source") == "all" else r.get("source")) for r in order]
+    labels = [chart_text("all sources" if r.get("source") == "all" else r.get("source")) for r in order]
     bars = []
     for status, color in LINK_COLORS.items():
         values = [int(r.get(status, 0)) for r in order]
@@ -106,7 +106,7 @@ def link_overlap(overlap: Sequence[Mapping[str, Any]], title: str = "Acquired re
         bars.append(go.Bar(x=values, y=labels, orientation="h", name=LINK_NAMES[status], marker_color=color,
                            customdata=share,
                            hovertemplate="%{y}: %{x:,} " + LINK_NAMES[status] + " (%{customdata}%)<extra></extra>"))
-    return _figure(bars, _label(title), 130 + 34 * max(len(order), 1), barmode="stack",
+    return themed_figure(bars, chart_text(title), 130 + 34 * max(len(order), 1), barmode="stack",
                    xaxis=dict(title="acquired records"), yaxis=dict(autorange="reversed"))
 
 
@@ -127,5 +127,5 @@ def household_sizes(sizes: pd.DataFrame) -> go.Figure:
                                hovertemplate="%{y:,} groups of %{x} customers<extra>" + kind + "</extra>"))
     title = ("Households per size (customers sharing an address, phone or inbox; branches of one organization)"
              if bars else "Households per size: no customers share a household")
-    return _figure(bars, title, 320, barmode="stack", xaxis=dict(title="customers in the household", type="category"),
+    return themed_figure(bars, title, 320, barmode="stack", xaxis=dict(title="customers in the household", type="category"),
                    yaxis=dict(title="households", gridcolor="#eaecef"))
