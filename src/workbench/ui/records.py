@@ -12,9 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
-
-from workbench.masking import mask_column, mask_text, needs_mask
+from workbench.masking import mask_values, needs_mask
 from workbench.schema import Role, Schema
 from workbench.ui.diff import record_table
 
@@ -50,9 +48,9 @@ class PairRows:
         for role, names in by_role.items():
             values = {str(v) for d in (self.left, self.right, self.left_std, self.right_std)
                       for n in names if (v := d.get(n)) is not None}
-            done = _mask_values(sorted(values), role)
+            done = mask_values(sorted(values), role)
             for name in names:
-                out[name] = lambda v, done=done, role=role: done[v] if v in done else _mask_values([v], role)[v]
+                out[name] = lambda v, done=done, role=role: done[v] if v in done else mask_values([v], role)[v]
         return out
 
     def html(self, *, mask_pii: bool) -> str:
@@ -62,12 +60,6 @@ class PairRows:
 
 
 _OWN_MASK = frozenset({Role.EMAIL, Role.PHONE, Role.DATE_OF_BIRTH, Role.POSTCODE})
-
-
-def _mask_values(values: list[str], role: Role | None) -> dict[str, Any]:
-    s = pd.Series(values, dtype=object)
-    masked = mask_text(s) if role is None else mask_column(s, role)
-    return dict(zip(values, masked.tolist(), strict=True))
 
 
 def _pii_role(schema: Schema, column: str) -> tuple[bool, Role | None]:

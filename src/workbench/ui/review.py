@@ -22,7 +22,7 @@ import pandas as pd
 from workbench.access import authorize_reveal
 from workbench.errors import WorkbenchError
 from workbench.households import household_of
-from workbench.masking import mask_column, mask_free_text, mask_text, needs_mask
+from workbench.masking import mask_free_text, mask_text, value_maskers
 from workbench.review import ClusterReview
 from workbench.ui.diff import STYLE as DIFF_STYLE
 from workbench.ui.diff import highlight, record_table
@@ -73,27 +73,6 @@ def _text(value: Any) -> str | None:
     except (TypeError, ValueError):
         pass
     return str(value)
-
-
-def _maskers(schema, columns) -> dict[str, Callable[[Any], Any]]:
-    """Per column, the masking function of its role; unknown columns count as personal data."""
-    out: dict[str, Callable[[Any], Any]] = {}
-    for col in columns:
-        try:
-            f = schema[col]
-        except KeyError:
-            out[col] = _one(None)
-            continue
-        if needs_mask(f):
-            out[col] = _one(f.role)
-    return out
-
-
-def _one(role) -> Callable[[Any], Any]:
-    def mask(value: Any) -> Any:
-        s = pd.Series([value], dtype=object)
-        return (mask_text(s) if role is None else mask_column(s, role)).iloc[0]
-    return mask
 
 
 def member_grid(members: pd.DataFrame, columns: list[str], *, mask: dict[str, Callable] | None = None,
@@ -195,7 +174,7 @@ class ReviewApp:
         self.review = ClusterReview(ws, dataset)
         ds = self.review.dataset
         self.columns = [c for c in ds.schema.names if c != ds.key]
-        self.masks = _maskers(ds.schema, self.columns) if mask_pii else {}
+        self.masks = value_maskers(ds.schema, self.columns) if mask_pii else {}
         self.queue = pd.DataFrame()
         self.pos = 0
         self.cluster_id: str | None = None
