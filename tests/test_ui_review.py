@@ -158,3 +158,31 @@ def test_a_viewer_is_told_that_review_decisions_need_an_analyst(deduped_copy, wi
     app.split.click()
     assert ReviewDecisions(ws, "dedupe:customers").active() == []
     assert "needs the analyst role" in app.message.value and "vera" in app.message.value
+
+
+def test_one_guard_reports_every_apps_callback_errors(caplog):
+    """``ui.feedback.guarded``: the app shows the error (``_fail``) and the log has it; nothing is raised
+    into ipywidgets, where nobody reads it."""
+    import logging
+
+    from workbench import WorkbenchError
+    from workbench.ui.feedback import error_text, guarded
+
+    class App:
+        def __init__(self):
+            self.shown = []
+
+        def _fail(self, exc):
+            self.shown.append(error_text(exc))
+
+        @guarded
+        def click(self, what):
+            raise what
+
+    app = App()
+    with caplog.at_level(logging.ERROR, logger="workbench.ui"):
+        assert app.click(WorkbenchError("no cluster selected")) is None
+        app.click(KeyError("email"))
+    assert app.shown == ["no cluster selected", "KeyError: 'email'"]
+    assert [r.getMessage() for r in caplog.records] == ["App: no cluster selected", "App: action failed"]
+    assert caplog.records[1].exc_info is not None  # an unexpected error keeps its traceback in the log

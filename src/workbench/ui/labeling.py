@@ -25,6 +25,7 @@ import pandas as pd
 
 from workbench.access import AccessDenied, authorize_reveal, can_reveal
 from workbench.errors import WorkbenchError
+from workbench.ui.feedback import guarded, log_error
 from workbench.ui.records import pair_rows
 
 if TYPE_CHECKING:
@@ -316,6 +317,7 @@ class LabelingApp:
                 if gen == self._summary_gen:
                     self.model_html.value = html
             except Exception as exc:
+                log_error("LabelingApp", exc)
                 self._fail(exc)
             finally:
                 self._summary_computing = False
@@ -383,6 +385,7 @@ class LabelingApp:
             done.set()
             self.finish_bar.bar_style = "danger"
             self.finish_html.value = ""
+            log_error("LabelingApp", exc)
             self._fail(exc)
         finally:
             done.set()
@@ -421,20 +424,17 @@ class LabelingApp:
         if warning:
             self.finish_html.value += f"<div class='wb-warning'>Warning: {escape(warning)}</div>"
 
+    @guarded
     def _run(self, action: Callable[[], Any]) -> None:
         """Run an action for a button or key: errors go to the error area and the log, never vanish."""
-        try:
-            action()
-        except Exception as exc:
-            self._fail(exc)
+        action()
 
     def _fail(self, exc: BaseException) -> None:
+        """Show ``exc`` in the error area (a WorkbenchError as its message, anything else with details)."""
         self.errors.append(exc)
         if isinstance(exc, WorkbenchError):
-            log.error("labeling: %s", exc)
             self.error.value = f"<div class='wb-error-box'>{escape(str(exc))}</div>"
             return
-        log.error("labeling action failed", exc_info=exc)
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         self.error.value = (f"<div class='wb-error-box'><b>{escape(type(exc).__name__)}</b>: {escape(str(exc))}"
                             f"<details><summary>details</summary><pre>{escape(tb)}</pre></details></div>")

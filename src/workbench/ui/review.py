@@ -11,7 +11,6 @@ widget (ipywidgets would only log them). Every value is HTML-escaped.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from html import escape
 from typing import Any
@@ -20,12 +19,12 @@ import ipywidgets as W
 import pandas as pd
 
 from workbench.access import authorize_reveal
-from workbench.errors import WorkbenchError
 from workbench.households import household_of
 from workbench.masking import mask_free_text, mask_text, value_maskers
 from workbench.review import ClusterReview
 from workbench.ui.diff import STYLE as DIFF_STYLE
 from workbench.ui.diff import highlight, record_table
+from workbench.ui.feedback import error_text, guarded
 
 SORT_OPTIONS = [("lowest confidence first", "confidence"), ("largest first", "size")]
 ALL_SOURCES = "__all__"
@@ -51,17 +50,6 @@ STYLE = """<style>
 .wb-notes .wb-who{color:#57606a}
 .wb-tag{display:inline-block;border-radius:10px;padding:0 8px;margin-right:4px;font-size:12px;background:#eaeef2}
 </style>"""
-
-
-def _guard(method: Callable) -> Callable:
-    """Show a callback's error in the widget instead of letting ipywidgets log it."""
-    @functools.wraps(method)
-    def run(self, *args: Any) -> None:
-        try:
-            method(self, *args)
-        except Exception as exc:  # shown to the analyst, never swallowed silently
-            self._say(str(exc) if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: {exc}", error=True)
-    return run
 
 
 def _text(value: Any) -> str | None:
@@ -280,44 +268,44 @@ class ReviewApp:
         display(self.app)
 
     # -- callbacks: one or two lines each ---------------------------------------------------
-    @_guard
+    @guarded
     def _on_filter(self, _change) -> None:
         self._reload()
 
-    @_guard
+    @guarded
     def _on_prev(self, _button) -> None:
         self._go(self.pos - 1)
 
-    @_guard
+    @guarded
     def _on_next(self, _button) -> None:
         self._go(self.pos + 1)
 
-    @_guard
+    @guarded
     def _on_explain(self, _button) -> None:
         self._show_explanation(*self.link.value)
 
-    @_guard
+    @guarded
     def _on_split(self, _button) -> None:
         dec = self.review.split(self.record.value)
         self._after(f"Split {dec.keys[0]} out of its cluster.", focus=dec.keys[1] if len(dec.keys) > 1 else None)
 
-    @_guard
+    @guarded
     def _on_merge(self, _button) -> None:
         dec = self.review.merge(self.cluster_id, self.merge_target.value)
         self._after(f"Merged into one cluster of {len(dec.keys)} records.", focus=dec.keys[0])
 
-    @_guard
+    @guarded
     def _on_verify(self, _button) -> None:
         dec = self.review.verify(self.cluster_id)
         self._after(f"Verified cluster of {len(dec.keys)} records.", focus=dec.keys[0])
 
-    @_guard
+    @guarded
     def _on_note(self, _button) -> None:
         self.review.annotations.note(self.review.member_keys(self.cluster_id), self.note_text.value)
         self.note_text.value = ""
         self._after("Note added.", focus=self.cluster_id)
 
-    @_guard
+    @guarded
     def _on_tag(self, _button) -> None:
         tag = self.review.annotations.tag(self.review.member_keys(self.cluster_id), self.tag_text.value)
         self.tag_text.value = ""
@@ -327,13 +315,16 @@ class ReviewApp:
     def _tag_options(self) -> list[tuple[str, str]]:
         return [("all tags", ALL_TAGS)] + [(t, t) for t in self.review.annotations.tags()]
 
-    @_guard
+    @guarded
     def _on_undo(self, _button) -> None:
         dec = self.review.undo()
         self._after(f"Undid {dec.action} of {', '.join(dec.keys)}." if dec else "Nothing of yours to undo.",
                     focus=dec.keys[0] if dec else self.cluster_id)
 
     # -- showing -------------------------------------------------------------------------
+    def _fail(self, exc: BaseException) -> None:
+        self._say(error_text(exc), error=True)
+
     def _say(self, text: str, *, error: bool = False) -> None:
         self.message.value = escape(text)
         if error:
