@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import Timer, cluster_metrics, peak_rss_mb, scripted_labeling  # noqa: E402
 from datasets import NAMES, BenchSet, from_csv, load  # noqa: E402
 
-from workbench import Workspace  # noqa: E402
+from workbench import Workspace, artifacts  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FEBRL_FIELDS = {"soc_sec_id": "String", "street_number": "ShortString", "address_2": "Address", "suburb": "ShortString"}
@@ -68,7 +68,7 @@ def bench_dedupe(name: str, ws: Workspace, path: Path, key: str, entity: pd.Seri
         clusters = dd.cluster(threshold, progress=False)
     metrics = cluster_metrics(clusters, entity)
     stages = {**timer.stages, **dd.last_run["seconds"]}
-    pairs = ws.path / dd.last_run["folder"] / "pairs.parquet"
+    pairs = ws.path / dd.last_run["folder"] / artifacts.PAIRS
     _report(name, metrics, dd.labels.counts(), times, stages,
             {"threshold": dd.last_run["threshold"], "figures": dd.last_run["figures"],
              "true pairs among the candidate pairs (blocking recall)": candidate_recall(clusters["key"], pairs,
@@ -92,13 +92,24 @@ def febrl3(args) -> None:
 
     df = load_febrl3().reset_index()
     entity = pd.Series(df["rec_id"].str.split("-").str[1].to_numpy(), index=df["rec_id"].to_numpy())
+    f1 = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "febrl3.csv"
         df.to_csv(path, index=False)
-        bench_dedupe("Febrl 3 (5,000 records)", Workspace(Path(tmp) / "ws", user="bench"), path, "rec_id",
-                     entity, args.labels, FEBRL_FIELDS, FEBRL_ROLES, args.threshold)
+        ws = Workspace(Path(tmp) / "ws", user="bench")
+        for seed in range(args.seeds):
+            m = bench_dedupe(f"Febrl 3 (5,000 records), seed {seed}", ws, path, "rec_id", entity, args.labels,
+                             FEBRL_FIELDS, FEBRL_ROLES, args.threshold, seed=seed)
+            f1.append(m["f1"])
+    _seed_summary(f1)
     if args.peers:
         _peers_beside(load("febrl3"), args)
+
+
+def _seed_summary(f1: list[float]) -> None:
+    if len(f1) > 1:
+        print(f"== F1 over {len(f1)} seeds: median {statistics.median(f1):.4f}, min {min(f1):.4f}, "
+              f"max {max(f1):.4f}  ({', '.join(f'{v:.4f}' for v in f1)})")
 
 
 def _peers_beside(bs: BenchSet, args) -> None:
@@ -117,9 +128,7 @@ def sample(args) -> None:
                              ROOT / "data/samples/customers.csv", "customer_id", truth["entity_id"], args.labels,
                              threshold=args.threshold, seed=seed)
             f1.append(m["f1"])
-    if len(f1) > 1:
-        print(f"== F1 over {len(f1)} seeds: median {statistics.median(f1):.4f}, min {min(f1):.4f}, "
-              f"max {max(f1):.4f}  ({', '.join(f'{v:.4f}' for v in f1)})")
+    _seed_summary(f1)
     if args.peers:
         _peers_beside(load("sample"), args)
 
@@ -157,9 +166,7 @@ def febrl4(args) -> None:
             f1.append(metrics["f1"])
             _report(f"Febrl 4 linkage (5,000 x 5,000), seed {seed}", metrics, lk.labels.counts(), times,
                     {**timer.stages, **lk.last_run["seconds"]}, {"figures": lk.last_run["figures"]})
-    if len(f1) > 1:
-        print(f"== F1 over {len(f1)} seeds: median {statistics.median(f1):.4f}, min {min(f1):.4f}, "
-              f"max {max(f1):.4f}  ({', '.join(f'{v:.4f}' for v in f1)})")
+    _seed_summary(f1)
 
 
 def million(args) -> None:
