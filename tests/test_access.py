@@ -134,7 +134,7 @@ def test_labeling_app_never_unmasks_for_a_viewer(tmp_path):
 
 
 def test_cluster_review_unmasks_only_for_stewards_and_audits_it(review_ws):
-    from workbench.ui.review import ReviewApp
+    from workbench.ui.review_app import ReviewApp
 
     with pytest.raises(AccessDenied, match="steward or admin"):
         ReviewApp(Workspace(review_ws.path, user="vic"), "customers", mask_pii=False)

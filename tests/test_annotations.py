@@ -13,7 +13,7 @@ from workbench.annotations import Annotations, per_golden
 from workbench.cli import main
 from workbench.golden.build import golden_from_workspace
 from workbench.review import ClusterReview
-from workbench.ui.review import ReviewApp
+from workbench.ui.review_app import ReviewApp
 
 
 @pytest.fixture

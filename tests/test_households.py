@@ -262,7 +262,7 @@ def test_household_plot_builder_counts_groups_of_two_or_more():
 def test_golden_records_carry_the_hierarchy_and_the_review_app_shows_the_household(households_ws, tmp_path):
     from workbench.golden.build import golden_from_workspace
     from workbench.review import ClusterReview
-    from workbench.ui.review import ReviewApp
+    from workbench.ui.review_app import ReviewApp
 
     ws = Workspace(households_ws, user="tester")
     result = households_from_workspace(ws, "customers")

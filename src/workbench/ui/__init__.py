@@ -21,7 +21,7 @@ __all__ = ["KeyListener", "LabelingApp", "ReviewApp", "diff"]
 _LAZY = {
     "LabelingApp": "workbench.ui.labeling",
     "KeyListener": "workbench.ui.keys",
-    "ReviewApp": "workbench.ui.review",
+    "ReviewApp": "workbench.ui.review_app",
 }
 
 

@@ -15,7 +15,7 @@ from workbench.review import ReviewDecisions, current_clusters
 
 pytest.importorskip("ipywidgets")
 
-from workbench.ui.review import ReviewApp  # noqa: E402
+from workbench.ui.review_app import ReviewApp  # noqa: E402
 
 
 def all_html(app: ReviewApp) -> str:

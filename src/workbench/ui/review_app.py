@@ -1,6 +1,6 @@
 """Cluster review widget: walk the queue, see members side by side, split, merge, verify, undo.
 
-    from workbench.ui.review import ReviewApp
+    from workbench.ui.review_app import ReviewApp
     ReviewApp(ws, "customers")              # personal data masked by role
     ReviewApp(ws, "customers", mask_pii=False)
 
