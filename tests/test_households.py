@@ -252,11 +252,11 @@ def test_household_plot_builder_counts_groups_of_two_or_more():
 
     sizes = pd.DataFrame({"kind": ["person", "person", "organization"], "size": [1, 3, 2],
                           "households": [40, 5, 2]})
-    fig = dplots.household_sizes(sizes)
+    fig = dplots.household_sizes_chart(sizes)
     assert {b.name: list(b.y) for b in fig.data} == {"households (people)": [0, 5],
                                                      "organizations (branches)": [2, 0]}
     assert list(fig.data[0].x) == ["2", "3"]
-    assert dplots.household_sizes(sizes.head(1)).layout.title.text.endswith("no customers share a household")
+    assert dplots.household_sizes_chart(sizes.head(1)).layout.title.text.endswith("no customers share a household")
 
 
 def test_golden_records_carry_the_hierarchy_and_the_review_app_shows_the_household(households_ws, tmp_path):

@@ -98,7 +98,7 @@ __all__ = [
     "STATEMENT_COLUMNS", "STATUSES", "SUMMARY_COLUMNS", "UNKNOWN",
     "ColumnSpec", "ConsentConfig", "MergeEffect", "NameReading", "Statements", "Vocabulary", "Word",
     "column_plan", "default_words", "golden_consent", "inverted_name", "load_config", "mapping_table",
-    "merge_effect", "normalize_value", "of_dataset", "plan_frame", "read_column_name", "read_status", "statements",
+    "merge_effect", "normalize_value", "of_dataset", "consent_plan_frame", "read_column_name", "read_status", "statements",
 ]
 
 GRANTED, DENIED, UNKNOWN = "granted", "denied", "unknown"
@@ -610,7 +610,7 @@ PLAN_COLUMNS = ["column", "channel", "purpose", "inverted", "date_column", "how"
 NOT_IN_DATASET = "not in this dataset"
 
 
-def plan_frame(plan: Sequence[ColumnSpec]) -> pd.DataFrame:
+def consent_plan_frame(plan: Sequence[ColumnSpec]) -> pd.DataFrame:
     """The plan as a table: column, channel, purpose, inverted, date_column, how, problem."""
     return pd.DataFrame([s.to_dict() for s in plan], columns=PLAN_COLUMNS)
 
@@ -715,7 +715,7 @@ class Statements:
         return [f"{s.column}: {s.problem}" for s in self.plan if s.problem]
 
     def plan_frame(self) -> pd.DataFrame:
-        return plan_frame(self.plan)
+        return consent_plan_frame(self.plan)
 
 
 MAPPING_COLUMNS = ["column", "value", "records", "normalized", "status", "how", "flagged"]

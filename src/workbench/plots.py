@@ -86,7 +86,7 @@ def roles_overview(schema: Schema) -> go.Figure:
     return _layout(fig, "Field roles", height=80 + 24 * len(counts))
 
 
-def threshold_curve(curve: pd.DataFrame, suggested: float | None = None) -> go.Figure:
+def threshold_chart(curve: pd.DataFrame, suggested: float | None = None) -> go.Figure:
     """Precision, recall and F1 against the match threshold (cross-validated on the labels)."""
     fig = go.Figure()
     for col, color in (("precision", "#2a9d8f"), ("recall", "#e76f51"), ("f1", "#264653")):

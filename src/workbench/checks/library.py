@@ -58,7 +58,7 @@ __all__ = [
     "not_in_future",
     "not_null",
     "referential",
-    "register",
+    "register_check",
     "unique",
     "valid_email",
     "valid_phone",
@@ -156,7 +156,7 @@ class CheckKind:
 _REGISTRY: dict[str, CheckKind] = {}
 
 
-def register(kind: CheckKind) -> CheckKind:
+def register_check(kind: CheckKind) -> CheckKind:
     """Add (or replace) a check kind, so rules, YAML files and widgets can use it by name."""
     if kind.dimension not in DIMENSIONS:
         raise ValueError(f"dimension must be one of {DIMENSIONS}, got {kind.dimension!r}")
@@ -918,7 +918,7 @@ for _kind in (
     CheckKind("any_valid", "at least one of several rules passes (e.g. valid email or valid phone)", "validity",
               None, (Param("rules", "rules", True, doc="the alternative rules"),), needs_column=False),
 ):
-    register(_kind)
+    register_check(_kind)
 
 
 # --------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def build(ws: Workspace, *, masked: bool = True, dataset: str | None = None,
 
     parts: list[Any] = []
     for ds in sorted(datasets, key=lambda ds: not readable(ds)):  # those with statements first, then newest
-        parts += dataset_section(ws, ds, cfg, party=party, masked=masked)
+        parts += _dataset_section(ws, ds, cfg, party=party, masked=masked)
     return parts
 
 
@@ -325,7 +325,7 @@ def changes_view(effect: consent.MergeEffect, *, limit: int = CHANGES_SHOWN) -> 
 
 
 # -- the section of one dataset ------------------------------------------------------------------
-def dataset_section(ws: Workspace, ds: Dataset, cfg: consent.ConsentConfig, *, party: Party = None,
+def _dataset_section(ws: Workspace, ds: Dataset, cfg: consent.ConsentConfig, *, party: Party = None,
                     masked: bool = True) -> list[Any]:
     try:
         a = analysis(ws, ds, cfg, party=party)
@@ -434,7 +434,7 @@ def _unmerged_summary(records: pd.DataFrame, total: int) -> pd.DataFrame:
 
 
 def _plan_view(plan: list[consent.ColumnSpec]) -> pd.DataFrame:
-    p = consent.plan_frame(plan)
+    p = consent.consent_plan_frame(plan)
     return pd.DataFrame({
         "column": p["column"], "channel": p["channel"].fillna("(unknown)"), "purpose": p["purpose"],
         "inverted": ["yes: a Y there means no" if v else "no" for v in p["inverted"]],

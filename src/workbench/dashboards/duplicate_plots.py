@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from workbench.plots import chart_text, themed_figure
 
 __all__ = ["HOUSEHOLD_COLORS", "LABEL_COLORS", "LINK_COLORS", "cluster_sizes", "confidence_bins",
-           "confidence_histogram", "household_sizes", "labels_by_analyst", "link_overlap", "source_overlap"]
+           "confidence_histogram", "household_sizes_chart", "labels_by_analyst", "link_overlap", "source_overlap"]
 
 HOUSEHOLD_COLORS = {"person": "#264653", "organization": "#e9c46a"}
 HOUSEHOLD_NAMES = {"person": "households (people)", "organization": "organizations (branches)"}
@@ -110,7 +110,7 @@ def link_overlap(overlap: Sequence[Mapping[str, Any]], title: str = "Acquired re
                    xaxis=dict(title="acquired records"), yaxis=dict(autorange="reversed"))
 
 
-def household_sizes(sizes: pd.DataFrame) -> go.Figure:
+def household_sizes_chart(sizes: pd.DataFrame) -> go.Figure:
     """Households of two or more customers per size, people and organizations (``kind``, ``size``, ``households``).
 
     Sizes count distinct customers (clusters), not records: a household of

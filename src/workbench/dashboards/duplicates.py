@@ -64,7 +64,7 @@ def build(ws: Workspace, *, masked: bool = True) -> list[Any]:
         parts += [html.tiles([("clustered datasets", "0")]),
                   html.note("No dataset has been clustered yet: only links of acquired lists are stored.")]
     for c in clusterings:
-        parts += dataset_section(ws, c, masked=masked)
+        parts += _dataset_section(ws, c, masked=masked)
     if links:
         parts.append(html.heading("Acquired lists against the master", level=2))
         for row in links:
@@ -143,7 +143,7 @@ def household_section(ws: Workspace, c: Clustering) -> list[Any]:
         tiles += [("organization groups of 2+", f"{int(orgs['households'].sum()):,}"),
                   ("organizations in them", f"{int((orgs['size'] * orgs['households']).sum()):,}")]
     tiles.append(("shared values too common to link", f"{int(run.get('skipped_values', 0)):,}"))
-    parts += [html.tiles(tiles), plots.household_sizes(sizes)]
+    parts += [html.tiles(tiles), plots.household_sizes_chart(sizes)]
     links = run.get("links") or {}
     if links:
         parts.append(html.note("Customers joined to their household by: " + ", ".join(
@@ -332,7 +332,7 @@ def warm(ws: Workspace) -> None:
 
 
 # -- page sections ---------------------------------------------------------------------------------
-def dataset_section(ws: Workspace, c: Clustering, *, masked: bool = True) -> list[Any]:
+def _dataset_section(ws: Workspace, c: Clustering, *, masked: bool = True) -> list[Any]:
     ds, result = c.dataset, c.result
     when = str(c.finished_at)[:16]
     try:
