@@ -22,7 +22,7 @@ help:
 	@echo "                 with its own token (\$$WORKBENCH_LABEL_TOKEN, else random)"
 	@echo "make test        set up (if needed) and run every test, browser tests included"
 	@echo "make samples     regenerate data/samples/ from the seeded generator"
-	@echo "make lint        ruff over src/ tests/ benchmarks/, and the import layers (import-linter)"
+	@echo "make lint        ruff over src/ tests/ benchmarks/, the import layers (import-linter), types of the public API (mypy)"
 
 env: $(STAMP)
 
@@ -67,6 +67,7 @@ samples: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 clean-workspace:
 	rm -rf $(WORKSPACE)

@@ -93,9 +93,9 @@ class Annotations:
         t = store.annotations_table
         at = store.now()
         with store.write_transaction(self.ws.engine) as conn:
-            new_id = conn.execute(t.insert().values(
+            new_id = store.inserted_id(conn.execute(t.insert().values(
                 dataset=self.dataset, target_kind=target_kind, target=_stored(target_kind, keys), kind=kind,
-                text=text, analyst=self.ws.user, at=at)).inserted_primary_key[0]
+                text=text, analyst=self.ws.user, at=at)))
             # the audit entry names the annotation, not its text: notes may hold personal data
             self.ws.record(f"annotation:{kind}", self.dataset, conn=conn, id=int(new_id), target_kind=target_kind,
                            records=len(keys))

@@ -76,7 +76,8 @@ def explain(exc: BaseException) -> str | None:
     text = _first_line(exc)
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT) \
             or any(s in text for s in _DISK_FULL):
-        where = f" while writing {exc.filename}" if getattr(exc, "filename", None) else ""
+        filename = getattr(exc, "filename", None)
+        where = f" while writing {filename}" if filename else ""
         return f"the disk is full{where}; free some space and run the command again"
     if isinstance(exc, ImportError):
         module = (exc.name or "").split(".")[0]

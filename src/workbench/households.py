@@ -258,8 +258,8 @@ def group_households(
     v_org[vcode] = values["org"].to_numpy()
     v_link = np.zeros(len(uniques), dtype=np.int64)
     v_link[vcode] = values["link"].to_numpy()
-    bound = np.where(v_org, max_branches, max_people)
-    linking = (held >= 2) & (held <= bound)
+    bounds = np.where(v_org, max_branches, max_people)
+    linking = (held >= 2) & (held <= bounds)
     checked = ~v_org & np.isin(v_link, [_LINKS.index("phone"), _LINKS.index("email")])
 
     places = _places(ccodes, record_org, post, city)
@@ -267,7 +267,7 @@ def group_households(
     comp = connected_components(coo_matrix((np.ones(len(edges), dtype=np.int8), (edges["a"], edges["b"])),
                                            shape=(n_clusters, n_clusters)), directed=False)[1].astype(np.int64)
     reasons = _reasons(held_by, edges, n_clusters)
-    skipped = _skipped(values, vcode, uniques, held, bound)
+    skipped = _skipped(values, vcode, uniques, held, bounds)
 
     comp, group_ids, kept, retired = _stable_ids(keys, ccodes, comp, cluster_org, previous)
     n_groups = len(group_ids)

@@ -115,8 +115,8 @@ class ReviewDecisions:
         at = store.now()
         t = store.decisions_table
         with store.write_transaction(self.ws.engine) as conn:
-            new_id = conn.execute(t.insert().values(task=self.task, action=action, keys_json=store.dumps(keys),
-                                                    note=note, analyst=self.ws.user, at=at)).inserted_primary_key[0]
+            new_id = store.inserted_id(conn.execute(t.insert().values(
+                task=self.task, action=action, keys_json=store.dumps(keys), note=note, analyst=self.ws.user, at=at)))
             self.ws.record(f"review:{action}", self.task, conn=conn, decision=new_id, keys=keys, note=note)
         return Decision(new_id, action, tuple(keys), note, self.ws.user, at)
 
@@ -183,7 +183,7 @@ class ReviewDecisions:
         return len(self.active())
 
 
-def _decision(row: Mapping[str, Any]) -> Decision:
+def _decision(row: Mapping[Any, Any]) -> Decision:
     return Decision(row["id"], row["action"], tuple(json.loads(row["keys_json"])), row["note"], row["analyst"],
                     row["at"], row["undone_at"])
 
@@ -563,7 +563,10 @@ class ClusterReview:
         """
         from workbench.matching.labels import LabelStore
 
-        return {tuple(sorted(pair)): label for pair, label in LabelStore(self.ws, self.task).settled().items()}
+        out: dict[tuple[str, str], str] = {}
+        for (a, b), label in LabelStore(self.ws, self.task).settled().items():
+            out[(a, b) if a <= b else (b, a)] = label
+        return out
 
     def explain(self, left_key: str, right_key: str) -> pd.DataFrame:
         """Per field: both standardized values, similarity and contribution (builds the model on first use)."""

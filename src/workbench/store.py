@@ -267,6 +267,14 @@ def schema_version_target() -> int:
     return MIGRATIONS[-1][0]
 
 
+def inserted_id(result: Any) -> int:
+    """The primary key of the row an INSERT just wrote."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("the INSERT returned no primary key")
+    return int(key[0])
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 

@@ -267,7 +267,7 @@ class Workspace:
             with store.write_transaction(self.engine, lock="workbench-datasets") as conn:
                 current = conn.execute(sa.select(sa.func.max(t.c.version)).where(t.c.name == name)).scalar()
                 version = (current or 0) + 1
-                dataset_id = conn.execute(
+                dataset_id = store.inserted_id(conn.execute(
                     t.insert().values(
                         name=name,
                         version=version,
@@ -289,7 +289,7 @@ class Workspace:
                         host=socket.gethostname(),
                         provenance_json=store.dumps(provenance.to_dict()) if provenance and provenance.known else None,
                     )
-                ).inserted_primary_key[0]
+                ))
                 rel = _dataset_folder(dataset_id)  # keyed by id: two names never share a folder
                 conn.execute(t.update().where(t.c.id == dataset_id).values(
                     data_path=f"{rel}/{artifacts.DATA}", rejects_path=f"{rel}/{artifacts.REJECTS}"))
@@ -323,7 +323,7 @@ class Workspace:
             raise WorkbenchError(f"no dataset with id {dataset_id} in {self.path}")
         return self._dataset_from_row(row)
 
-    def _dataset_from_row(self, row: Mapping[str, Any]) -> Dataset:
+    def _dataset_from_row(self, row: Mapping[Any, Any]) -> Dataset:
         return Dataset(
             workspace=self,
             id=row["id"],
@@ -406,7 +406,7 @@ class Workspace:
         """Register a ``running`` run with this process's pid and host (so a crash can be told apart)."""
         self.require_writable(f"a {kind} run")
         with self.engine.begin() as conn:
-            return conn.execute(
+            return store.inserted_id(conn.execute(
                 store.runs_table.insert().values(
                     dataset_id=dataset.id if dataset else None,
                     kind=kind,
@@ -417,7 +417,7 @@ class Workspace:
                     pid=os.getpid(),
                     host=socket.gethostname(),
                 )
-            ).inserted_primary_key[0]
+            ))
 
     def finish_run(self, run_id: int, result: Any = None, *, status: str = "done") -> None:
         self.require_writable("finishing a run")

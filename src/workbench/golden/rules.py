@@ -518,7 +518,7 @@ def _build(data: Any, root: yaml.Node | None, path: str | None) -> SurvivorshipR
     if recency is not None:
         lines[("recency",)] = _line(_child(root, "recency")) or 0
 
-    default = (most_frequent(), most_complete())
+    default: tuple[SurvivorshipStep, ...] = (most_frequent(), most_complete())
     if "default" in data:
         default = _chain(data["default"], _child(root, "default"), "default", err, lines, ("default", ""))
 

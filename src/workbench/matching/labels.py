@@ -72,7 +72,7 @@ class LabelStore:
                       left_json=store.dumps(dict(left)), right_json=store.dumps(dict(right)),
                       analyst=analyst, at=store.now())
         with store.write_transaction(self.ws.engine) as conn:  # the label and its audit entry, together
-            new_id = conn.execute(t.insert().values(**values)).inserted_primary_key[0]
+            new_id = store.inserted_id(conn.execute(t.insert().values(**values)))
             self.ws.record("label:add", self.task, conn=conn, label_id=new_id, left=str(left_key),
                            right=str(right_key), label=label, analyst=analyst)
         return Label(new_id, str(left_key), str(right_key), label, dict(left), dict(right), analyst, values["at"])
@@ -321,7 +321,7 @@ class LabelStore:
         return n
 
 
-def _label(row: Mapping[str, Any]) -> Label:
+def _label(row: Mapping[Any, Any]) -> Label:
     return Label(row["id"], row["left_key"], row["right_key"], row["label"], json.loads(row["left_json"]),
                  json.loads(row["right_json"]), row["analyst"], row["at"])
 

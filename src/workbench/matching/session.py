@@ -92,6 +92,7 @@ class LabelingSession(Protocol):
     ws: Any
     task: str
     left_ds: Any
+    right_ds: Any
     labels: LabelStore
     last_run: dict[str, Any] | None
     run_kind: str

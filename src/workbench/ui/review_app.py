@@ -19,6 +19,7 @@ import ipywidgets as W
 import pandas as pd
 
 from workbench.access import authorize_reveal
+from workbench.errors import WorkbenchError
 from workbench.households import household_of
 from workbench.masking import mask_free_text, mask_text, value_maskers
 from workbench.review import ClusterReview
@@ -291,23 +292,23 @@ class ReviewApp:
 
     @guarded
     def _on_merge(self, _button) -> None:
-        dec = self.review.merge(self.cluster_id, self.merge_target.value)
+        dec = self.review.merge(self._selected(), self.merge_target.value)
         self._after(f"Merged into one cluster of {len(dec.keys)} records.", focus=dec.keys[0])
 
     @guarded
     def _on_verify(self, _button) -> None:
-        dec = self.review.verify(self.cluster_id)
+        dec = self.review.verify(self._selected())
         self._after(f"Verified cluster of {len(dec.keys)} records.", focus=dec.keys[0])
 
     @guarded
     def _on_note(self, _button) -> None:
-        self.review.annotations.note(self.review.member_keys(self.cluster_id), self.note_text.value)
+        self.review.annotations.note(self.review.member_keys(self._selected()), self.note_text.value)
         self.note_text.value = ""
         self._after("Note added.", focus=self.cluster_id)
 
     @guarded
     def _on_tag(self, _button) -> None:
-        tag = self.review.annotations.tag(self.review.member_keys(self.cluster_id), self.tag_text.value)
+        tag = self.review.annotations.tag(self.review.member_keys(self._selected()), self.tag_text.value)
         self.tag_text.value = ""
         self.tag_filter.options = self._tag_options()
         self._after(f"Tagged {tag.text}.", focus=self.cluster_id)
@@ -322,6 +323,12 @@ class ReviewApp:
                     focus=dec.keys[0] if dec else self.cluster_id)
 
     # -- showing -------------------------------------------------------------------------
+    def _selected(self) -> str:
+        """The cluster on screen; an action without one gets a message, not a crash."""
+        if self.cluster_id is None:
+            raise WorkbenchError("no cluster selected: the review queue is empty")
+        return self.cluster_id
+
     def _fail(self, exc: BaseException) -> None:
         self._say(error_text(exc), error=True)
 
@@ -391,7 +398,7 @@ class ReviewApp:
         self.merge_target.value = ""
 
     def _show_explanation(self, left: str, right: str) -> None:
-        members = self.review.members(self.cluster_id)
+        members = self.review.members(self._selected())
         pair = record_table(members.loc[left].to_dict(), members.loc[right].to_dict(), self.columns,
                             mask=self.masks, titles=(left, right), style=False)
         self.explanation.value = pair + explanation_table(self.review.explain(left, right), mask=self.mask_pii)
