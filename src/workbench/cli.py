@@ -386,8 +386,9 @@ def cmd_dedupe(args: argparse.Namespace) -> int:
     dd.refresh()
     clusters = dd.cluster(args.threshold, progress=sys.stderr.isatty())
     _write_table(clusters[["key", "cluster_id", "confidence"]], args.out, ws, dd.last_run)
-    multi = int((clusters["cluster_size"] > 1).sum())
-    _say(f"{ds.rows_kept:,} records -> {clusters['cluster_id'].nunique():,} clusters "
+    figures = dd.last_run["figures"]
+    multi = figures["records_in_multi_record_clusters"]
+    _say(f"{ds.rows_kept:,} records -> {figures['clusters']:,} clusters "
           f"({multi:,} records in clusters of 2+), {n} labels, threshold {dd.last_run['threshold']}: {args.out}")
     _blocking_note(dd.last_run)
     return 0

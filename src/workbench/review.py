@@ -318,7 +318,7 @@ def review_queue(clusters: pd.DataFrame, *, sort: str = "confidence", sources: p
     """
     if sort not in SORTS:
         raise WorkbenchError(f"unknown queue order {sort!r}; use one of {', '.join(SORTS)}")
-    multi = clusters[clusters["cluster_size"] > 1]
+    multi = multi_record(clusters)
     if not include_reviewed:
         multi = multi[~multi["reviewed"]]
     src = multi["key"].map(sources) if sources is not None else pd.Series(None, index=multi.index, dtype=object)
@@ -360,6 +360,11 @@ def _source_lists(cluster_ids: pd.Index, member_cluster: pd.Series, member_sourc
     return out
 
 
+def multi_record(clusters: pd.DataFrame) -> pd.DataFrame:
+    """The records in clusters of two or more (the duplicates), from a clustering with ``cluster_size``."""
+    return clusters[clusters["cluster_size"] > 1]
+
+
 def cluster_summary(clusters: pd.DataFrame) -> pd.DataFrame:
     """Per cluster size: clusters, records, mean and lowest confidence, reviewed clusters."""
     per = clusters.groupby("cluster_id").agg(size=("key", "size"), confidence=("confidence", "min"),
@@ -376,7 +381,7 @@ def summary_figure(clusters: pd.DataFrame):
     from plotly.subplots import make_subplots
 
     summary = cluster_summary(clusters)
-    per = clusters[clusters["cluster_size"] > 1].groupby("cluster_id")["confidence"].min()
+    per = multi_record(clusters).groupby("cluster_id")["confidence"].min()
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Clusters per size", "Confidence of clusters of 2+"))
     fig.add_trace(go.Bar(x=summary["size"].astype(str), y=summary["clusters"], name="clusters",
                          marker_color="#2a9d8f"), row=1, col=1)

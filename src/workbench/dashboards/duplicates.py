@@ -171,7 +171,9 @@ def size_counts(clusters: pd.DataFrame) -> pd.DataFrame:
 
 def per_cluster(clusters: pd.DataFrame) -> pd.DataFrame:
     """One row per cluster of two or more records: ``cluster_id``, ``size``, ``confidence`` (lowest), ``reviewed``."""
-    multi = clusters[clusters["cluster_size"] > 1]
+    from workbench.review import multi_record
+
+    multi = multi_record(clusters)
     if multi.empty:
         return pd.DataFrame({"cluster_id": pd.Series(dtype=str), "size": pd.Series(dtype="int64"),
                              "confidence": pd.Series(dtype=float), "reviewed": pd.Series(dtype=bool)})
@@ -208,7 +210,9 @@ def source_combinations(ws: Workspace, ds: Dataset, clusters: pd.DataFrame) -> p
     source = ds.schema.column_for(Role.SOURCE)
     if source is None or not ds.key:
         return None
-    members = clusters.loc[clusters["cluster_size"] > 1, ["key", "cluster_id"]]
+    from workbench.review import multi_record
+
+    members = multi_record(clusters)[["key", "cluster_id"]]
     con = duckdb.connect()
     try:
         con.register("members", members)

@@ -15,7 +15,7 @@ from workbench import artifacts
 from workbench.matching import scale
 from workbench.matching.pipeline import run_scoring
 from workbench.matching.session import MatchingSession
-from workbench.review import ReviewDecisions, apply_decisions
+from workbench.review import ReviewDecisions, apply_decisions, multi_record
 
 
 class Deduper(MatchingSession):
@@ -73,7 +73,7 @@ class Deduper(MatchingSession):
         clusters.to_parquet(scored.folder / artifacts.CLUSTERS, index=False)
         scored.log.figures.update(report)
         scored.log.figures["clusters"] = int(clusters["cluster_id"].nunique())
-        scored.log.figures["records_in_multi_record_clusters"] = int((clusters["cluster_size"] > 1).sum())
+        scored.log.figures["records_in_multi_record_clusters"] = len(multi_record(clusters))
         result = {
             "task": self.task, "threshold": threshold, "records": len(clusters),
             "folder": scored.folder.relative_to(self.ws.path).as_posix(),

@@ -411,12 +411,12 @@ class LabelingApp:
         self.finish_bar.description = f"{seconds:.0f} s"
         if isinstance(result, pd.DataFrame) and "cluster_id" in result:
             self.clusters = result
-            sizes = result.groupby("cluster_id")["key"].size()
-            multi = int(sizes[sizes > 1].sum())
+            figures = (self.result or {}).get("figures") or {}
             threshold = (self.result or {}).get("threshold")
             at = f" at threshold {threshold:.2f}" if isinstance(threshold, float) else ""
-            text = (f"Clustered {len(result):,} records into {len(sizes):,} clusters{at} "
-                    f"({multi:,} records in clusters of two or more) in {seconds:.1f} s; stored in the workspace.")
+            text = (f"Clustered {len(result):,} records into {figures.get('clusters', 0):,} clusters{at} "
+                    f"({figures.get('records_in_multi_record_clusters', 0):,} records in clusters of two or more) "
+                    f"in {seconds:.1f} s; stored in the workspace.")
         else:
             text = f"{self._finish_verb()} done in {seconds:.1f} s; stored in the workspace."
         self.finish_html.value = f"<div class='wb-done'>{escape(text)}</div>"
