@@ -52,6 +52,12 @@ class Featurizer:
         if self.name_pair is not None:
             self.n_features += 2
             self.feature_names += ["name commonness", "name commonness present"]
+        self._index = {name: i for i, name in enumerate(self.feature_names)}
+
+    def column(self, feature: str) -> int | None:
+        """Position of a feature by its name in ``feature_names`` ("email", "email present",
+        "name commonness"), None when this layout has no such feature."""
+        return self._index.get(feature)
 
     def set_name_frequencies(self, prepared: pd.DataFrame) -> None:
         """Relative frequency of each standardized full name in ``prepared`` (the data being matched)."""
@@ -173,10 +179,10 @@ def prior_weights(featurizer: Featurizer,
     at one employer ("Hiroaki Yamada" and "Hiroki Yamashita" at Toshiba
     Memory) scored 0.998.
     """
-    n = len(featurizer.fields)
     people = bool({"first_name", "last_name"} & {f.name for f in featurizer.fields})
     mean, var = np.zeros(featurizer.n_features), np.ones(featurizer.n_features)
-    for i, f in enumerate(featurizer.fields):
+    for f in featurizer.fields:
+        i, p = featurizer.column(f.name), featurizer.column(f"{f.name} present")
         data = (estimated or {}).get(f.name)
         expert = PRIOR_BY_NAME.get(f.name)
         if people and expert:
@@ -186,12 +192,13 @@ def prior_weights(featurizer: Featurizer,
         else:
             centre, other = data or expert or KINDS[f.kind].prior, None
         agree, disagree = centre
-        mean[i], mean[n + i] = -(agree + disagree), agree
+        mean[i], mean[p] = -(agree + disagree), agree
         if other is not None:
             var[i] = 1.0 + ((agree + disagree) - sum(other)) ** 2
-            var[n + i] = 1.0 + (agree - other[0]) ** 2
+            var[p] = 1.0 + (agree - other[0]) ** 2
     if featurizer.name_pair is not None:
-        mean[2 * n:] = PRIOR_COMMONNESS
+        mean[featurizer.column("name commonness")] = PRIOR_COMMONNESS[0]
+        mean[featurizer.column("name commonness present")] = PRIOR_COMMONNESS[1]
     return mean, var
 
 

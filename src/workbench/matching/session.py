@@ -377,15 +377,16 @@ class MatchingSession:
         x = self.featurizer(lp[cols].to_dict("records"), rp[cols].to_dict("records"))[0]
         contrib = self.classifier.contributions(x)
         score = float(self.classifier.predict(x[None, :])[0])
+        f = self.featurizer
         rows = []
-        n = len(cols)
-        for i, name in enumerate(cols):
-            total = contrib[i] + (contrib[n + i] if len(contrib) > n + i else 0.0)
+        for name in cols:
+            i, p = f.column(name), f.column(f"{name} present")
             rows.append({"field": name, "left": lp.iloc[0][name], "right": rp.iloc[0][name],
-                         "distance": float(x[i]), "contribution": float(total)})
-        if len(x) > 2 * n and x[2 * n + 1]:
-            rows.append({"field": "name commonness", "left": None, "right": None, "distance": float(x[2 * n]),
-                         "contribution": float(contrib[2 * n] + contrib[2 * n + 1])})
+                         "distance": float(x[i]), "contribution": float(contrib[i] + contrib[p])})
+        common, present = f.column("name commonness"), f.column("name commonness present")
+        if common is not None and x[present]:
+            rows.append({"field": "name commonness", "left": None, "right": None, "distance": float(x[common]),
+                         "contribution": float(contrib[common] + contrib[present])})
         df = pd.DataFrame(rows)
         df.attrs["score"] = score
         df.attrs["intercept"] = self.classifier.intercept_
