@@ -149,17 +149,16 @@ def mask_values(values: Iterable[str], role: Role | None) -> dict[str, Any]:
     millisecond in pandas); ``role`` None (unknown) masks as text: a value alone is never scanned
     as free text."""
     texts = list(dict.fromkeys(values))
-    s = pd.Series(texts, dtype=object)
-    masked = mask_text(s) if role is None else mask_column(s, role)
-    return dict(zip(texts, masked.tolist(), strict=True))
+    return dict(zip(texts, _mask_as(pd.Series(texts, dtype=object), role).tolist(), strict=True))
 
 
 def value_masker(role: Role | None) -> Callable[[Any], Any]:
     """A function masking one value as ``role`` says (None: unknown, masked as text)."""
-    def mask(value: Any) -> Any:
-        s = pd.Series([value], dtype=object)
-        return (mask_text(s) if role is None else mask_column(s, role)).iloc[0]
-    return mask
+    return lambda value: _mask_as(pd.Series([value], dtype=object), role).iloc[0]
+
+
+def _mask_as(s: pd.Series, role: Role | None) -> pd.Series:
+    return mask_text(s) if role is None else mask_column(s, role)
 
 
 def value_maskers(schema: Schema, columns: Iterable[str]) -> dict[str, Callable[[Any], Any]]:

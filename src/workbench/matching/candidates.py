@@ -3,8 +3,8 @@
 dedupe's ``prepare_training`` compares every pair inside every block of all
 records it is given (memory grows roughly quadratically). We instead pick a
 bounded training sample rich in likely duplicates: records sharing a cheap
-key (email, phone, name + date of birth, ...), namesakes among them (a given
-name but not the surname), and random pairs, so the analyst sees look-alikes,
+key (email, phone, name + date of birth, ...), namesakes among them (the start
+of a given name or surname, not both names), and random pairs, so the analyst sees look-alikes,
 near misses and clear non-matches, in seconds, whatever the dataset size.
 """
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.masking import mask_values, needs_mask
+from workbench.masking import mask_values, needs_mask, value_masker
 from workbench.schema import Role, Schema
 from workbench.ui.diff import record_table
 
@@ -48,9 +48,9 @@ class PairRows:
         for role, names in by_role.items():
             values = {str(v) for d in (self.left, self.right, self.left_std, self.right_std)
                       for n in names if (v := d.get(n)) is not None}
-            done = mask_values(sorted(values), role)
+            done, one = mask_values(sorted(values), role), value_masker(role)
             for name in names:
-                out[name] = lambda v, done=done, role=role: done[v] if v in done else mask_values([v], role)[v]
+                out[name] = lambda v, done=done, one=one: done[v] if v in done else one(v)
         return out
 
     def html(self, *, mask_pii: bool) -> str:

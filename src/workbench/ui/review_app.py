@@ -21,7 +21,7 @@ import pandas as pd
 from workbench.access import authorize_reveal
 from workbench.errors import WorkbenchError
 from workbench.households import household_of
-from workbench.masking import mask_free_text, mask_text, value_maskers
+from workbench.masking import mask_free_text, value_masker, value_maskers
 from workbench.review import ClusterReview
 from workbench.ui.diff import STYLE as DIFF_STYLE
 from workbench.ui.diff import highlight, record_table
@@ -141,8 +141,9 @@ def explanation_table(expl: pd.DataFrame, *, mask: bool) -> str:
     for r in expl.itertuples(index=False):
         left, right = _text(r.left), _text(r.right)
         if mask:
-            left = None if left is None else _text(mask_text(pd.Series([left], dtype=object)).iloc[0])
-            right = None if right is None else _text(mask_text(pd.Series([right], dtype=object)).iloc[0])
+            as_text = value_masker(None)
+            left = None if left is None else _text(as_text(left))
+            right = None if right is None else _text(as_text(right))
         sign = "wb-for" if r.contribution > 0 else "wb-against" if r.contribution < 0 else "wb-neutral"
         rows.append(f'<tr class="{sign}"><th>{escape(str(r.field))}</th><td>{escape(left or "")}</td>'
                     f'<td>{escape(right or "")}</td><td>{float(r.distance):.2f}</td>'
