@@ -11,6 +11,8 @@ import pytest
 
 from workbench import artifacts
 
+pytest_plugins = ["spark_fixtures"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
 NOTEBOOKS = ROOT / "notebooks"

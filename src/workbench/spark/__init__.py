@@ -1,0 +1,12 @@
+"""The Spark engine: the matching stages and the assessment rules on a Spark DataFrame.
+
+Optional: install with ``pip install 'workbench[spark]'`` (the stock pyspark
+wheel, Java 17; no extra jars). Nothing here is imported by ``import workbench``;
+pyspark is imported only when a Spark entry point is used.
+"""
+
+from __future__ import annotations
+
+from workbench.spark.session import local_session, require_pyspark
+
+__all__ = ["local_session", "require_pyspark"]
