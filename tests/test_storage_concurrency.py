@@ -67,8 +67,7 @@ def test_datasets_in_the_old_name_folder_layout_still_read(tmp_path):
     old.parent.mkdir(parents=True)
     shutil.move(ws.artifact_path(ds, ""), old)
     with ws.engine.begin() as conn:
-        conn.execute(store.datasets_table.update().values(data_path="datasets/people/v1/data.parquet",
-                                                          rejects_path="datasets/people/v1/rejects.parquet"))
+        conn.execute(store.datasets_table.update().values(folder="datasets/people/v1"))
     reopened = Workspace(tmp_path / "ws").dataset("people")
     assert reopened.frame["id"].tolist() == ["p0", "p1", "p2"]
     assert reopened.head(1)["id"].tolist() == ["p0"] and reopened.rejects.empty and reopened.key_problems.empty

@@ -137,3 +137,25 @@ def test_import_does_not_pull_in_widgets():
     code = "import sys, workbench; print('ipywidgets' in sys.modules or 'IPython' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_version_9_store_moves_its_dataset_paths_into_one_folder_column(tmp_path):
+    path = tmp_path / "old"
+    ws = Workspace(path, user="tester")
+    ds = ws.load(_csv(tmp_path, "id,name\n1,Ann\n2,Bob\n"), key="id")
+    folder = ds.folder
+    ws.close()
+    with sqlite3.connect(path / Workspace.DB_FILE) as conn:  # what version 9 stored: two file paths
+        conn.execute("ALTER TABLE datasets ADD COLUMN data_path TEXT NOT NULL DEFAULT ''")
+        conn.execute("ALTER TABLE datasets ADD COLUMN rejects_path TEXT NOT NULL DEFAULT ''")
+        conn.execute("UPDATE datasets SET data_path = folder || '/data.parquet', "
+                     "rejects_path = folder || '/rejects.parquet'")
+        conn.execute("ALTER TABLE datasets DROP COLUMN folder")
+        conn.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
+    ws = Workspace(path, user="tester")
+    assert ws.store_version == store.schema_version_target() >= 10
+    columns = {c["name"] for c in sa.inspect(ws.engine).get_columns("datasets")}
+    assert "folder" in columns and not {"data_path", "rejects_path"} & columns
+    again = ws.dataset(ds.name)
+    assert again.folder == folder and again.frame["id"].tolist() == ds.frame["id"].tolist()
+    assert ws.load(_csv(tmp_path, "id,name\n1,Ann\n2,Bob\n"), key="id", name=ds.name).version == 2  # and it goes on loading

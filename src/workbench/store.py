@@ -51,8 +51,9 @@ datasets_table = sa.Table(
     sa.Column("rows_read", sa.Integer, nullable=False),
     sa.Column("rows_kept", sa.Integer, nullable=False),
     sa.Column("rows_rejected", sa.Integer, nullable=False),
-    sa.Column("data_path", sa.Text, nullable=False),
-    sa.Column("rejects_path", sa.Text, nullable=False),
+    # the version's folder, relative to the workspace (datasets/<id>; an older layout: datasets/<name>/v<n>),
+    # set as soon as the id is known; its files are named in workbench.artifacts
+    sa.Column("folder", sa.Text),
     sa.Column("schema_json", sa.Text, nullable=False),
     sa.Column("warnings_json", sa.Text, nullable=False, default="[]"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -248,6 +249,20 @@ def _migrate_to_9(conn: Connection) -> None:
     annotations_table.create(conn, checkfirst=True)
 
 
+def _migrate_to_10(conn: Connection) -> None:
+    """Version 10: a dataset version's folder in one column, instead of two file paths read by nobody."""
+    have = {c["name"] for c in sa.inspect(conn).get_columns(datasets_table.name)}
+    if "data_path" not in have:  # created at this version
+        return
+    _add_missing_columns(conn, datasets_table, "folder")
+    rows = conn.execute(sa.text("SELECT id, data_path FROM datasets")).all()
+    for dataset_id, data_path in rows:
+        folder = data_path.rsplit("/", 1)[0] if data_path and "/" in data_path else None
+        conn.execute(sa.text("UPDATE datasets SET folder = :f WHERE id = :i"), {"f": folder, "i": dataset_id})
+    for name in ("data_path", "rejects_path"):
+        conn.execute(sa.text(f"ALTER TABLE datasets DROP COLUMN {name}"))
+
+
 #: Ordered migrations: (target version, function). Append, never edit: a
 #: workspace at version N runs every migration above N on open.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
@@ -260,6 +275,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (7, _migrate_to_7),
     (8, _migrate_to_8),
     (9, _migrate_to_9),
+    (10, _migrate_to_10),
 ]
 
 

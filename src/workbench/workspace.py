@@ -278,8 +278,6 @@ class Workspace:
                         rows_read=result.rows_read,
                         rows_kept=len(result.frame),
                         rows_rejected=len(result.rejects),
-                        data_path="",
-                        rejects_path="",
                         schema_json=store.dumps(schema.to_dict()),
                         warnings_json=store.dumps(list(result.warnings)),
                         created_at=store.now(),
@@ -291,8 +289,7 @@ class Workspace:
                     )
                 ))
                 rel = _dataset_folder(dataset_id)  # keyed by id: two names never share a folder
-                conn.execute(t.update().where(t.c.id == dataset_id).values(
-                    data_path=f"{rel}/{artifacts.DATA}", rejects_path=f"{rel}/{artifacts.REJECTS}"))
+                conn.execute(t.update().where(t.c.id == dataset_id).values(folder=rel))
         except sa.exc.IntegrityError as exc:
             raise WorkbenchError(f"another process registered a version of dataset {name!r} at the same "
                                  "moment; retry") from exc
@@ -338,7 +335,7 @@ class Workspace:
             schema=Schema.from_dict(json.loads(row["schema_json"])),
             warnings=json.loads(row["warnings_json"] or "[]"),
             encoding=row["encoding"],
-            folder=Path(row["data_path"]).parent.as_posix() if row["data_path"] else None,
+            folder=row["folder"] or None,
             provenance=Provenance.coerce(json.loads(row["provenance_json"]) if row.get("provenance_json") else None),
         )
 
