@@ -272,7 +272,7 @@ def _result(ds: Dataset, ruleset: RuleSet, results: CheckResults, card: Scorecar
     for c, rule in zip(base["checks"], results.rules, strict=True):
         checks.append({**c, "failed_pct": round(100.0 * c["failed"] / max(c["tested"], 1), 2),
                        "description": rule.kind.description, "tested_pct": round(100.0 * c["tested"] / rows, 2),
-                       "examples": found.get(str(rule.name), [])})
+                       "examples": found.get(rule.name, [])})
     members = {p: [r.name for r in ruleset.purpose_rules(p)] if p in ruleset.purposes
                else list(m) for p, m in purposes.items()}
     return {
@@ -314,7 +314,7 @@ def _examples(results: CheckResults, ds: Dataset, n: int) -> dict[str, list[dict
             else:
                 value = None if _missing(vals[0]) else str(vals[0])
             items.append({"key": json_value(keys[p]), "value": value})
-        out[str(rule.name)] = items  # every rule has a name once built (its default name)
+        out[rule.name] = items
     return out
 
 

@@ -211,7 +211,8 @@ class Rule:
     severity: str = "error"
     mostly: float | None = None
     dimension: str | None = None
-    name: str | None = None
+    #: None at construction means the default name (``default_name``): once built, every rule has a name.
+    name: str = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         kind = get_kind(self.check)
