@@ -80,23 +80,35 @@ def pairs_sharing_keys(prepared: pd.DataFrame, other: pd.DataFrame | None = None
     for name, lk in left_keys.items():
         if name not in right_keys:
             continue
-        a = pd.DataFrame({"k": lk.to_numpy(), "left": np.arange(len(lk))}).dropna()
-        b = pd.DataFrame({"k": right_keys[name].to_numpy(), "right": np.arange(len(right_keys[name]))}).dropna()
-        sizes = pd.concat([a["k"], b["k"]]).value_counts() if other is not None else a["k"].value_counts()
-        ok = sizes[(sizes <= max_group)].index
-        m = a[a["k"].isin(ok)].merge(b[b["k"].isin(ok)], on="k")[["left", "right"]]
-        if other is None:
-            m = m[m["left"] < m["right"]]
-        found.append(m)
+        rk = right_keys[name]
+        sizes = pd.concat([lk, rk]).value_counts() if other is not None else lk.value_counts()
+        found.append(_pairs_on_key(lk.to_numpy(), np.arange(len(lk)), rk.to_numpy(), np.arange(len(rk)),
+                                   canonical=other is None, keep=sizes[sizes <= max_group].index))
     if not found:
-        return pd.DataFrame({"left": pd.Series(dtype="int64"), "right": pd.Series(dtype="int64")})
+        return _no_pairs()
     return pd.concat(found, ignore_index=True).drop_duplicates(ignore_index=True)
+
+
+def _pairs_on_key(left_keys: np.ndarray, left_pos: np.ndarray, right_keys: np.ndarray, right_pos: np.ndarray, *,
+                  canonical: bool, keep: pd.Index | None = None) -> pd.DataFrame:
+    """Positional pairs (left, right) whose keys are equal (missing keys pair with nothing), only keys
+    in ``keep`` when given; ``canonical`` keeps left < right (one dataset against itself)."""
+    a = pd.DataFrame({"k": left_keys, "left": left_pos}).dropna()
+    b = pd.DataFrame({"k": right_keys, "right": right_pos}).dropna()
+    if keep is not None:
+        a, b = a[a["k"].isin(keep)], b[b["k"].isin(keep)]
+    m = a.merge(b, on="k")[["left", "right"]]
+    return m[m["left"] < m["right"]] if canonical else m
+
+
+def _no_pairs() -> pd.DataFrame:
+    return pd.DataFrame({"left": pd.Series(dtype="int64"), "right": pd.Series(dtype="int64")})
 
 
 def random_pairs(n_left: int, n_right: int | None, count: int, rng: np.random.Generator) -> pd.DataFrame:
     """``count`` random positional pairs (canonical and without self-pairs when deduplicating)."""
     if n_left < 2 and n_right is None:
-        return pd.DataFrame({"left": pd.Series(dtype="int64"), "right": pd.Series(dtype="int64")})
+        return _no_pairs()
     left = rng.integers(0, n_left, count)
     right = rng.integers(0, n_right if n_right is not None else n_left, count)
     df = pd.DataFrame({"left": left, "right": right})
@@ -148,9 +160,8 @@ def namesake_pairs(prepared: pd.DataFrame, other: pd.DataFrame | None, chosen: l
     too, as look-alikes."""
     columns = set(prepared.columns) & (set(other.columns) if other is not None else set(prepared.columns))
     parts = [p for p in NAME_PARTS if p in columns]
-    empty = pd.DataFrame({"left": pd.Series(dtype="int64"), "right": pd.Series(dtype="int64")})
     if not parts or count <= 0:
-        return empty
+        return _no_pairs()
     taken = pd.concat(chosen, ignore_index=True)
     left_rows, right_rows = np.unique(taken["left"].to_numpy()), np.unique(taken["right"].to_numpy())
     if other is None:
@@ -160,11 +171,7 @@ def namesake_pairs(prepared: pd.DataFrame, other: pd.DataFrame | None, chosen: l
     for name in parts:
         lstart = prepared[name].astype("string").str[:NAMESAKE_PREFIX].to_numpy()
         rstart = right[name].astype("string").str[:NAMESAKE_PREFIX].to_numpy()
-        a = pd.DataFrame({"k": lstart[left_rows], "left": left_rows}).dropna()
-        b = pd.DataFrame({"k": rstart[right_rows], "right": right_rows}).dropna()
-        m = a.merge(b, on="k")[["left", "right"]]
-        if other is None:
-            m = m[m["left"] < m["right"]]
+        m = _pairs_on_key(lstart[left_rows], left_rows, rstart[right_rows], right_rows, canonical=other is None)
         m = m.merge(taken[["left", "right"]].drop_duplicates(), how="left", indicator=True)
         m = m.loc[m["_merge"] == "left_only", ["left", "right"]]
         if len(m) > count // len(parts):
