@@ -76,7 +76,7 @@ def model_clusters(labels: int) -> pd.DataFrame:
         ws.load(SAMPLES / "customers.csv", key="customer_id", name="customers")
         dd = ws.deduper("customers")
         TruthLabeler.for_samples(SAMPLES, "dedupe").label(dd, budget=labels)
-        clusters = dd.cluster(progress=False)
+        clusters = dd.cluster(progress=False).clusters
         out = clusters[["key", "cluster_id"]].astype(str).copy()
         ws.close()
     return out

@@ -65,7 +65,7 @@ def bench_dedupe(name: str, ws: Workspace, path: Path, key: str, entity: pd.Seri
         dd.next_pair()
     times = scripted_labeling(dd, lambda a, b: entity[a] == entity[b], budget)
     with timer("cluster (total)"):
-        clusters = dd.cluster(threshold, progress=False)
+        clusters = dd.cluster(threshold, progress=False).clusters
     metrics = cluster_metrics(clusters, entity)
     stages = {**timer.stages, **dd.last_run["seconds"]}
     pairs = ws.path / dd.last_run["folder"] / artifacts.PAIRS
@@ -201,7 +201,7 @@ def run_ours(bs: BenchSet, labels: int, seed: int = 0) -> dict:
             dd = ws.deduper(ds, seed=seed, task=f"dedupe:{bs.name}:seed{seed}")
             entity = bs.entity
             scripted_labeling(dd, lambda a, b: entity[a] == entity[b], labels)
-            clusters = dd.cluster(progress=False)
+            clusters = dd.cluster(progress=False).clusters
             m = cluster_metrics(clusters, entity)
             pairs = ws.path / dd.last_run["folder"] / "pairs.parquet"
             cand = candidate_recall(clusters["key"], pairs, entity) if pairs.exists() else None

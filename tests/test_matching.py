@@ -252,7 +252,7 @@ def test_cluster_is_a_partition_and_accurate_enough(sample_ws):
     ds = sample_ws.dataset("customers")
     dd = sample_ws.deduper(ds, task="dedupe:cluster")
     label_from_truth(dd, 30)
-    clusters = dd.cluster(progress=False)
+    clusters = dd.cluster(progress=False).clusters
     assert sorted(clusters["key"]) == sorted(ds.frame["customer_id"])
     assert clusters["confidence"].between(0, 1).all()
     # cluster ids are member keys, and every cluster contains its id

@@ -157,7 +157,7 @@ def test_organizations_from_another_generator_are_matched_end_to_end(tmp_path):
     kinds = dict(zip(dd.plan["column"], dd.plan["compared as"], strict=True))
     assert kinds["company_name"] == "OrgName" and kinds["address_line"] == "Address"
     TruthLabeler(truth.set_index("record_id")["entity_id"]).label(dd, budget=30)
-    clusters = dd.cluster(progress=False)
+    clusters = dd.cluster(progress=False).clusters
     assert {f["column"] for f in dd.last_run["plan"]} >= {"company_name", "address_line", "phone"}
     assert 0.0 < dd.last_run["figures"]["blocking_estimated_recall"] <= 1.0
     entity = truth.set_index("record_id")["entity_id"].reindex(clusters["key"]).to_numpy()

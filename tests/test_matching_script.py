@@ -22,7 +22,7 @@ def test_cluster_runs_from_a_script_without_a_main_guard(tmp_path):
         ds = ws.load({str(SAMPLES / "customers.csv")!r}, key="customer_id")
         dd = ws.deduper(ds)
         TruthLabeler.for_samples({str(SAMPLES)!r}).label(dd, budget=12)
-        clusters = dd.cluster(progress=False, workers=2)
+        clusters = dd.cluster(progress=False, workers=2).clusters
         print("RESULT", len(clusters), dd.last_run["figures"]["scored"] > scale.CHUNK)
     """))
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600,

@@ -181,8 +181,8 @@ def trained(tmp_path_factory):
 def test_cluster_runs_started_in_the_same_second_keep_their_own_folders(trained, monkeypatch):
     ws, dd = trained
     monkeypatch.setattr(time, "strftime", lambda *a, **k: "20260101-000000")  # the same second, always
-    low = dd.cluster(0.05, progress=False)
-    high = dd.cluster(0.95, progress=False)
+    low = dd.cluster(0.05, progress=False).clusters
+    high = dd.cluster(0.95, progress=False).clusters
     assert not low.equals(high)
     runs = ws.runs("dedupe").head(2)
     assert runs["status"].tolist() == ["done", "done"]
@@ -194,14 +194,14 @@ def test_cluster_runs_started_in_the_same_second_keep_their_own_folders(trained,
 
 
 def test_an_error_anywhere_in_a_run_marks_it_failed_with_the_message(trained, monkeypatch):
-    from workbench.matching import deduper
+    from workbench.matching import clustering
 
     ws, dd = trained
 
     def broken(*args, **kwargs):
         raise RuntimeError("review decisions unreadable")
 
-    monkeypatch.setattr(deduper, "apply_decisions", broken)
+    monkeypatch.setattr(clustering, "apply_decisions", broken)
     with pytest.raises(RuntimeError):
         dd.cluster(0.5, progress=False)
     run = ws.runs("dedupe").iloc[0]

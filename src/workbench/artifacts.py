@@ -19,6 +19,8 @@ SCORES = "scores.parquet"
 EDGES = "edges.parquet"
 CLUSTERS_MODEL = "clusters_model.parquet"
 CLUSTERS = "clusters.parquet"
+#: A matching or linking run's model: the versioned JSON document (its name frequencies beside it).
+MODEL = "model.json"
 #: A linking run: the best master record per acquired record.
 LINKS = "links.parquet"
 

@@ -101,9 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     _workspace_arg(p)
     p.add_argument("file", help="CSV/Excel/Parquet file to deduplicate")
     p.add_argument("--key", required=True, help="column that identifies a record")
-    p.add_argument("--labels", required=True, help="labels: dedupe training JSON (as exported by the workbench)")
+    given = p.add_mutually_exclusive_group(required=True)
+    given.add_argument("--labels", help="labels: dedupe training JSON (as exported by the workbench); trains a model")
+    given.add_argument("--model", help="a saved model (model.json of an earlier run, or --save-model's): no training")
     p.add_argument("--out", required=True, help="output .csv or .parquet: key, cluster_id, confidence")
-    p.add_argument("--threshold", type=float, help="match threshold (default: suggested from the labels)")
+    p.add_argument("--threshold", type=float,
+                   help="match threshold (default: the model's, or suggested from the labels)")
+    p.add_argument("--save-model", metavar="JSON", help="write the model the run used here (with its blocking rules)")
     p.set_defaults(func=cmd_dedupe)
 
     p = sub.add_parser("link", help="link an acquired list to the master with a model trained from saved labels")
@@ -257,15 +261,13 @@ def cmd_samples(args: argparse.Namespace) -> int:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    from workbench.assess import assess
-
     ws = _open(args)
     folder = Path(args.samples)
     for name, (filename, key) in SAMPLE_FILES.items():
         ds = ws.load(folder / filename, key=key, name=name)
         ws.summarize(ds)
         _print_dataset(ds)
-        result = assess(ws, ds).result  # zero-config, so the quality dashboard has a run to show
+        result = ws.assess(ds).result  # zero-config, so the quality dashboard has a run to show
         _say(f"  assessed: health {result['health']:.1f} / 100, "
               f"{result['failing_rows']:,} rows fail an error or critical rule")
     _say(f"workspace ready: {ws.path.resolve()}")
@@ -273,7 +275,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_assess(args: argparse.Namespace) -> int:
-    from workbench.assess import assess, write_report
+    from workbench.assess import write_report
     from workbench.errors import LoadError
 
     ws = _open(args)
@@ -285,7 +287,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
             raise LoadError("no such file (nor a dataset of that name in the workspace)", path=str(path))
         ds = ws.load(path, key=args.key, name=args.name, **({"sheet": args.sheet} if args.sheet else {}))
         ws.summarize(ds)
-    a = assess(ws, ds, rules=args.rules, purposes=args.purpose)
+    a = ws.assess(ds, rules=args.rules, purposes=args.purpose)
     to_stdout = args.json == "-"
     if args.json:
         if to_stdout:
@@ -381,16 +383,30 @@ def cmd_dedupe(args: argparse.Namespace) -> int:
     _check_out(args.out)
     ws = _headless_workspace(args)
     ds = ws.load(args.file, key=args.key)
-    dd = ws.deduper(ds, task=f"dedupe:cli:{ds.name}:v{ds.version}")
-    n = dd.labels.import_training(args.labels, key=args.key)
-    dd.refresh()
-    clusters = dd.cluster(args.threshold, progress=sys.stderr.isatty())
-    _write_table(clusters[["key", "cluster_id", "confidence"]], args.out, ws, dd.last_run)
-    figures = dd.last_run["figures"]
+    task = f"dedupe:cli:{ds.name}:v{ds.version}"
+    if args.model:
+        from workbench.matching.clustering import cluster_with_model
+        from workbench.matching.trained import MatchModel
+
+        clustering = cluster_with_model(ws, ds, MatchModel.load(args.model), task=task, threshold=args.threshold,
+                                        progress=sys.stderr.isatty())
+        trained_on = f"model {Path(args.model).name}"
+    else:
+        dd = ws.deduper(ds, task=task)
+        n = dd.labels.import_training(args.labels, key=args.key)
+        dd.refresh()
+        clustering = dd.cluster(args.threshold, progress=sys.stderr.isatty())
+        trained_on = f"{n} labels"
+    _write_table(clustering.clusters[["key", "cluster_id", "confidence"]], args.out, ws, clustering.result)
+    if args.save_model:
+        clustering.model.save(args.save_model)
+    figures = clustering.figures
     multi = figures["records_in_multi_record_clusters"]
     _say(f"{ds.rows_kept:,} records -> {figures['clusters']:,} clusters "
-          f"({multi:,} records in clusters of 2+), {n} labels, threshold {dd.last_run['threshold']}: {args.out}")
-    _blocking_note(dd.last_run)
+          f"({multi:,} records in clusters of 2+), {trained_on}, threshold {clustering.threshold}: {args.out}")
+    if args.save_model:
+        _say(f"model: {args.save_model}")
+    _blocking_note(clustering.result)
     return 0
 
 
@@ -422,13 +438,12 @@ def cmd_link(args: argparse.Namespace) -> int:
 
 
 def cmd_golden(args: argparse.Namespace) -> int:
-    from workbench.golden import golden_from_workspace
     from workbench.golden.exports import check_sql_target, manifest_path
 
     ws = _open(args)
     if args.sql:  # a taken table is refused before any work is done
         check_sql_target(args.sql, args.table_prefix, args.if_exists)
-    result = golden_from_workspace(ws, args.dataset, args.rules)
+    result = ws.golden(args.dataset, args.rules)
     paths = result.export(args.out)
     st = result.stats
     _say(f"{len(result.golden):,} golden records from {st.get('records', len(result.crosswalk)):,} records")
@@ -516,9 +531,8 @@ def cmd_anonymize(args: argparse.Namespace) -> int:
     ws = _open(args)
     golden = None
     if args.golden:
-        from workbench.golden import golden_from_workspace
 
-        golden = golden_from_workspace(ws, args.dataset)
+        golden = ws.golden(args.dataset)
     paths = export_anonymized(ws, args.dataset, args.out, key=secret, formats=tuple(args.formats or ("csv",)),
                               golden=golden, quasi=args.quasi, k=args.k, hash_names=args.hash_names,
                               region=args.region)

@@ -515,6 +515,26 @@ class Workspace:
         return run.result
 
     # -- matching ----------------------------------------------------------------
+    # -- the stages: each called on the workspace, each stored as a run --------------------
+    def assess(self, dataset: Dataset | str, rules: Any = None, purposes: Any = None, **options: Any):
+        """Check ``dataset`` against ``rules`` (zero-config when None), score it, store the run: an ``Assessment``.
+
+        ``rules``: a ``RuleSet``, a list of rules, or a rules YAML path; the
+        options are ``workbench.assess.assessment.assess``'s.
+        """
+        from workbench.assess.assessment import assess
+
+        return assess(self, dataset, rules, purposes, **options)
+
+    def golden(self, dataset: Dataset | str, rules: Any = None, **options: Any):
+        """Golden records of ``dataset`` from its current clustering (review decisions applied): a ``GoldenResult``.
+
+        ``rules``: ``SurvivorshipRules`` or a survivorship YAML path (default: implied by the field roles).
+        """
+        from workbench.golden.build import golden_from_workspace
+
+        return golden_from_workspace(self, dataset, rules, **options)
+
     def deduper(self, dataset: Dataset | str, **options: Any):
         """An active-learning deduper for ``dataset``; resumes from every stored label.
 

@@ -2,8 +2,8 @@
 
 ::
 
-    from workbench.assess import assess, history
-    a = assess(ws, "acquired")                 # zero-config rules from the field roles
+    from workbench.assess import history
+    a = ws.assess("acquired")                  # zero-config rules from the field roles (assessment.assess)
     a.health, a.scores, a.fitness, a.checks, a.failures
     history(ws, "acquired")                    # scores across runs
 

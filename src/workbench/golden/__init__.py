@@ -2,7 +2,7 @@
 
 ::
 
-    from workbench.golden import SurvivorshipRules, build_golden, golden_from_workspace
+    from workbench.golden import SurvivorshipRules, build_golden
 
     rules = SurvivorshipRules.defaults(ds.schema)          # or .from_yaml("survivorship.yaml")
     result = build_golden(ds.frame, clusters, rules, key="customer_id", source="source")
@@ -12,8 +12,8 @@
     result.export("out/")  # CSV (formula-safe) and Parquet
     result.to_sql("sqlite:///golden.db", "customer")
 
-``golden_from_workspace(ws, "customers")`` does the same from the stored
-clustering and records a "golden" run.
+``ws.golden("customers")`` does the same from the stored clustering
+(``build.golden_from_workspace``) and records a "golden" run.
 """
 
 from workbench.golden.build import LINEAGE_RULES, GoldenResult, build_golden, golden_from_workspace

@@ -70,7 +70,7 @@ class BlockingPlan:
     estimated_pairs: float
 
     def describe(self) -> list[str]:
-        return [_name(p) for p in self.predicates]
+        return [predicate_name(p) for p in self.predicates]
 
     @property
     def estimated_recall(self) -> float:
@@ -101,7 +101,7 @@ def candidate_predicates(data_model, fields_present: set[str], extra: Sequence[P
         if getattr(p, "field", None) not in fields_present:
             continue
         out.append(p)
-    return sorted(out, key=_name)
+    return sorted(out, key=predicate_name)
 
 
 def learn_blocking(predicates: Sequence[Predicate], positives: Sequence[tuple[dict, dict]],
@@ -238,9 +238,10 @@ def _combine(parts: list[list]) -> list[frozenset]:
             for ks in zip(*parts, strict=True)]
 
 
-def _name(p: Predicate) -> str:
+def predicate_name(p: Predicate) -> str:
+    """A blocking rule's name, as plans show it and model documents store it: ``func(field)``, compounds AND-ed."""
     if isinstance(p, CompoundPredicate):
-        return " AND ".join(_name(q) for q in p)
+        return " AND ".join(predicate_name(q) for q in p)
     return f"{p.func.__name__}({p.field})"
 
 

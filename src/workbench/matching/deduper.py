@@ -2,20 +2,16 @@
 
     dd = ws.deduper(ds)
     pair = dd.next_pair(); dd.mark(pair, "match"); dd.undo()
-    clusters = dd.cluster()            # key, cluster_id, confidence, review decisions applied (also stored)
+    clustering = dd.cluster()          # a Clustering: .clusters (key, cluster_id, confidence, ...), .model
 """
 
 from __future__ import annotations
 
-import time
+from functools import partial
 
-import pandas as pd
-
-from workbench import artifacts
-from workbench.matching import scale
-from workbench.matching.pipeline import run_scoring
+from workbench.matching.clustering import Clustering, cluster_records
+from workbench.matching.pipeline import learn_plan
 from workbench.matching.session import MatchingSession
-from workbench.review import ReviewDecisions, apply_decisions, multi_record
 
 
 class Deduper(MatchingSession):
@@ -24,14 +20,15 @@ class Deduper(MatchingSession):
     symmetric = True
     run_kind = "dedupe"
     finish_verb = "Clustering"
+    last_clustering: Clustering | None = None
 
     def __init__(self, ws, dataset, **options):
         task = options.pop("task", None) or f"dedupe:{dataset.name}"
         super().__init__(ws, task, dataset, dataset, **options)
 
     def cluster(self, threshold: float | None = None, *, progress: bool = True,
-                workers: int | None = None) -> pd.DataFrame:
-        """Cluster every record: DataFrame key, cluster_id, confidence (also stored in the workspace).
+                workers: int | None = None) -> Clustering:
+        """Cluster every record with the model trained so far; the ``Clustering`` is also stored.
 
         ``progress``: True for a tqdm bar per stage, False for none, or a function
         ``(stage, done, total)`` called as each stage advances (the labeling app's).
@@ -41,43 +38,18 @@ class Deduper(MatchingSession):
 
         ``cluster_id`` is the smallest record key of the cluster, so ids are
         stable and readable; singletons are their own cluster with confidence 1.
+        The run's folder holds the model (``model.json``) with the blocking rules it learned.
         """
-        self._require_model()
-        threshold = self.suggested_threshold() if threshold is None else float(threshold)
-        with self.ws.run("dedupe", self.left_ds, task=self.task, threshold=threshold) as run:
-            scored = run_scoring(self, threshold, progress=progress, workers=workers, run_id=run.id)
-            t = time.perf_counter()
-            cluster_pos, confidence, report = scale.cluster_edges(scored.edges, len(scored.left_keys), threshold,
-                                                                  progress=progress)
-            scored.log.time("cluster", t)
-            run.result, clusters = self._store_clusters(scored, cluster_pos, confidence, report, threshold)
-        self.last_run = run.result
-        return clusters
+        model = self.model(threshold)
+        with self.ws.run("dedupe", self.left_ds, task=self.task, threshold=model.threshold) as run:
+            clustering = cluster_records(self.ws, self.left_ds, self.left_raw, model, run, self.task,
+                                         labels=self.labels.active(), learn=partial(learn_plan, self),
+                                         progress=progress, workers=workers,
+                                         extra={"labels": self.labels.counts()})
+        self.last_run = clustering.result
+        self.last_clustering = clustering
+        return clustering
 
-    def finish(self, *, progress=True) -> pd.DataFrame:
+    def finish(self, *, progress=True) -> Clustering:
         """The labeling app's Finish: cluster every record (``cluster``)."""
         return self.cluster(progress=progress)
-
-    def _store_clusters(self, scored, cluster_pos, confidence, report, threshold):
-        """Write the run's clusters (model's, then with review decisions applied); (result, clusters)."""
-        keys = scored.left_keys
-        clusters = pd.DataFrame({"key": keys, "cluster_id": keys[cluster_pos], "confidence": confidence})
-        clusters["cluster_size"] = clusters.groupby("cluster_id")["key"].transform("size")
-        # the model's clustering and its links stay apart from the analysts' review decisions,
-        # which are replayed over every clustering (workbench.review)
-        clusters.to_parquet(scored.folder / artifacts.CLUSTERS_MODEL, index=False)
-        pd.DataFrame({"left_key": keys[scored.edges["l"].to_numpy()], "right_key": keys[scored.edges["r"].to_numpy()],
-                      "score": scored.edges["score"].to_numpy()}).to_parquet(scored.folder / artifacts.EDGES,
-                                                                              index=False)
-        clusters = apply_decisions(clusters, ReviewDecisions(self.ws, self.task).active())
-        clusters.to_parquet(scored.folder / artifacts.CLUSTERS, index=False)
-        scored.log.figures.update(report)
-        scored.log.figures["clusters"] = int(clusters["cluster_id"].nunique())
-        scored.log.figures["records_in_multi_record_clusters"] = len(multi_record(clusters))
-        result = {
-            "task": self.task, "threshold": threshold, "records": len(clusters),
-            "folder": scored.folder.relative_to(self.ws.path).as_posix(),
-            "labels": self.labels.counts(), "plan": [f.to_dict() for f in self.fields],
-            "seconds": scored.log.seconds, "figures": scored.log.figures,
-        }
-        return result, clusters

@@ -8,14 +8,16 @@ match or "new", and ``overlap()`` the figures a buyer asks for.
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from workbench import artifacts
-from workbench.matching.pipeline import run_scoring
+from workbench.matching.pipeline import learn_plan, run_folder, run_scoring
 from workbench.matching.session import MatchingSession
 from workbench.schema import Role
+from workbench.workspace import slug
 
 #: A second master candidate this close to the best makes the link ambiguous.
 AMBIGUITY_MARGIN = 0.1
@@ -44,19 +46,24 @@ class Linker(MatchingSession):
 
         Also stored in the workspace as a ``link`` run with a Parquet of the links.
         """
-        self._require_model()
-        threshold = self.suggested_threshold() if threshold is None else float(threshold)
-        with self.ws.run("link", self.left_ds, task=self.task, threshold=threshold,
+        model = self.model(threshold)
+        with self.ws.run("link", self.left_ds, task=self.task, threshold=model.threshold,
                          master=self.right_ds.label) as run:
-            scored = run_scoring(self, threshold, progress=progress, workers=workers, run_id=run.id)
+            folder = run_folder(self.ws.path / "matching" / slug(self.task), run.id)
+            scored = run_scoring(model, self.left_raw, self.right_raw, folder, labels=self.labels.active(),
+                                 learn=partial(learn_plan, self), progress=progress, workers=workers)
             t = time.perf_counter()
-            links = _best_links(scored.edges, scored.left_keys, scored.right_keys, threshold)
+            links = _best_links(scored.edges, scored.left_keys, scored.right_keys, model.threshold)
             scored.log.time("assign", t)
-            links.to_parquet(scored.folder / artifacts.LINKS, index=False)
-            run.result = {"task": self.task, "threshold": threshold, "overlap": self.overlap(links).to_dict("records"),
-                          "folder": scored.folder.relative_to(self.ws.path).as_posix(),
+            links.to_parquet(folder / artifacts.LINKS, index=False)
+            model.save(folder / artifacts.MODEL)
+            run.result = {"task": self.task, "threshold": model.threshold,
+                          "overlap": self.overlap(links).to_dict("records"),
+                          "folder": folder.relative_to(self.ws.path).as_posix(),
                           "labels": self.labels.counts(), "plan": [f.to_dict() for f in self.fields],
-                          "seconds": scored.log.seconds, "figures": scored.log.figures}
+                          "seconds": scored.log.seconds, "figures": scored.log.figures,
+                          "model": (folder / artifacts.MODEL).relative_to(self.ws.path).as_posix(),
+                          "labels_sha256": model.labels_sha256}
         self.last_links = links
         self.last_run = run.result
         return links

@@ -1,4 +1,4 @@
-"""From a trained session to scored pairs over every record: the shared pipeline.
+"""From a trained model to scored pairs over every record: the shared pipeline.
 
 Deduplication and linking differ only in whether the right side is the left
 side; both prepare all records, learn blocking, write keys, join, and score.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import tempfile
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,8 @@ from workbench.matching.blocking import (
     learn_blocking,
 )
 from workbench.matching.fields import prepare_records
-from workbench.workspace import slug
+from workbench.matching.labels import Label
+from workbench.matching.trained import MatchModel
 
 
 class BlockingRecallWarning(UserWarning):
@@ -47,6 +49,11 @@ class ScoredRun:
     plan: BlockingPlan
     log: scale.StageLog
     threshold: float
+    model: MatchModel
+
+
+#: Learns blocking for a model over the prepared records (``learn_plan`` with a session bound).
+PlanLearner = Callable[[MatchModel, pd.DataFrame, pd.DataFrame, Path, scale.StageLog], BlockingPlan]
 
 
 def prepare_all(raw: pd.DataFrame, fields, progress: bool) -> pd.DataFrame:
@@ -60,33 +67,45 @@ def prepare_all(raw: pd.DataFrame, fields, progress: bool) -> pd.DataFrame:
     return pd.concat(parts)
 
 
-def run_scoring(session, threshold: float, *, progress: bool = True, workers: int | None = None,
-                run_id: int | None = None) -> ScoredRun:
-    """Score every candidate pair of the session's data with its trained model (files in run ``run_id``'s folder)."""
-    if not session.classifier.fitted:
-        raise WorkbenchError(f"no model yet: label more pairs first ({session.progress})")
+def run_scoring(model: MatchModel, left_raw: pd.DataFrame, right_raw: pd.DataFrame | None, folder: Path, *,
+                labels: Sequence[Label] = (), learn: PlanLearner | None = None, progress: bool = True,
+                workers: int | None = None) -> ScoredRun:
+    """Score every candidate pair of the records (keyed raw frames; ``right_raw`` None to deduplicate) with ``model``.
+
+    Blocking rules are the model's; a model without them (fresh from a labeling
+    session) learns them with ``learn`` and keeps them. Name frequencies are
+    the model's when it carries them (a loaded model), else the whole data's.
+    ``labels`` beat the model (matches score 1, distinct pairs 0). Files go to ``folder``.
+    """
     log = scale.StageLog()
-    dedupe_mode = session.right_ds is session.left_ds
-    names = session.featurizer.names
-    folder = run_folder(session.ws.path / "matching" / slug(session.task), run_id)
+    dedupe_mode = right_raw is None
+    names = model.featurizer.names
 
     t = time.perf_counter()
-    left_all = prepare_all(session.left_raw, session.fields, progress)
-    right_all = left_all if dedupe_mode else prepare_all(session.right_raw, session.right_fields, progress)
-    session.featurizer.set_name_frequencies(right_all)  # the whole data's, not the working sample's
+    left_all = prepare_all(left_raw, model.fields, progress)
+    right_all = left_all if dedupe_mode else prepare_all(right_raw, model.right_fields, progress)
+    if not model.has_name_frequencies:
+        model.with_name_frequencies(right_all)  # the whole data's, not the working sample's
     log.time("standardize", t)
 
     t = time.perf_counter()
-    plan = _learn_plan(session, left_all, right_all, dedupe_mode, folder, log)
-    if not plan.predicates:
-        raise WorkbenchError("could not learn any blocking rule from the labels: label a few more matches")
+    if model.predicates:
+        plan = BlockingPlan(list(model.predicates), 0, 0, 0.0)
+    elif learn is None:
+        raise WorkbenchError("the model has no blocking rules: save it from a finished run (its model.json), "
+                             "or cluster from a labeling session")
+    else:
+        plan = learn(model, left_all, right_all, folder, log)
+        if not plan.predicates:
+            raise WorkbenchError("could not learn any blocking rule from the labels: label a few more matches")
+        model.predicates = list(plan.predicates)
+        log.figures["blocking_estimated_recall"] = round(plan.estimated_recall, 4)
+        log.figures["blocking_likely_matches"] = plan.positives
+        if plan.warning():
+            log.figures["blocking_warning"] = plan.warning()
+            warnings.warn(plan.warning(), BlockingRecallWarning, stacklevel=4)
     log.time("learn blocking", t)
     log.figures["blocking"] = " | ".join(plan.describe())
-    log.figures["blocking_estimated_recall"] = round(plan.estimated_recall, 4)
-    log.figures["blocking_likely_matches"] = plan.positives
-    if plan.warning():
-        log.figures["blocking_warning"] = plan.warning()
-        warnings.warn(plan.warning(), BlockingRecallWarning, stacklevel=3)
 
     t = time.perf_counter()
     offset = len(left_all)
@@ -103,27 +122,27 @@ def run_scoring(session, threshold: float, *, progress: bool = True, workers: in
     log.figures.update(counts)
 
     t = time.perf_counter()
+    threshold = model.threshold
+    featurize, predict = model.featurizer.columns, model.predict
     left_cols = scale.to_columns(left_all, names)
     right_cols = left_cols if dedupe_mode else scale.to_columns(right_all, names)
-    scored = scale.score_pairs(folder / artifacts.PAIRS, left_cols, right_cols, session.featurizer.columns,
-                               session.classifier.predict, folder / artifacts.SCORES,
-                               min_score=min(0.5, threshold) / 2, right_offset=0 if dedupe_mode else offset,
-                               workers=workers, progress=progress)
+    scored = scale.score_pairs(folder / artifacts.PAIRS, left_cols, right_cols, featurize, predict,
+                               folder / artifacts.SCORES, min_score=min(0.5, threshold) / 2,
+                               right_offset=0 if dedupe_mode else offset, workers=workers, progress=progress)
     log.time("score", t)
     log.figures.update(scored)
     edges = pd.read_parquet(folder / artifacts.SCORES)
     if dedupe_mode:
         t = time.perf_counter()
         n_before = len(edges)
-        featurize = session.featurizer.columns
-        predict = session.classifier.predict
         edges = scale.complete_components(
             edges, threshold, lambda li, ri: scale.score_positions(li, ri, left_cols, left_cols, featurize, predict))
         log.time("complete components", t)
         log.figures["component_pairs_added"] = len(edges) - n_before
-    edges = _apply_labels(session, edges, left_all.index.to_numpy(), right_all.index.to_numpy(), offset,
+    edges = _apply_labels(labels, edges, left_all.index.to_numpy(), right_all.index.to_numpy(), offset,
                           dedupe_mode)
-    return ScoredRun(folder, left_all.index.to_numpy(), right_all.index.to_numpy(), edges, plan, log, threshold)
+    return ScoredRun(folder, left_all.index.to_numpy(), right_all.index.to_numpy(), edges, plan, log, threshold,
+                     model)
 
 
 def run_folder(parent: Path, run_id: int | None) -> Path:
@@ -140,12 +159,14 @@ def run_folder(parent: Path, run_id: int | None) -> Path:
     return folder
 
 
-def _learn_plan(session, left_all: pd.DataFrame, right_all: pd.DataFrame, dedupe_mode: bool,
-                folder: Path, log: scale.StageLog) -> BlockingPlan:
-    names = session.featurizer.names
+def learn_plan(session, model: MatchModel, left_all: pd.DataFrame, right_all: pd.DataFrame,
+               folder: Path, log: scale.StageLog) -> BlockingPlan:
+    """Blocking rules for ``model`` over all records, learned from the session's sample and labels."""
+    dedupe_mode = left_all is right_all
+    names = model.featurizer.names
     present = {n for n in names if left_all[n].notna().any()}
-    predicates = candidate_predicates(session.featurizer.data_model, present, session.featurizer.extra_predicates)
-    positives = _positive_pairs(session, names, predicates, folder, dedupe_mode, log)
+    predicates = candidate_predicates(model.featurizer.data_model, present, model.featurizer.extra_predicates)
+    positives = _positive_pairs(session, model, predicates, folder, dedupe_mode, log)
     rng = np.random.default_rng(session.seed)
     n_left = len(left_all)
     left_sample = left_all.iloc[rng.permutation(n_left)[:COST_SAMPLE]][names]
@@ -170,7 +191,7 @@ PROBE_RECORDS = 10_000
 MAX_POSITIVES = 20_000
 
 
-def _positive_pairs(session, names, predicates, folder: Path, dedupe_mode: bool,
+def _positive_pairs(session, model: MatchModel, predicates, folder: Path, dedupe_mode: bool,
                     log: scale.StageLog) -> list[tuple[dict, dict]]:
     """What blocking must keep together: labeled matches, and the likely matches of a sample.
 
@@ -179,6 +200,7 @@ def _positive_pairs(session, names, predicates, folder: Path, dedupe_mode: bool,
     calls matches: not only those that look like the few labeled ones.
     """
     rng = np.random.default_rng(session.seed + 1)
+    names = model.featurizer.names
     lp, rp = session.left_prep[names], session.right_prep[names]
     if len(lp) > PROBE_RECORDS:
         lp = lp.iloc[np.sort(rng.choice(len(lp), PROBE_RECORDS, replace=False))]
@@ -196,7 +218,7 @@ def _positive_pairs(session, names, predicates, folder: Path, dedupe_mode: bool,
     li = pairs["l"].to_numpy()
     ri = pairs["r"].to_numpy() - (0 if dedupe_mode else len(lp))
     lcols, rcols = scale.to_columns(lp, names), scale.to_columns(rp, names)
-    scores = scale.score_positions(li, ri, lcols, rcols, session.featurizer.columns, session.classifier.predict)
+    scores = scale.score_positions(li, ri, lcols, rcols, model.featurizer.columns, model.predict)
     likely = np.flatnonzero(scores >= 0.5)
     log.figures["probe_pairs"] = int(counts["pairs"])
     log.figures["probe_likely_matches"] = int(len(likely))
@@ -231,13 +253,13 @@ def _none(d: dict) -> dict:
     return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in d.items()}
 
 
-def _apply_labels(session, edges: pd.DataFrame, left_keys: np.ndarray, right_keys: np.ndarray, offset: int,
-                  dedupe_mode: bool) -> pd.DataFrame:
+def _apply_labels(labels: Sequence[Label], edges: pd.DataFrame, left_keys: np.ndarray, right_keys: np.ndarray,
+                  offset: int, dedupe_mode: bool) -> pd.DataFrame:
     """An analyst's label beats the model: matches score 1, distinct pairs 0."""
     lpos = {k: i for i, k in enumerate(left_keys)}
     rpos = lpos if dedupe_mode else {k: i + offset for i, k in enumerate(right_keys)}
     forced = {}
-    for lab in session.labels.active():
+    for lab in labels:
         if lab.label == "unsure" or lab.left_key not in lpos or lab.right_key not in rpos:
             continue
         a, b = lpos[lab.left_key], rpos[lab.right_key]

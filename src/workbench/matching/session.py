@@ -27,6 +27,8 @@ from workbench.matching.model import (
     suggest_threshold,
     threshold_curve,
 )
+from workbench.matching.records import clean, keyed_records, record
+from workbench.matching.trained import MatchModel, explain_pair, labels_sha256
 
 #: Records standardized up front; larger datasets are sampled, so the first
 #: pair is ready in seconds whatever the size.
@@ -109,7 +111,8 @@ class LabelingSession(Protocol):
 
     def threshold_curve(self) -> pd.DataFrame: ...
 
-    def finish(self, *, progress: Any = True) -> pd.DataFrame: ...
+    def finish(self, *, progress: Any = True) -> Any:
+        """Cluster (a ``Clustering``) or link (the links frame) every record."""
 
 
 class MatchingSession:
@@ -143,8 +146,8 @@ class MatchingSession:
             self.right_fields = self.fields
         self.featurizer = Featurizer(self.fields)
         self.labels = LabelStore(ws, task, symmetric=self.symmetric)
-        self.left_raw = _keyed(left)
-        self.right_raw = self.left_raw if right is left else _keyed(right)
+        self.left_raw = keyed_records(left)
+        self.right_raw = self.left_raw if right is left else keyed_records(right)
         left_sample = rich_sample(self.left_raw, left.schema, work_sample, self.rng)
         self.left_prep = prepare_records(left_sample.reset_index(), "__key__", self.fields)
         if right is left:
@@ -309,8 +312,8 @@ class MatchingSession:
         When another analyst labeled the pair differently, both labels are kept
         and the pair is in conflict (``labels.conflicts()``) until a steward resolves it.
         """
-        left = _record(self.left_raw, pair.left_id)
-        right = _record(self.right_raw, pair.right_id)
+        left = record(self.left_raw, pair.left_id)
+        right = record(self.right_raw, pair.right_id)
         stored = self.labels.add(pair.left_id, pair.right_id, label, left, right, analyst=analyst)
         i = self._pair_index().get((pair.left_id, pair.right_id))
         if i is not None:
@@ -338,8 +341,8 @@ class MatchingSession:
         lk, rk = self.pool.at[i, "left_key"], self.pool.at[i, "right_key"]
         score = float(self.learner.scores[i]) if self.learner.scores is not None else None
         cols = self.featurizer.names
-        return Pair(lk, rk, _record(self.left_raw, lk), _record(self.right_raw, rk), score,
-                    _clean(self.left_prep.loc[lk, cols].to_dict()), _clean(self.right_prep.loc[rk, cols].to_dict()),
+        return Pair(lk, rk, record(self.left_raw, lk), record(self.right_raw, rk), score,
+                    clean(self.left_prep.loc[lk, cols].to_dict()), clean(self.right_prep.loc[rk, cols].to_dict()),
                     self.pool.at[i, "origin"])
 
     # -- the model ---------------------------------------------------------------
@@ -369,57 +372,17 @@ class MatchingSession:
     def explain(self, left_id: str, right_id: str) -> pd.DataFrame:
         """Per field: both standardized values, similarity and contribution to the score (log-odds)."""
         self._require_model()
-        lp = prepare_records(pd.DataFrame([_record(self.left_raw, left_id)]).assign(__key__=[left_id]),
-                             "__key__", self.fields)
-        rp = prepare_records(pd.DataFrame([_record(self.right_raw, right_id)]).assign(__key__=[right_id]),
-                             "__key__", self.fields if self.symmetric else self.right_fields)
-        cols = self.featurizer.names
-        x = self.featurizer(lp[cols].to_dict("records"), rp[cols].to_dict("records"))[0]
-        contrib = self.classifier.contributions(x)
-        score = float(self.classifier.predict(x[None, :])[0])
-        f = self.featurizer
-        rows = []
-        for name in cols:
-            i, p = f.column(name), f.column(f"{name} present")
-            rows.append({"field": name, "left": lp.iloc[0][name], "right": rp.iloc[0][name],
-                         "distance": float(x[i]), "contribution": float(contrib[i] + contrib[p])})
-        common, present = f.column("name commonness"), f.column("name commonness present")
-        if common is not None and x[present]:
-            rows.append({"field": "name commonness", "left": None, "right": None, "distance": float(x[common]),
-                         "contribution": float(contrib[common] + contrib[present])})
-        df = pd.DataFrame(rows)
-        df.attrs["score"] = score
-        df.attrs["intercept"] = self.classifier.intercept_
-        return df
+        return explain_pair(self.featurizer, self.classifier, self.fields, self.right_fields,
+                            record(self.left_raw, left_id), record(self.right_raw, right_id))
 
-
-def _keyed(ds) -> pd.DataFrame:
-    frame = ds.frame
-    if ds.key is None:
-        raise WorkbenchError(f"{ds.label} has no key column: load it with key=... so labels can name records")
-    keys = frame[ds.key].astype(str)
-    if keys.duplicated().any():
-        dup = keys[keys.duplicated()].iloc[0]
-        raise WorkbenchError(f"{ds.label}: key {ds.key!r} repeats (e.g. {dup!r}); matching needs unique keys")
-    out = frame.copy()
-    out.index = keys.to_numpy()
-    out.index.name = "__key__"
-    return out
-
-
-def _record(raw: pd.DataFrame, key: str) -> dict:
-    if key not in raw.index:
-        raise WorkbenchError(f"record {key!r} is not in the data")
-    return _clean(raw.loc[key].to_dict())
-
-
-def _clean(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: (None if _isna(v) else v) for k, v in d.items()}
-
-
-def _isna(v: Any) -> bool:
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
-
+    def model(self, threshold: float | None = None) -> MatchModel:
+        """The trained model as it stands: fields, featurizer, a copy of the classifier, the threshold
+        (default: suggested from the labels). Its blocking rules are learned when it first clusters or links."""
+        self._require_model()
+        threshold = self.suggested_threshold() if threshold is None else float(threshold)
+        clf = self.classifier.clone()
+        clf.coef_ = None if self.classifier.coef_ is None else self.classifier.coef_.copy()
+        clf.intercept_ = self.classifier.intercept_
+        return MatchModel(self.fields, self.right_fields, clf, threshold, task=self.task,
+                          mode="dedupe" if self.right_ds is self.left_ds else "link",
+                          labels_sha256=labels_sha256(self.labels.active()))

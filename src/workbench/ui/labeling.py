@@ -409,12 +409,13 @@ class LabelingApp:
         self.result = self.session.last_run
         self.finish_bar.value, self.finish_bar.bar_style = 1.0, "success"
         self.finish_bar.description = f"{seconds:.0f} s"
-        if isinstance(result, pd.DataFrame) and "cluster_id" in result:
-            self.clusters = result
+        clusters = getattr(result, "clusters", None)  # a Clustering (a linker's Finish gives links)
+        if isinstance(clusters, pd.DataFrame):
+            self.clusters = clusters
             figures = (self.result or {}).get("figures") or {}
             threshold = (self.result or {}).get("threshold")
             at = f" at threshold {threshold:.2f}" if isinstance(threshold, float) else ""
-            text = (f"Clustered {len(result):,} records into {figures.get('clusters', 0):,} clusters{at} "
+            text = (f"Clustered {len(clusters):,} records into {figures.get('clusters', 0):,} clusters{at} "
                     f"({figures.get('records_in_multi_record_clusters', 0):,} records in clusters of two or more) "
                     f"in {seconds:.1f} s; stored in the workspace.")
         else:

@@ -1,0 +1,140 @@
+"""Cluster every record of a dataset with a trained model, and the result: a ``Clustering``.
+
+    clustering = dd.cluster()                    # from a labeling session
+    clustering = cluster_with_model(ws, ds, MatchModel.load("model.json"))   # headless
+    clustering.clusters                          # key, cluster_id, confidence, cluster_size, decision, reviewed
+    clustering.multi_record                      # the records that share a cluster with another
+    clustering.model.save("model.json")          # the model with the blocking rules the run learned
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from workbench import artifacts
+from workbench.matching import scale
+from workbench.matching.labels import Label, LabelStore
+from workbench.matching.pipeline import PlanLearner, ScoredRun, run_folder, run_scoring
+from workbench.matching.records import keyed_records, record
+from workbench.matching.trained import MatchModel
+from workbench.review import ReviewDecisions, apply_decisions, multi_record
+from workbench.workspace import Dataset, Run, Workspace, slug
+
+
+@dataclass
+class Clustering:
+    """One stored clustering run: every record's cluster, the run's figures and files, and its model."""
+
+    workspace: Workspace = field(repr=False)
+    dataset: Dataset
+    run_id: int
+    #: key, cluster_id, confidence, cluster_size, with review decisions applied (decision, reviewed).
+    clusters: pd.DataFrame = field(repr=False)
+    #: The run's stored result: task, threshold, records, folder, labels, plan, seconds, figures.
+    result: dict[str, Any] = field(repr=False)
+    model: MatchModel = field(repr=False)
+
+    @property
+    def threshold(self) -> float:
+        return float(self.result["threshold"])
+
+    @property
+    def figures(self) -> dict[str, Any]:
+        return dict(self.result["figures"])
+
+    @property
+    def seconds(self) -> dict[str, float]:
+        return dict(self.result["seconds"])
+
+    @property
+    def folder(self) -> Path:
+        """The run's folder: pairs, scores, edges, the model's clusters, the clusters, model.json."""
+        return self.workspace.path / self.result["folder"]
+
+    @property
+    def model_path(self) -> Path:
+        return self.folder / artifacts.MODEL
+
+    @property
+    def multi_record(self) -> pd.DataFrame:
+        """The records in clusters of two or more."""
+        return multi_record(self.clusters)
+
+    def explain(self, left_key: str, right_key: str) -> pd.DataFrame:
+        """Why two records score as they do: per field, both values, distance and contribution."""
+        raw = keyed_records(self.dataset)
+        return self.model.explain(record(raw, left_key), record(raw, right_key))
+
+    def __len__(self) -> int:
+        return len(self.clusters)
+
+    def __repr__(self) -> str:
+        f = self.result.get("figures", {})
+        return (f"Clustering(run {self.run_id}: {len(self.clusters):,} records in {f.get('clusters', 0):,} clusters, "
+                f"{f.get('records_in_multi_record_clusters', 0):,} in clusters of 2+, "
+                f"threshold {self.result.get('threshold')})")
+
+
+def cluster_records(ws: Workspace, dataset: Dataset, raw: pd.DataFrame, model: MatchModel, run: Run, task: str, *,
+                    labels: Sequence[Label] = (), learn: PlanLearner | None = None, progress: Any = True,
+                    workers: int | None = None, extra: dict[str, Any] | None = None) -> Clustering:
+    """Score and cluster every record of ``raw`` (keyed by record key) in ``run``; store and return the result."""
+    folder = run_folder(ws.path / "matching" / slug(task), run.id)
+    scored = run_scoring(model, raw, None, folder, labels=labels, learn=learn, progress=progress, workers=workers)
+    t = time.perf_counter()
+    cluster_pos, confidence, report = scale.cluster_edges(scored.edges, len(scored.left_keys), model.threshold,
+                                                          progress=progress)
+    scored.log.time("cluster", t)
+    clusters = _store(ws, task, scored, cluster_pos, confidence, report)
+    model.save(folder / artifacts.MODEL)
+    run.result = {
+        "task": task, "threshold": model.threshold, "records": len(clusters),
+        "folder": folder.relative_to(ws.path).as_posix(), **(extra or {}),
+        "plan": [f.to_dict() for f in model.fields], "seconds": scored.log.seconds, "figures": scored.log.figures,
+        "model": (folder / artifacts.MODEL).relative_to(ws.path).as_posix(), "labels_sha256": model.labels_sha256,
+    }
+    return Clustering(ws, dataset, run.id, clusters, run.result, model)
+
+
+def cluster_with_model(ws: Workspace, dataset: Dataset | str, model: MatchModel, *, task: str | None = None,
+                       threshold: float | None = None, progress: Any = True,
+                       workers: int | None = None) -> Clustering:
+    """Cluster a dataset headless with a saved model (its blocking rules and name frequencies as saved).
+
+    The labels and review decisions stored under ``task`` (default: the
+    model's task) are applied as in a labeling session's clustering: an
+    analyst's label beats the model, a split stays split.
+    """
+    ds = ws.dataset(dataset) if isinstance(dataset, str) else dataset
+    task = task or model.task or f"dedupe:{ds.name}"
+    if threshold is not None:
+        model.threshold = float(threshold)
+    with ws.run("dedupe", ds, task=task, threshold=model.threshold, model=model.labels_sha256) as run:
+        return cluster_records(ws, ds, keyed_records(ds), model, run, task, labels=LabelStore(ws, task).active(),
+                               progress=progress, workers=workers)
+
+
+def _store(ws: Workspace, task: str, scored: ScoredRun, cluster_pos, confidence, report) -> pd.DataFrame:
+    """Write the run's clusters (the model's, then with review decisions applied) and its scored links."""
+    keys = scored.left_keys
+    clusters = pd.DataFrame({"key": keys, "cluster_id": keys[cluster_pos], "confidence": confidence})
+    clusters["cluster_size"] = clusters.groupby("cluster_id")["key"].transform("size")
+    # the model's clustering and its links stay apart from the analysts' review decisions,
+    # which are replayed over every clustering (workbench.review)
+    clusters.to_parquet(scored.folder / artifacts.CLUSTERS_MODEL, index=False)
+    pd.DataFrame({"left_key": keys[scored.edges["l"].to_numpy()], "right_key": keys[scored.edges["r"].to_numpy()],
+                  "score": scored.edges["score"].to_numpy()}).to_parquet(scored.folder / artifacts.EDGES,
+                                                                          index=False)
+    clusters = apply_decisions(clusters, ReviewDecisions(ws, task).active())
+    clusters.to_parquet(scored.folder / artifacts.CLUSTERS, index=False)
+    scored.log.figures.update(report)
+    scored.log.figures["clusters"] = int(clusters["cluster_id"].nunique())
+    scored.log.figures["records_in_multi_record_clusters"] = len(multi_record(clusters))
+    return clusters
+
