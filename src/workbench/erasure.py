@@ -497,6 +497,7 @@ def _matching_folder(folder: Path, own: set[str], master: set[str], changes: lis
         if not dry_run:
             pd.DataFrame({"left_key": keys[raw["l"].to_numpy()], "right_key": keys[raw["r"].to_numpy()],
                           "score": raw["score"].to_numpy()}).to_parquet(folder / artifacts.EDGES, index=False)
+    renamed: dict[str, str] = {}
     for name in (artifacts.CLUSTERS_MODEL, artifacts.CLUSTERS):
         path = folder / name
         if path.exists():
@@ -504,8 +505,14 @@ def _matching_folder(folder: Path, own: set[str], master: set[str], changes: lis
             gone = np.isin(c["key"].astype(str).to_numpy(), list(own))
             if gone.any():
                 changes.append(f"{int(gone.sum())} record(s) left {name.split('.')[0]}")
+                after = _recluster(c, gone, own)
+                if name == artifacts.CLUSTERS:
+                    before = c.loc[~gone, "cluster_id"].astype(str).to_numpy()
+                    moved = before != after["cluster_id"].astype(str).to_numpy()
+                    renamed = dict(zip(before[moved], after.loc[moved, "cluster_id"].astype(str), strict=True))
                 if not dry_run:
-                    _write(_recluster(c, gone, own), path)
+                    _write(after, path)
+    _id_files(folder, own, renamed, changes, dry_run)
     edges = folder / artifacts.EDGES
     if edges.exists():
         e = pd.read_parquet(edges)
@@ -537,6 +544,42 @@ def _matching_folder(folder: Path, own: set[str], master: set[str], changes: lis
     if not dry_run:
         for path in scratch + caches:
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+
+
+def _id_files(folder: Path, own: set[str], renamed: dict[str, str], changes: list[str], dry_run: bool) -> None:
+    """The run's id registry and id history without the erased records' keys as ids: an id the clusters
+    renamed takes its new name, any other id naming an erased key (retired, or ``key~2``) an opaque one."""
+    if not own:
+        return
+    opaque: dict[str, str] = {}
+
+    def new_name(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        if value in renamed:
+            return renamed[value]
+        base, _, suffix = value.rpartition("~")
+        if value in own or (base in own and suffix.isdigit()):
+            return opaque.setdefault(value, f"erased-{secrets.token_hex(6)}")
+        return value
+
+    for name, columns in ((artifacts.CLUSTER_IDS, ("cluster_id", "merged_into", "split_from")),
+                          (artifacts.ID_HISTORY, ("cluster_id", "other_id"))):
+        path = folder / name
+        if not path.exists():
+            continue
+        frame = pd.read_parquet(path)
+        out = frame.copy()
+        for col in columns:
+            out[col] = frame[col].map(new_name).astype(object)
+        changed = int((out[list(columns)].astype(str) != frame[list(columns)].astype(str)).any(axis=1).sum())
+        if changed:
+            changes.append(f"{changed} id(s) renamed in {name.split('.')[0]}")
+            if name == artifacts.CLUSTER_IDS:  # a renamed id may meet an id of the same name: keep the active one
+                out = out.sort_values("status", key=lambda s: s.eq("active"), kind="stable") \
+                    .drop_duplicates("cluster_id", keep="last").sort_index()
+            if not dry_run:
+                _write(out.reset_index(drop=True), path)
 
 
 def _recluster(c: pd.DataFrame, gone: np.ndarray, keys: set[str]) -> pd.DataFrame:

@@ -45,6 +45,7 @@ import sqlalchemy as sa
 
 from workbench import access, artifacts, store
 from workbench.annotations import Annotation, Annotations, check_tag
+from workbench.cluster_ids import restabilized
 from workbench.errors import WorkbenchError
 from workbench.schema import Role
 
@@ -295,15 +296,19 @@ class _Members:
 def current_clusters(ws, dataset) -> pd.DataFrame:
     """The latest dedupe run's clusters of ``dataset`` with every active review decision applied.
 
-    Columns: key, cluster_id (smallest key), confidence, cluster_size, decision, reviewed.
+    Columns: key, cluster_id (persistent: ``workbench.cluster_ids``), confidence, cluster_size, decision,
+    reviewed.
     Raises WorkbenchError when the dataset has not been clustered yet.
     """
     ds = _dataset(ws, dataset)
-    run = ws.latest_result("dedupe", ds)
-    if not run:
+    runs = ws.runs("dedupe", ds)
+    done = runs[runs["status"] == "done"]
+    if done.empty:
         raise WorkbenchError(f"{ds.label} has not been clustered yet: label pairs and run "
                              f"ws.deduper({ds.name!r}).cluster() first")
-    return apply_decisions(_model_clusters(ws, run), ReviewDecisions(ws, run["task"]).active())
+    run_id, run = int(done.iloc[0]["id"]), done.iloc[0]["result"]
+    clusters = apply_decisions(_model_clusters(ws, run), ReviewDecisions(ws, run["task"]).active())
+    return restabilized(ws, run, run_id, clusters)
 
 
 def review_queue(clusters: pd.DataFrame, *, sort: str = "confidence", sources: pd.Series | None = None,

@@ -514,7 +514,6 @@ class Workspace:
             run.result = summarize(dataset.frame)
         return run.result
 
-    # -- matching ----------------------------------------------------------------
     # -- the stages: each called on the workspace, each stored as a run --------------------
     def assess(self, dataset: Dataset | str, rules: Any = None, purposes: Any = None, **options: Any):
         """Check ``dataset`` against ``rules`` (zero-config when None), score it, store the run: an ``Assessment``.

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from workbench import artifacts
+from workbench.cluster_ids import stable_clusters
 from workbench.matching import scale
 from workbench.matching.labels import Label, LabelStore
 from workbench.matching.pipeline import PlanLearner, ScoredRun, run_folder, run_scoring
@@ -91,7 +92,7 @@ def cluster_records(ws: Workspace, dataset: Dataset, raw: pd.DataFrame, model: M
     cluster_pos, confidence, report = scale.cluster_edges(scored.edges, len(scored.left_keys), model.threshold,
                                                           progress=progress)
     scored.log.time("cluster", t)
-    clusters = _store(ws, task, scored, cluster_pos, confidence, report)
+    clusters = _store(ws, task, run.id, scored, cluster_pos, confidence, report)
     model.save(folder / artifacts.MODEL)
     run.result = {
         "task": task, "threshold": model.threshold, "records": len(clusters),
@@ -120,8 +121,10 @@ def cluster_with_model(ws: Workspace, dataset: Dataset | str, model: MatchModel,
                                progress=progress, workers=workers)
 
 
-def _store(ws: Workspace, task: str, scored: ScoredRun, cluster_pos, confidence, report) -> pd.DataFrame:
-    """Write the run's clusters (the model's, then with review decisions applied) and its scored links."""
+def _store(ws: Workspace, task: str, run_id: int, scored: ScoredRun, cluster_pos, confidence,
+           report) -> pd.DataFrame:
+    """Write the run's clusters (the model's, then with review decisions applied and the ids of the
+    task's previous clustering: ``workbench.cluster_ids``) and its scored links."""
     keys = scored.left_keys
     clusters = pd.DataFrame({"key": keys, "cluster_id": keys[cluster_pos], "confidence": confidence})
     clusters["cluster_size"] = clusters.groupby("cluster_id")["key"].transform("size")
@@ -132,7 +135,10 @@ def _store(ws: Workspace, task: str, scored: ScoredRun, cluster_pos, confidence,
                   "score": scored.edges["score"].to_numpy()}).to_parquet(scored.folder / artifacts.EDGES,
                                                                           index=False)
     clusters = apply_decisions(clusters, ReviewDecisions(ws, task).active())
+    ids = stable_clusters(ws, task, run_id, clusters, scored.folder)
+    clusters["cluster_id"] = ids.clusters["cluster_id"].to_numpy()
     clusters.to_parquet(scored.folder / artifacts.CLUSTERS, index=False)
+    scored.log.figures.update({f"ids_{event}": n for event, n in ids.counts().items()})  # ids_new, ids_merge, ...
     scored.log.figures.update(report)
     scored.log.figures["clusters"] = int(clusters["cluster_id"].nunique())
     scored.log.figures["records_in_multi_record_clusters"] = len(multi_record(clusters))
