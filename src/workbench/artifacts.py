@@ -22,6 +22,8 @@ CLUSTERS = "clusters.parquet"
 #: A clustering run's persistent ids: the registry of every id given for its task, and the run's id changes.
 CLUSTER_IDS = "cluster_ids.parquet"
 ID_HISTORY = "id_history.parquet"
+#: A clustering run's records by content hash (what the next incremental run compares against).
+RECORDS = "records.parquet"
 #: A matching or linking run's model: the versioned JSON document (its name frequencies beside it).
 MODEL = "model.json"
 #: A linking run: the best master record per acquired record.

@@ -200,6 +200,7 @@ class Workspace:
         name: str | None = None,
         schema: str | Path | Mapping[str, Any] | None = None,
         provenance: Provenance | Mapping[str, Any] | str | Path | None = None,
+        mode: str = "new",
         **loader_options: Any,
     ) -> Dataset:
         """Load a file or SQL table, infer its schema and register a new dataset version.
@@ -212,16 +213,53 @@ class Workspace:
         ``provenance:`` section is used when this is not given.
         Rows that cannot be read are kept in ``rejects`` with line and reason;
         key problems are reported in ``warnings``, not fatal.
+
+        ``mode="append"``: the file holds new and changed records of dataset
+        ``name``; the new version is the latest one with records of a new key
+        added and records of a known key replaced (its key, schema and
+        provenance carry over). ``dd.update()`` then matches only what changed.
         """
         self.require_writable("loading a dataset")
+        if mode not in ("new", "append"):
+            raise WorkbenchError(f"mode must be 'new' or 'append', got {mode!r}")
+        name = name or _default_name(source, loader_options)
+        if mode == "append":
+            return self._append(source, name, key, loader_options)
         origin = _provenance_arg(provenance, schema)  # a bad provenance fails before any reading
         result = load_table(source, key=key, **loader_options)
-        name = name or _default_name(source, loader_options)
         inferred = infer_schema(result.frame, key=key)
         if schema is not None:
             overrides = load_overrides(schema) if isinstance(schema, str | Path) else dict(schema)
             inferred = inferred.with_overrides(overrides, origin=str(schema) if isinstance(schema, str | Path) else "override")
         return self._register(result, name=name, key=key, schema=inferred, provenance=origin)
+
+    def _append(self, source: Any, name: str, key: str | None, loader_options: dict[str, Any]) -> Dataset:
+        """A new version of ``name``: its latest version's records, replaced or joined by those of ``source``."""
+        base = self.dataset(name)
+        if base.key is None:
+            raise WorkbenchError(f"{base.label} has no key column: records can only be appended to a keyed dataset")
+        if key is not None and key != base.key:
+            raise WorkbenchError(f"{base.label} is keyed by {base.key!r}, not {key!r}")
+        delta = load_table(source, key=base.key, **loader_options)
+        extra = [c for c in delta.frame.columns if c not in base.frame.columns]
+        missing = [c for c in base.frame.columns if c not in delta.frame.columns]
+        if extra or missing:
+            what = "; ".join(part for part in (f"new column(s) {', '.join(map(repr, extra))}" if extra else "",
+                                               f"missing column(s) {', '.join(map(repr, missing))}" if missing
+                                               else "") if part)
+            raise WorkbenchError(f"{delta.source}: cannot append to {base.label}: {what}")
+        new_keys = delta.frame[base.key].astype(str)
+        old_keys = base.frame[base.key].astype(str)
+        replaced = old_keys.isin(set(new_keys))
+        frame = pd.concat([base.frame[~replaced], delta.frame[list(base.frame.columns)]], ignore_index=True)
+        note = (f"appended to {base.label}: {int((~new_keys.isin(set(old_keys))).sum()):,} new record(s), "
+                f"{int(replaced.sum()):,} replaced by a newer one, {len(delta.rejects):,} rejected")
+        result = LoadResult(frame=frame, rejects=delta.rejects, source=delta.source, format=delta.format,
+                            encoding=delta.encoding, rows_read=len(frame) + len(delta.rejects),
+                            warnings=[*delta.warnings, note], key_problems=delta.key_problems)
+        ds = self._register(result, name=name, key=base.key, schema=base.schema, provenance=base.provenance)
+        self.record("append", ds.label, to=base.label, rows=len(delta.frame), replaced=int(replaced.sum()))
+        return ds
 
     def _register(self, result: LoadResult, *, name: str, key: str | None, schema: Schema,
                   provenance: Provenance | None = None) -> Dataset:

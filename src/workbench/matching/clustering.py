@@ -22,7 +22,7 @@ from workbench.cluster_ids import stable_clusters
 from workbench.matching import scale
 from workbench.matching.labels import Label, LabelStore
 from workbench.matching.pipeline import PlanLearner, ScoredRun, run_folder, run_scoring
-from workbench.matching.records import keyed_records, record
+from workbench.matching.records import keyed_records, record, record_hashes
 from workbench.matching.trained import MatchModel
 from workbench.review import ReviewDecisions, apply_decisions, multi_record
 from workbench.workspace import Dataset, Run, Workspace, slug
@@ -91,9 +91,23 @@ def cluster_records(ws: Workspace, dataset: Dataset, raw: pd.DataFrame, model: M
     t = time.perf_counter()
     cluster_pos, confidence, report = scale.cluster_edges(scored.edges, len(scored.left_keys), model.threshold,
                                                           progress=progress)
+    keys = scored.left_keys
+    clusters = pd.DataFrame({"key": keys, "cluster_id": keys[cluster_pos], "confidence": confidence})
     scored.log.time("cluster", t)
-    clusters = _store(ws, task, run.id, scored, cluster_pos, confidence, report)
+    return finish_clustering(ws, dataset, raw, model, run, task, scored, clusters, report, extra=extra)
+
+
+def finish_clustering(ws: Workspace, dataset: Dataset, raw: pd.DataFrame, model: MatchModel, run: Run, task: str,
+                      scored: ScoredRun, clusters: pd.DataFrame, report: dict[str, Any], *,
+                      extra: dict[str, Any] | None = None) -> Clustering:
+    """Store a run's model clustering (key, cluster_id, confidence in ``scored.left_keys`` order) with its
+    review decisions and persistent ids, its model and its records' hashes (what an update starts from)."""
+    folder = scored.folder
+    clusters = _store(ws, task, run.id, scored, clusters, report)
     model.save(folder / artifacts.MODEL)
+    hashes = record_hashes(raw)
+    pd.DataFrame({"key": hashes.index, "hash": hashes.to_numpy()}).to_parquet(folder / artifacts.RECORDS,
+                                                                            index=False)
     run.result = {
         "task": task, "threshold": model.threshold, "records": len(clusters),
         "folder": folder.relative_to(ws.path).as_posix(), **(extra or {}),
@@ -121,12 +135,12 @@ def cluster_with_model(ws: Workspace, dataset: Dataset | str, model: MatchModel,
                                progress=progress, workers=workers)
 
 
-def _store(ws: Workspace, task: str, run_id: int, scored: ScoredRun, cluster_pos, confidence,
-           report) -> pd.DataFrame:
+def _store(ws: Workspace, task: str, run_id: int, scored: ScoredRun, clusters: pd.DataFrame,
+           report: dict[str, Any]) -> pd.DataFrame:
     """Write the run's clusters (the model's, then with review decisions applied and the ids of the
     task's previous clustering: ``workbench.cluster_ids``) and its scored links."""
     keys = scored.left_keys
-    clusters = pd.DataFrame({"key": keys, "cluster_id": keys[cluster_pos], "confidence": confidence})
+    clusters = clusters.reset_index(drop=True)
     clusters["cluster_size"] = clusters.groupby("cluster_id")["key"].transform("size")
     # the model's clustering and its links stay apart from the analysts' review decisions,
     # which are replayed over every clustering (workbench.review)

@@ -50,6 +50,22 @@ class Deduper(MatchingSession):
         self.last_clustering = clustering
         return clustering
 
+    def update(self, *, progress: bool = True, workers: int | None = None) -> Clustering:
+        """Cluster the dataset's latest version working only what changed since the last clustering.
+
+        New, changed (by content hash) and deleted records are matched with the
+        last run's model (pinned: labels given since train the next ``cluster()``);
+        only the clusters they touch are clustered again, review decisions
+        apply, and ids are inherited as in ``cluster()``. Returns the ``Clustering``.
+        """
+        from workbench.matching.incremental import update_clustering
+
+        latest = self.ws.dataset(self.left_ds.name)
+        clustering = update_clustering(self.ws, latest, self.task, progress=progress, workers=workers)
+        self.last_run = clustering.result
+        self.last_clustering = clustering
+        return clustering
+
     def finish(self, *, progress=True) -> Clustering:
         """The labeling app's Finish: cluster every record (``cluster``)."""
         return self.cluster(progress=progress)

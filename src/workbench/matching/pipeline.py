@@ -64,7 +64,7 @@ def prepare_all(raw: pd.DataFrame, fields, progress: bool) -> pd.DataFrame:
             chunk = raw.iloc[start:start + PREPARE_CHUNK].reset_index()
             parts.append(prepare_records(chunk, "__key__", fields))
             bar.update(len(chunk))
-    return pd.concat(parts)
+    return pd.concat(parts) if parts else prepare_records(raw.iloc[:0].reset_index(), "__key__", fields)
 
 
 def run_scoring(model: MatchModel, left_raw: pd.DataFrame, right_raw: pd.DataFrame | None, folder: Path, *,

@@ -24,6 +24,12 @@ def keyed_records(ds) -> pd.DataFrame:
     return out
 
 
+def record_hashes(raw: pd.DataFrame) -> pd.Series:
+    """A content hash per record of a keyed frame: any change to any of a record's values changes it."""
+    return pd.Series(pd.util.hash_pandas_object(raw.astype("string"), index=False).to_numpy(),
+                     index=raw.index.astype(str))
+
+
 def record(raw: pd.DataFrame, key: str) -> dict[str, Any]:
     """One record of a keyed frame as a dict, missing values as None."""
     if key not in raw.index:

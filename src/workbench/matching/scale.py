@@ -180,6 +180,39 @@ def candidate_pairs(left_keys: Path, right_keys: Path | None, out: Path, *, max_
     return {"pairs": int(n_pairs), "skipped_blocks": int(skipped[0]), "skipped_block_records": int(skipped[1])}
 
 
+def delta_candidate_pairs(keys: Path, first_delta: int, out: Path, *, max_block: int = MAX_BLOCK,
+                          window: int | None = None, threads: int | None = None) -> dict[str, int]:
+    """The candidate pairs of a dedupe join over ``keys`` that involve a record at or after position
+    ``first_delta`` (the delta of an incremental run): the very pairs a full join gives them, blocks
+    sized and windowed over all records, while only the blocks a delta record is in are read twice."""
+    window = WINDOW if window is None else window
+    con = duckdb.connect()
+    con.execute(f"SET threads TO {threads or os.cpu_count() or 1}")
+    con.execute("SET preserve_insertion_order = false")
+    con.read_parquet(f"{keys.as_posix()}/*.parquet").create_view("all_keys")
+    con.execute(f"""
+        CREATE TEMP TABLE touched AS SELECT DISTINCT pred, key FROM all_keys WHERE rid >= {int(first_delta)}""")
+    con.execute("""
+        CREATE TEMP TABLE k AS SELECT a.rid, a.pred, a.key, a.sk, count(*) OVER (PARTITION BY a.pred, a.key) AS n
+        FROM all_keys a JOIN touched t ON a.pred = t.pred AND a.key = t.key""")
+    con.sql(f"""
+          WITH small AS (SELECT a.rid AS l, b.rid AS r FROM k a JOIN k b
+                         ON a.pred = b.pred AND a.key = b.key AND a.rid < b.rid
+                         WHERE a.n <= {max_block} AND (a.rid >= {int(first_delta)} OR b.rid >= {int(first_delta)})),
+          big AS (SELECT rid, pred, key, row_number() OVER (PARTITION BY pred, key ORDER BY sk, rid) AS rn
+                  FROM k WHERE n > {max_block}),
+          win AS (SELECT least(a.rid, b.rid) AS l, greatest(a.rid, b.rid) AS r FROM big a JOIN big b
+                  ON a.pred = b.pred AND a.key = b.key AND b.rn > a.rn AND b.rn <= a.rn + {window}
+                  WHERE a.rid <> b.rid AND (a.rid >= {int(first_delta)} OR b.rid >= {int(first_delta)}))
+          SELECT DISTINCT l, r FROM (SELECT * FROM small UNION ALL SELECT * FROM win)
+        """).write_parquet(str(out))
+    blocks = con.execute(f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT DISTINCT pred, key, n FROM k) "
+                         f"WHERE n > {max_block}").fetchone()
+    n_pairs = con.execute("SELECT count(*) FROM read_parquet(?)", [str(out)]).fetchone()[0]
+    con.close()
+    return {"pairs": int(n_pairs), "windowed_blocks": int(blocks[0]), "windowed_block_records": int(blocks[1])}
+
+
 # -- scoring on all cores ---------------------------------------------------------
 _WORKER: dict = {}
 

@@ -1,0 +1,131 @@
+"""Incremental clustering: only the delta is worked, and the result is what a full run would give."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from conftest import SAMPLES
+from test_matching import label_from_truth
+from workbench import WorkbenchError, Workspace
+from workbench.matching.clustering import cluster_with_model
+from workbench.matching.trained import MatchModel
+from workbench.review import ReviewDecisions, current_clusters
+
+CUSTOMERS = pd.read_csv(SAMPLES / "customers.csv", dtype=str, keep_default_na=False)
+FIRST = 4500  # records in the first version; the rest arrive later
+
+
+def _write(frame: pd.DataFrame, path) -> str:
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def updated(tmp_path_factory):
+    """A clustering of 4,500 customers, an update with nothing new, then one with the other 500."""
+    tmp = tmp_path_factory.mktemp("incremental")
+    ws = Workspace(tmp / "ws", user="ann")
+    ds = ws.load(_write(CUSTOMERS.iloc[:FIRST], tmp / "customers.csv"), key="customer_id", name="customers")
+    dd = ws.deduper(ds)
+    label_from_truth(dd, 25)
+    first = dd.cluster(progress=False)
+    unchanged = dd.update(progress=False)
+    ws.load(_write(CUSTOMERS.iloc[FIRST:], tmp / "more.csv"), name="customers", mode="append")
+    grown = dd.update(progress=False)
+    return ws, dd, first, unchanged, grown, tmp
+
+
+def _ids(clustering) -> pd.Series:
+    return clustering.clusters.set_index("key")["cluster_id"].sort_index()
+
+
+def _batch(ws: Workspace, dd, clustering, tmp) -> pd.Series:
+    """The same model run in full over the dataset's latest version, in a copy of the workspace."""
+    copy = tmp / f"batch-{clustering.run_id}"
+    shutil.copytree(ws.path, copy)
+    other = Workspace(copy, user="ann")
+    full = cluster_with_model(other, "customers", MatchModel.load(clustering.model_path), task=dd.task,
+                              progress=False)
+    return _ids(full)
+
+
+def _members(ids: pd.Series) -> pd.Series:
+    """Per record (ids: cluster id by key), the keys of its cluster."""
+    keys = pd.Series(ids.index, index=ids.index)
+    return keys.groupby(ids.to_numpy()).transform(lambda s: "|".join(sorted(s)))
+
+
+def _same_partition_share(a: pd.Series, b: pd.Series) -> float:
+    """Share of records whose cluster holds the same records in both."""
+    return float((_members(a) == _members(b).reindex(a.index)).mean())
+
+
+def test_an_empty_delta_changes_no_id_and_works_nothing(updated):
+    ws, dd, first, unchanged, grown, tmp = updated
+    f = unchanged.figures
+    assert (f["new_records"], f["changed_records"], f["deleted_records"], f["reclustered_records"]) == (0, 0, 0, 0)
+    assert f["pairs"] == 0
+    assert _ids(unchanged).equals(_ids(first))
+    assert sum(f[f"ids_{e}"] for e in ("new", "merge", "split", "move", "retire")) == 0
+
+
+def test_new_records_join_clusters_as_a_full_run_would_and_untouched_clusters_keep_their_ids(updated):
+    ws, dd, first, unchanged, grown, tmp = updated
+    f = grown.figures
+    assert f["new_records"] == len(CUSTOMERS) - FIRST and f["changed_records"] == f["deleted_records"] == 0
+    assert len(grown.clusters) == len(CUSTOMERS)
+    assert 0 < f["reclustered_records"] < len(CUSTOMERS) / 2  # only what the delta touches
+    assert _same_partition_share(_ids(grown), _batch(ws, dd, grown, tmp)) >= 0.995
+    before, after = _ids(first), _ids(grown).reindex(_ids(first).index)
+    same_members = _same_partition_share(before, _ids(grown)[before.index])
+    kept = _members(before) == _members(after)
+    assert (before[kept] == after[kept]).all() and same_members > 0.9
+    # some new records joined existing clusters, which kept their ids
+    joined = _ids(grown)[CUSTOMERS["customer_id"].iloc[FIRST:]]
+    assert joined.isin(set(before)).sum() > 10
+
+
+def test_a_delta_of_the_whole_dataset_gives_the_batch_partition(updated):
+    ws, dd, first, unchanged, grown, tmp = updated
+    touched = CUSTOMERS.assign(signup_date="2026-12-01")  # every record changed (a column matching ignores)
+    ws.load(_write(touched, tmp / "all.csv"), name="customers", mode="append")
+    whole = dd.update(progress=False)
+    assert whole.figures["changed_records"] == len(CUSTOMERS) and whole.figures["reclustered_records"] == len(
+        CUSTOMERS)
+    batch = _batch(ws, dd, whole, tmp)
+    assert _same_partition_share(_ids(whole), batch) == 1.0
+    same = _members(_ids(whole)) == _members(_ids(grown))  # the clusters the full rework did not change
+    assert same.mean() > 0.99 and (_ids(whole)[same] == _ids(grown)[same]).all()  # kept their ids
+
+
+def test_a_split_made_in_review_survives_an_update(updated):
+    ws, dd, *_, tmp = updated
+    now = current_clusters(ws, "customers")
+    multi = now[now["cluster_size"] >= 2]
+    key = multi["key"].iloc[0]
+    members = list(now.loc[now["cluster_id"] == now.set_index("key").at[key, "cluster_id"], "key"])
+    ReviewDecisions(ws, dd.task).split(key, members)
+    ws.load(_write(CUSTOMERS.iloc[:3].assign(city="Springfield"), tmp / "moved.csv"), name="customers",
+            mode="append")
+    after = dd.update(progress=False).clusters.set_index("key")
+    assert after.at[key, "cluster_size"] == 1 and after.at[key, "decision"] == "split"
+
+
+def test_appending_needs_the_same_columns_and_an_update_a_clustering(tmp_path):
+    ws = Workspace(tmp_path / "ws", user="ann")
+    ws.load(_write(CUSTOMERS.iloc[:50], tmp_path / "c.csv"), key="customer_id", name="customers")
+    with pytest.raises(WorkbenchError, match="missing column.*'email'"):
+        ws.load(_write(CUSTOMERS.iloc[50:60].drop(columns=["email"]), tmp_path / "d.csv"), name="customers",
+                mode="append")
+    with pytest.raises(WorkbenchError, match="mode must be"):
+        ws.load(tmp_path / "c.csv", name="customers", mode="merge")
+    grown = ws.load(_write(CUSTOMERS.iloc[40:60], tmp_path / "e.csv"), name="customers", mode="append")
+    assert grown.version == 2 and grown.rows_kept == 60 and grown.rows_read == grown.rows_kept + grown.rows_rejected
+    assert any("10 new record(s), 10 replaced" in w for w in grown.warnings)
+    from workbench.matching.incremental import update_clustering
+
+    with pytest.raises(WorkbenchError, match="cluster\\(\\) once first"):
+        update_clustering(ws, grown, "dedupe:customers", progress=False)
