@@ -129,3 +129,26 @@ def test_appending_needs_the_same_columns_and_an_update_a_clustering(tmp_path):
 
     with pytest.raises(WorkbenchError, match="cluster\\(\\) once first"):
         update_clustering(ws, grown, "dedupe:customers", progress=False)
+
+
+def test_cli_updates_a_clustered_dataset_with_a_file_of_new_records(updated, capsys):
+    import getpass
+
+    from workbench import access
+    from workbench.cli import main
+
+    ws, dd, *_, tmp = updated
+    access.grant(ws, getpass.getuser(), "analyst")  # ann, who made the workspace, lets the OS login work in it
+    extra = CUSTOMERS.iloc[:2].assign(customer_id=["N000001", "N000002"])  # two known people, new records
+    out = tmp / "clusters.parquet"
+    code = main(["dedupe", _write(extra, tmp / "new.csv"), "--update", "customers", "--workspace", str(ws.path),
+                 "--out", str(out)])
+    said = capsys.readouterr()
+    assert code == 0, said.err
+    said = said.out
+    assert "2 new, 0 changed, 0 deleted records" in said and "ids:" in said
+    clusters = pd.read_parquet(out).set_index("key")
+    assert len(clusters) == len(CUSTOMERS) + 2
+    assert clusters.at["N000001", "cluster_id"] == clusters.at[CUSTOMERS["customer_id"].iloc[0], "cluster_id"]
+    assert main(["dedupe", str(tmp / "new.csv"), "--update", "nosuch", "--workspace", str(ws.path)]) == 2
+    assert "no dataset named 'nosuch'" in capsys.readouterr().err

@@ -99,12 +99,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("dedupe", help="cluster a file's records with a model trained from saved labels")
     _workspace_arg(p)
-    p.add_argument("file", help="CSV/Excel/Parquet file to deduplicate")
-    p.add_argument("--key", required=True, help="column that identifies a record")
+    p.add_argument("file", help="CSV/Excel/Parquet file to deduplicate (with --update: its new and changed records)")
+    p.add_argument("--key", help="column that identifies a record (not with --update: the dataset's)")
     given = p.add_mutually_exclusive_group(required=True)
     given.add_argument("--labels", help="labels: dedupe training JSON (as exported by the workbench); trains a model")
     given.add_argument("--model", help="a saved model (model.json of an earlier run, or --save-model's): no training")
-    p.add_argument("--out", required=True, help="output .csv or .parquet: key, cluster_id, confidence")
+    given.add_argument("--update", metavar="NAME",
+                       help="append FILE's records to the clustered dataset NAME of --workspace (a known key "
+                            "replaces its record) and match only new, changed and deleted records with the last "
+                            "clustering's model; ids stay where records did not move")
+    p.add_argument("--out", help="output .csv or .parquet: key, cluster_id, confidence (required but with --update)")
     p.add_argument("--threshold", type=float,
                    help="match threshold (default: the model's, or suggested from the labels)")
     p.add_argument("--save-model", metavar="JSON", help="write the model the run used here (with its blocking rules)")
@@ -380,6 +384,12 @@ def _check_out(out: str) -> None:
 
 
 def cmd_dedupe(args: argparse.Namespace) -> int:
+    from workbench.errors import WorkbenchError
+
+    if args.update:
+        return _update(args)
+    if not args.out or not args.key:
+        raise WorkbenchError("--key and --out are required (but with --update)")
     _check_out(args.out)
     ws = _headless_workspace(args)
     ds = ws.load(args.file, key=args.key)
@@ -407,6 +417,25 @@ def cmd_dedupe(args: argparse.Namespace) -> int:
     if args.save_model:
         _say(f"model: {args.save_model}")
     _blocking_note(clustering.result)
+    return 0
+
+
+def _update(args: argparse.Namespace) -> int:
+    """``dedupe FILE --update NAME``: append, then an incremental clustering."""
+    from workbench.matching.incremental import last_task, update_clustering
+
+    if args.out:
+        _check_out(args.out)
+    ws = _open(args)
+    task = last_task(ws, args.update)
+    ds = ws.load(args.file, name=args.update, key=args.key, mode="append")
+    clustering = update_clustering(ws, ds, task, progress=sys.stderr.isatty())
+    f = clustering.figures
+    _say(f"{ds.label}: {f['new_records']:,} new, {f['changed_records']:,} changed, {f['deleted_records']:,} deleted "
+         f"records; {f['reclustered_records']:,} records clustered again, {f['clusters']:,} clusters in all")
+    _say("ids: " + ", ".join(f"{f['ids_' + e]:,} {e}" for e in ("new", "merge", "split", "move", "retire")))
+    if args.out:
+        _write_table(clustering.clusters[["key", "cluster_id", "confidence"]], args.out, ws, clustering.result)
     return 0
 
 

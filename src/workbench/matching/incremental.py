@@ -149,6 +149,19 @@ class _Prepared:
                                      model.predict)
 
 
+def last_task(ws: Workspace, name: str) -> str:
+    """The task of the newest clustering of any version of dataset ``name``."""
+    versions = ws.datasets()
+    ids = set(versions.loc[versions["name"] == name, "id"])
+    if not ids:
+        raise WorkbenchError(f"no dataset named {name!r} in this workspace")
+    runs = ws.runs("dedupe")
+    for dsid, status, result in zip(runs["dataset_id"], runs["status"], runs["result"], strict=True):
+        if status == "done" and dsid in ids and isinstance(result, dict):
+            return str(result["task"])
+    raise WorkbenchError(f"dataset {name!r} has not been clustered yet: label and cluster it once first")
+
+
 def _last_run(ws: Workspace, task: str) -> tuple[int, dict] | None:
     runs = ws.runs("dedupe")
     for rid, status, result in zip(runs["id"], runs["status"], runs["result"], strict=True):
