@@ -29,6 +29,16 @@ def label_from_truth(session, n, same=lambda a, b: TRUTH[a] == TRUTH[b]):
         session.mark(pair, "match" if same(pair.left_id, pair.right_id) else "distinct")
 
 
+def clustered_sample(path, labels: int = 25):
+    """A workspace at ``path`` holding the sample customers, ``labels`` truth labels and one clustering:
+    (workspace, dataset, deduper, clustering)."""
+    ws = Workspace(path, user="ann")
+    ds = ws.load(SAMPLES / "customers.csv", key="customer_id", name="customers")
+    dd = ws.deduper(ds)
+    label_from_truth(dd, labels)
+    return ws, ds, dd, dd.cluster(progress=False)
+
+
 @pytest.fixture(scope="module")
 def sample_ws(tmp_path_factory):
     ws = Workspace(tmp_path_factory.mktemp("match") / "ws", user="ann")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from conftest import SAMPLES
-from test_matching import TRUTH, label_from_truth
+from test_matching import TRUTH, clustered_sample
 from workbench import WorkbenchError, Workspace, artifacts
 from workbench.matching.clustering import Clustering, cluster_with_model
 from workbench.matching.trained import FORMAT, MatchModel
@@ -18,11 +18,7 @@ from workbench.matching.trained import FORMAT, MatchModel
 
 @pytest.fixture(scope="module")
 def clustered(tmp_path_factory):
-    ws = Workspace(tmp_path_factory.mktemp("model-doc") / "ws", user="ann")
-    ds = ws.load(SAMPLES / "customers.csv", key="customer_id", name="customers")
-    dd = ws.deduper(ds)
-    label_from_truth(dd, 25)
-    return ws, ds, dd, dd.cluster(progress=False)
+    return clustered_sample(tmp_path_factory.mktemp("model-doc") / "ws")
 
 
 def _edges(ws: Workspace, clustering: Clustering) -> pd.Series:

@@ -7,9 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import SAMPLES
-from test_matching import label_from_truth
-from workbench import Workspace, artifacts
+from test_matching import clustered_sample
+from workbench import artifacts
 from workbench.cluster_ids import id_history, resolve_cluster_id
 from workbench.matching.stable_ids import registry_of, resolve, stabilize
 from workbench.review import ReviewDecisions, current_clusters
@@ -103,11 +102,7 @@ def test_ids_name_exactly_the_new_clusters_and_are_never_reused(before, after):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    ws = Workspace(tmp_path_factory.mktemp("stable") / "ws", user="ann")
-    ds = ws.load(SAMPLES / "customers.csv", key="customer_id", name="customers")
-    dd = ws.deduper(ds)
-    label_from_truth(dd, 25)
-    return ws, ds, dd, dd.cluster(progress=False)
+    return clustered_sample(tmp_path_factory.mktemp("stable") / "ws")
 
 
 def _by_key(clusters: pd.DataFrame) -> pd.Series:

@@ -99,13 +99,13 @@ def cluster_records(ws: Workspace, dataset: Dataset, raw: pd.DataFrame, model: M
 
 def finish_clustering(ws: Workspace, dataset: Dataset, raw: pd.DataFrame, model: MatchModel, run: Run, task: str,
                       scored: ScoredRun, clusters: pd.DataFrame, report: dict[str, Any], *,
-                      extra: dict[str, Any] | None = None) -> Clustering:
+                      extra: dict[str, Any] | None = None, hashes: pd.Series | None = None) -> Clustering:
     """Store a run's model clustering (key, cluster_id, confidence in ``scored.left_keys`` order) with its
     review decisions and persistent ids, its model and its records' hashes (what an update starts from)."""
     folder = scored.folder
     clusters = _store(ws, task, run.id, scored, clusters, report)
     model.save(folder / artifacts.MODEL)
-    hashes = record_hashes(raw)
+    hashes = record_hashes(raw) if hashes is None else hashes
     pd.DataFrame({"key": hashes.index, "hash": hashes.to_numpy()}).to_parquet(folder / artifacts.RECORDS,
                                                                             index=False)
     run.result = {

@@ -114,7 +114,7 @@ def update_clustering(ws: Workspace, dataset: Dataset, task: str, *, progress: A
         log.time("cluster", t)
         scored = ScoredRun(folder, order, order, edges, None, log, model.threshold, model)  # type: ignore[arg-type]
         result = finish_clustering(ws, dataset, raw, model, run, task, scored, clusters, report,
-                                   extra={"update_of": last_id, "labels": labels.counts()})
+                                   extra={"update_of": last_id, "labels": labels.counts()}, hashes=now)
     return result
 
 

@@ -100,8 +100,9 @@ def stabilize(clusters: pd.DataFrame, previous: pd.DataFrame | None, registry: p
         .drop_duplicates("label").set_index("label")["old"]
     keys = out["key"].to_numpy()
     by_label = pd.Series(keys, index=label)
-    smallest = by_label.groupby(level=0).min()
-    sizes = by_label.groupby(level=0).size()
+    ordered = pd.DataFrame({"label": label, "key": keys}).sort_values(["label", "key"], kind="stable")
+    smallest = ordered.drop_duplicates("label").set_index("label")["key"]  # (a groupby min of text runs in Python)
+    sizes = ordered["label"].value_counts()
     members: dict[str, np.ndarray] | None = None  # built only if a smallest key is taken already
     for lab in pd.unique(label):
         if lab in id_of:
