@@ -114,7 +114,7 @@ def test_a_consent_yaml_in_the_workspace_is_read_and_a_broken_one_is_named(dedup
     assert "customers v1" in text and "not in this dataset" not in text  # the YAML's columns are acquired's
     (deduped_copy / "consent.yaml").write_text("consent:\n  columns:\n    opt_in: {channel: fax}\n")
     text = _text(page.build(ws))
-    assert "consent.yaml, line 3" in text and "&#x27;fax&#x27; is not a channel" in text
+    assert "consent.yaml, line 3" in text and "&#39;fax&#39; is not a channel" in text  # escaped by the template
 
 
 def test_party_from_provenance_is_passed_in(deduped_workspace):

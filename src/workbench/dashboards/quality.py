@@ -9,7 +9,6 @@ raw values from the run's failures Parquet instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html import escape
 from typing import Any
 
 import pandas as pd
@@ -18,16 +17,10 @@ from workbench.assess import plots
 from workbench.assess.runs import history_frame, stored_runs
 from workbench.assess.scorecard import DIMENSIONS, band
 from workbench.dashboards import html, render, reveal_allowed
+from workbench.templating import Markup, fragment
 from workbench.workspace import Workspace
 
 EXAMPLES = 5
-
-_STYLE = """<style>
-.wb-tile.wb-good .wb-value{color:#1f7a6f}.wb-tile.wb-fair .wb-value{color:#a67c00}
-.wb-tile.wb-poor .wb-value{color:#c0392b}
-.wb-table th,.wb-table td{text-align:left !important}
-</style>"""
-
 
 @dataclass
 class DrillDown:
@@ -50,12 +43,8 @@ class DrillDown:
     def to_html(self) -> str:
         if not self.options:
             return html.note("No rule failed.")
-        items = "".join(
-            f'<details class="wb-examples" data-rule="{escape(rule)}"><summary>{escape(label)}</summary>'
-            f"{self.render(rule)}</details>"
-            for label, rule in self.options
-        )
-        return f'<div class="wb-drilldown">{items}</div>'
+        return fragment("parts.html", "drilldown",
+                        options=[(label, rule, Markup(self.render(rule))) for label, rule in self.options])
 
 
 def build(ws: Workspace, *, masked: bool = True) -> list[Any]:
@@ -68,7 +57,7 @@ def build(ws: Workspace, *, masked: bool = True) -> list[Any]:
         return [html.tiles([("assessments", "0")]),
                 html.note(f"No assessment is stored in {ws.path} yet. Run `workbench assess FILE` "
                           "(or `workbench prepare` for the samples), or assess a dataset in a notebook.")]
-    parts: list[Any] = [_STYLE]
+    parts: list[Any] = []
     for runs in sorted(by_dataset.values(), key=lambda rs: -rs[-1]["run_id"]):  # latest assessed first
         parts += _dataset_section(ws, runs[-1], history_frame(runs), masked=masked)
     return parts

@@ -28,6 +28,8 @@ from typing import Any
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from workbench.templating import stylesheet
+
 #: Output metadata the workbench template looks for.
 INLINE = {"workbench": {"inline": True}}
 #: plotly config of every dashboard chart.
@@ -76,10 +78,13 @@ def bundles(parts: Iterable[Any]) -> list[dict[str, Any]]:
 
 
 def show(parts: Iterable[Any]) -> None:
-    """Display page parts in a notebook or Voilà (one inline output per chart or run of HTML)."""
+    """Display page parts in a notebook or Voilà (one inline output per chart or run of HTML).
+
+    The workbench stylesheet goes first, once, joined to the page's first run of HTML.
+    """
     from IPython.display import display
 
-    for bundle in bundles(parts):
+    for bundle in bundles([stylesheet(), *parts]):
         display(bundle, raw=True, metadata=INLINE if "text/html" in bundle else {})
 
 
