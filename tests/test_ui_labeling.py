@@ -15,6 +15,7 @@ import pytest
 from conftest import HOSTILE_NAME, SAMPLES
 from workbench import Workspace
 from workbench.matching.labels import LabelStore
+from workbench.templating import stylesheet
 from workbench.ui.diff import highlight, record_table
 
 TASK = "dedupe:customers"
@@ -179,6 +180,8 @@ def test_analyst_defaults_to_the_workspace_user(app_factory, workspace_copy, wid
     app.press("y")
     assert stored(workspace_copy)[0][3] == "tester"
     assert "labeling as <b>tester</b>" in app.title.value
+    assert app.widget.children[0].value == stylesheet()  # the app's styles: the workbench stylesheet, once
+    assert "<style" not in app.table.value
     assert_clean(app, widget_errors)
 
 

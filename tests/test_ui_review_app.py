@@ -12,6 +12,7 @@ import pytest
 from conftest import HOSTILE
 from workbench import Workspace
 from workbench.review import ReviewDecisions, current_clusters
+from workbench.templating import stylesheet
 
 pytest.importorskip("ipywidgets")
 
@@ -105,6 +106,7 @@ def test_errors_are_shown_in_the_widget(review_ws, widget_errors):
 def test_hostile_values_are_escaped(review_ws, widget_errors):
     for mask in (False, True):
         app = ReviewApp(review_ws, "customers", mask_pii=mask)
+        assert app.app.children[0].value == stylesheet()  # the app's styles: the workbench stylesheet, once
         html = all_html(app)
         for value in HOSTILE.values():
             assert value not in html

@@ -8,7 +8,8 @@ first used, so dashboards and the CLI never pay for (or need) the widget stack::
     ReviewApp(ws, "customers")
 
 ``workbench.ui.diff`` (pure HTML builders) is shared by every app that shows
-records side by side.
+records side by side. Their HTML comes from the package's templates and their
+styles from its one stylesheet (``workbench.templating``).
 """
 
 from __future__ import annotations

@@ -1,37 +1,25 @@
 """Character-level differences between two values, and two records side by side, as safe HTML.
 
 Pure functions (no ipywidgets): the labeling widget and the cluster review
-both show pairs of records with them. Every value is HTML-escaped piece by
-piece *after* diffing, so a hostile value (``<img src=x onerror=...>``) is
-shown as text and never becomes markup.
+both show pairs of records with them. Values are diffed as text and the
+pieces rendered by the ``diff.html`` template, which escapes each one, so a
+hostile value (``<img src=x onerror=...>``) is shown as text and never
+becomes markup. The styles are in the workbench stylesheet (``templating``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from difflib import SequenceMatcher
-from html import escape
 from typing import Any
 
-__all__ = ["STYLE", "highlight", "record_table"]
+from workbench.templating import fragment, stylesheet
+
+__all__ = ["highlight", "pieces", "record_table"]
 
 #: Below this similarity two values are simply different: marking the few
 #: characters they happen to share ("Smith" / "Jones" share an "o"...) is noise.
 WHOLE_VALUE_RATIO = 0.3
-
-STYLE = """<style>
-.wb-record-table{border-collapse:collapse;font-size:13px;width:100%;table-layout:fixed}
-.wb-record-table th,.wb-record-table td{border-bottom:1px solid #eaecef;padding:4px 8px;text-align:left;vertical-align:top;word-break:break-word}
-.wb-record-table thead th{background:#f6f8fa;font-weight:600}
-.wb-record-table th.wb-field{width:22%;font-weight:500;color:#57606a}
-.wb-record-table tr.wb-same td,.wb-record-table tr.wb-same th{color:#8c959f;opacity:.75}
-.wb-record-table tr.wb-aux th.wb-field{font-style:italic}
-.wb-record-table tr.wb-differs th.wb-field{color:#24292f;font-weight:600}
-.wb-record-table mark.wb-diff{background:#ffd33d;color:inherit;padding:0 1px;border-radius:2px}
-.wb-record-table .wb-std{color:#57606a;font-size:12px;margin-top:2px}
-.wb-record-table .wb-std::before{content:"\\2192  ";color:#8c959f}
-.wb-record-table .wb-missing{color:#8c959f}
-</style>"""
 
 
 def _text(value: Any) -> str | None:
@@ -45,34 +33,40 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def highlight(a: str | None, b: str | None) -> tuple[str, str]:
-    """Both values HTML-escaped, their character-level differences in ``<mark class="wb-diff">``.
+#: A value cut into pieces: (text, whether it differs from the other value).
+Pieces = list[tuple[str, bool]]
 
-    Equal values (and a value against a missing one) come back escaped without
-    marks; values with little in common are marked whole.
+
+def pieces(a: str | None, b: str | None) -> tuple[Pieces, Pieces]:
+    """Both values cut into pieces, the characters where they differ flagged.
+
+    Equal values (and a value against a missing one) come back as one piece
+    unflagged (none when missing); values with little in common are flagged whole.
     """
     a, b = _text(a), _text(b)
     if a is None or b is None or a == b:
-        return escape(a or ""), escape(b or "")
+        return _whole(a, False), _whole(b, False)
     matcher = SequenceMatcher(None, a, b, autojunk=False)
     if matcher.ratio() < WHOLE_VALUE_RATIO:
-        return _mark(a), _mark(b)
-    left: list[str] = []
-    right: list[str] = []
+        return _whole(a, True), _whole(b, True)
+    left: Pieces = []
+    right: Pieces = []
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
-            left.append(escape(a[i1:i2]))
-            right.append(escape(b[j1:j2]))
-            continue
         if i2 > i1:
-            left.append(_mark(a[i1:i2]))
+            left.append((a[i1:i2], op != "equal"))
         if j2 > j1:
-            right.append(_mark(b[j1:j2]))
-    return "".join(left), "".join(right)
+            right.append((b[j1:j2], op != "equal"))
+    return left, right
 
 
-def _mark(text: str) -> str:
-    return f'<mark class="wb-diff">{escape(text)}</mark>' if text else ""
+def _whole(text: str | None, differs: bool) -> Pieces:
+    return [(text, differs)] if text else []
+
+
+def highlight(a: str | None, b: str | None) -> tuple[str, str]:
+    """Both values HTML-escaped, their character-level differences in ``<mark class="wb-diff">`` (see ``pieces``)."""
+    left, right = pieces(a, b)
+    return fragment("diff.html", "marked", pieces=left), fragment("diff.html", "marked", pieces=right)
 
 
 Masker = Callable[[Any], Any]
@@ -91,6 +85,8 @@ def record_table(left: Mapping[str, Any], right: Mapping[str, Any], fields: Sequ
     standardized values before anything is compared for display, so masked
     values never leak through the highlighting. ``labels`` renames rows,
     ``aux`` names fields shown in italics (not compared by the matcher).
+    ``style`` puts the workbench stylesheet first; an app that includes it
+    once already passes ``False``.
     """
     left_std = left_std or {}
     right_std = right_std or {}
@@ -109,33 +105,23 @@ def record_table(left: Mapping[str, Any], right: Mapping[str, Any], fields: Sequ
         else:
             state = "wb-differs"
         shown_l, shown_r = _masked(lraw, m), _masked(rraw, m)
-        hl, hr = highlight(shown_l, shown_r)
+        pl, pr = pieces(shown_l, shown_r)
         show_lstd = lstd is not None and lstd != lraw
         show_rstd = rstd is not None and rstd != rraw
-        sl = sr = ""
+        sl = sr = None
         if show_lstd or show_rstd:
-            sl, sr = highlight(_masked(lstd, m), _masked(rstd, m))
-        classes = f"wb-row {state}" + (" wb-aux" if name in aux_set else "")
-        rows.append(
-            f'<tr class="{classes}" data-field="{escape(str(name))}">'
-            f'<th class="wb-field">{escape(str(labels.get(name, name)))}</th>'
-            f'<td class="wb-left">{_cell(shown_l, hl, sl if show_lstd else None)}</td>'
-            f'<td class="wb-right">{_cell(shown_r, hr, sr if show_rstd else None)}</td></tr>'
-        )
-    head = (f'<thead><tr><th class="wb-field">field</th><th class="wb-left">{escape(titles[0])}</th>'
-            f'<th class="wb-right">{escape(titles[1])}</th></tr></thead>')
-    table = f'<table class="wb-record-table">{head}<tbody>{"".join(rows)}</tbody></table>'
-    return (STYLE + table) if style else table
+            sl, sr = pieces(_masked(lstd, m), _masked(rstd, m))
+        rows.append({
+            "classes": f"wb-row {state}" + (" wb-aux" if name in aux_set else ""), "name": str(name),
+            "label": str(labels.get(name, name)),
+            "left": None if shown_l is None else pl, "left_std": sl if show_lstd else None,
+            "right": None if shown_r is None else pr, "right_std": sr if show_rstd else None,
+        })
+    table = fragment("diff.html", "record_table", titles=titles, rows=rows)
+    return (stylesheet() + table) if style else table
 
 
 def _masked(value: str | None, masker: Masker | None) -> str | None:
     if value is None or masker is None:
         return value
     return _text(masker(value))
-
-
-def _cell(value: str | None, html: str, std_html: str | None) -> str:
-    body = '<span class="wb-missing">&mdash;</span>' if value is None else f'<span class="wb-value">{html}</span>'
-    if std_html is not None:
-        body += f'<div class="wb-std" title="standardized">{std_html}</div>'
-    return body

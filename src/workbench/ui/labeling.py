@@ -25,6 +25,7 @@ import pandas as pd
 
 from workbench.access import AccessDenied, authorize_reveal, can_reveal
 from workbench.errors import WorkbenchError
+from workbench.templating import fragment, stylesheet
 from workbench.ui.feedback import guarded, log_error
 from workbench.ui.records import pair_rows
 
@@ -40,26 +41,6 @@ KEYS = {"y": "match", "n": "distinct", "u": "unsure", "Backspace": "undo", "f": 
 #: Seconds the model figures wait for a quicker next label before they are recomputed.
 SUMMARY_DELAY = 0.3
 LEGEND = "y match \u00b7 n distinct \u00b7 u unsure \u00b7 \u232b undo \u00b7 f finish"
-#: Shown when an analyst's label disagrees with another's: the pair trains nothing until a steward resolves it.
-CONFLICT_NOTE = (" <span class='wb-conflict'>Another analyst labeled this pair differently: both labels are kept "
-                 "and the pair is flagged for a steward (it trains nothing until resolved).</span>")
-
-STYLE = """<style>
-.wb-labeling{max-width:1100px}
-.wb-labeling .wb-title{font-size:16px;font-weight:600;color:#24292f}
-.wb-labeling .wb-analyst{font-weight:400;color:#57606a;font-size:13px}
-.wb-labeling .wb-pair-info{font-size:13px;color:#57606a}
-.wb-labeling .wb-score{font-weight:600;color:#24292f}
-.wb-labeling .wb-status{font-size:13px;color:#57606a;min-height:1.2em}
-.wb-labeling .wb-progress,.wb-labeling .wb-model{font-size:13px}
-.wb-labeling .wb-error-box{border:1px solid #cf222e;background:#ffebe9;color:#82071e;border-radius:6px;padding:6px 10px;font-size:13px}
-.wb-labeling .wb-error-box pre{white-space:pre-wrap;font-size:11px;max-height:240px;overflow:auto}
-.wb-labeling .wb-done{border:1px solid #1a7f37;background:#dafbe1;border-radius:6px;padding:6px 10px;font-size:13px}
-.wb-labeling .wb-empty{padding:12px;color:#57606a}
-.wb-labeling .wb-note{color:#57606a;font-size:12px}
-.wb-labeling .wb-conflict{color:#9a6700;font-weight:600}
-</style>"""
-
 
 class LabelingApp:
     """Label the pairs a session asks about; ``Finish`` clusters (or links) everything.
@@ -136,7 +117,7 @@ class LabelingApp:
         progress = w.HBox([self.progress_bar, self.progress_html], layout=w.Layout(align_items="center"))
         self.plan_html = _html("wb-plan")
         self.plan_html.value = _plan_summary(getattr(session, "plan", None))
-        parts = [w.HTML(STYLE), header, self.plan_html, self.pair_info, self.table, bar]
+        parts = [w.HTML(stylesheet()), header, self.plan_html, self.pair_info, self.table, bar]
         parts += [self.keys] if self.keys is not None else []
         parts += [self.status, self.error, progress, self.model_html, self.finish_bar, self.finish_html]
         self.widget = w.VBox(parts)
@@ -218,10 +199,9 @@ class LabelingApp:
         with self._lock:
             progress = self.session.mark(pair, label, analyst=self.analyst)
             self._show(self.session.next_pair(analyst=self.analyst), progress)
-        self.status.value = escape(f"Saved {label} for {pair.left_id} \u2194 {pair.right_id} "
-                                   f"(by {self.analyst}).")
-        if self.session.labels.in_conflict(pair.left_id, pair.right_id):
-            self.status.value += CONFLICT_NOTE
+        self.status.value = fragment("labeling.html", "saved",
+                                     text=f"Saved {label} for {pair.left_id} \u2194 {pair.right_id} (by {self.analyst}).",
+                                     conflict=self.session.labels.in_conflict(pair.left_id, pair.right_id))
 
     def _show(self, pair, progress=None) -> None:
         """Show ``pair`` first (what the analyst waits for), then the progress figures."""
@@ -235,8 +215,7 @@ class LabelingApp:
         s = self.session
         what = (f"Deduplicate {s.left_ds.name}" if s.right_ds is s.left_ds
                 else f"Link {s.left_ds.name} to {s.right_ds.name}")
-        self.title.value = (f"{escape(what)} <span class='wb-analyst'>labeling as "
-                            f"<b>{escape(str(self.analyst))}</b></span>")
+        self.title.value = fragment("labeling.html", "title", what=what, analyst=str(self.analyst))
 
     def _render_pair(self, progress=None) -> None:
         pair = self.pair
@@ -244,15 +223,12 @@ class LabelingApp:
             self.buttons[action].disabled = pair is None or self.busy
         if pair is None:
             self.pair_info.value = ""
-            self.table.value = ("<div class='wb-empty'>No more pairs to label: every candidate pair in the pool "
-                                "has a label. Press <b>Finish</b> to cluster, or <b>Undo</b> to revisit.</div>")
+            self.table.value = fragment("labeling.html", "no_pairs")
             return
         number = (progress if progress is not None else self.session.progress).total + 1
-        score = ("no model yet" if pair.score is None
-                 else f"model score <span class='wb-score'>{pair.score:.2f}</span>")
-        origin = f" \u00b7 found by {escape(str(pair.origin))}" if pair.origin else ""
-        self.pair_info.value = f"Pair {number} \u00b7 {score}{origin}"
-        self.table.value = pair_rows(self.session, pair).html(mask_pii=self._masked(pair))
+        self.pair_info.value = fragment("labeling.html", "pair_info", number=number, score=pair.score,
+                                        origin=str(pair.origin) if pair.origin else "")
+        self.table.value = pair_rows(self.session, pair).html(mask_pii=self._masked(pair), style=False)
 
     def _masked(self, pair) -> bool:
         """Mask unless unticked by someone allowed to reveal: checked here in the kernel and audited."""
@@ -271,19 +247,12 @@ class LabelingApp:
         self.progress_bar.max = need
         self.progress_bar.value = min(p.match, p.min_match) + min(p.distinct, p.min_distinct)
         self.progress_bar.bar_style = "success" if p.enough else "info"
-        counts = f"<b>{p.total}</b> labels: {p.match} match \u00b7 {p.distinct} distinct \u00b7 {p.unsure} unsure"
-        if p.conflict:
-            counts += f" \u00b7 <span class='wb-conflict'>{p.conflict} in conflict, awaiting a steward</span>"
-        if p.enough:
-            self.progress_html.value = f"{counts} \u2014 enough to train"
-        else:
-            missing = []
-            if p.match < p.min_match:
-                missing.append(f"{p.min_match - p.match} more match")
-            if p.distinct < p.min_distinct:
-                missing.append(f"{p.min_distinct - p.distinct} more distinct")
-            self.progress_html.value = (f"{counts} \u2014 training needs {p.min_match} match and "
-                                        f"{p.min_distinct} distinct ({' and '.join(missing)} to go)")
+        missing = []
+        if p.match < p.min_match:
+            missing.append(f"{p.min_match - p.match} more match")
+        if p.distinct < p.min_distinct:
+            missing.append(f"{p.min_distinct - p.distinct} more distinct")
+        self.progress_html.value = fragment("labeling.html", "progress", p=p, missing=missing)
         self.buttons["finish"].button_style = "primary" if p.enough else ""
         self._schedule_model_summary(p)
 
@@ -344,14 +313,12 @@ class LabelingApp:
         try:
             curve = self.session.threshold_curve()
         except WorkbenchError as exc:
-            return f"<span class='wb-note'>{escape(str(exc))}</span>"
+            return fragment("labeling.html", "model_note", text=str(exc))
         t = float(suggest_threshold(curve))
         row = curve.iloc[int((curve["threshold"] - t).abs().to_numpy().argmin())]
         self.threshold, self.precision, self.recall = t, float(row["precision"]), float(row["recall"])
-        return (f"Model at the suggested threshold <b>{t:.2f}</b>: precision <b>{self.precision:.0%}</b>, "
-                f"recall <b>{self.recall:.0%}</b> <span class='wb-note'>(cross-validated on your "
-                f"{p.match + p.distinct} match/distinct labels; they favour hard pairs, so this is pessimistic)"
-                f"</span>")
+        return fragment("labeling.html", "model_summary", threshold=t, precision=self.precision, recall=self.recall,
+                        labels=p.match + p.distinct)
 
     def _refuse_while_busy(self) -> None:
         if self.busy:
@@ -420,10 +387,8 @@ class LabelingApp:
                     f"in {seconds:.1f} s; stored in the workspace.")
         else:
             text = f"{self._finish_verb()} done in {seconds:.1f} s; stored in the workspace."
-        self.finish_html.value = f"<div class='wb-done'>{escape(text)}</div>"
         warning = ((self.result or {}).get("figures") or {}).get("blocking_warning")
-        if warning:
-            self.finish_html.value += f"<div class='wb-warning'>Warning: {escape(warning)}</div>"
+        self.finish_html.value = fragment("labeling.html", "finished", text=text, warning=warning or "")
 
     @guarded
     def _run(self, action: Callable[[], Any]) -> None:
@@ -433,12 +398,10 @@ class LabelingApp:
     def _fail(self, exc: BaseException) -> None:
         """Show ``exc`` in the error area (a WorkbenchError as its message, anything else with details)."""
         self.errors.append(exc)
-        if isinstance(exc, WorkbenchError):
-            self.error.value = f"<div class='wb-error-box'>{escape(str(exc))}</div>"
-            return
-        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        self.error.value = (f"<div class='wb-error-box'><b>{escape(type(exc).__name__)}</b>: {escape(str(exc))}"
-                            f"<details><summary>details</summary><pre>{escape(tb)}</pre></details></div>")
+        details = (None if isinstance(exc, WorkbenchError)
+                   else "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+        self.error.value = fragment("labeling.html", "error_box", name=type(exc).__name__, message=str(exc),
+                                    details=details)
 
 
 def _plan_summary(plan: pd.DataFrame | None) -> str:
@@ -447,13 +410,10 @@ def _plan_summary(plan: pd.DataFrame | None) -> str:
         return ""
     used = plan[plan["field"].notna()]
     left_out = plan[plan["field"].isna()]
-    text = "Comparing " + ", ".join(f"{c} as {k}" for c, k in zip(used["column"], used["compared as"], strict=True))
-    html = f"<div class='wb-plan-used'>{escape(text)}.</div>"
-    if len(left_out):
-        html += ("<div class='wb-plan-skipped'>Not compared: "
-                 + escape("; ".join(f"{c} ({why})" for c, why in zip(left_out["column"], left_out["why"],
-                                                                       strict=True))) + ".</div>")
-    return html + "<div class='wb-plan-hint'>Change it with ws.deduper(ds, fields={column: kind or None}).</div>"
+    return fragment("labeling.html", "plan",
+                    used="Comparing " + ", ".join(f"{c} as {k}" for c, k in zip(used["column"], used["compared as"],
+                                                                               strict=True)),
+                    skipped="; ".join(f"{c} ({why})" for c, why in zip(left_out["column"], left_out["why"], strict=True)))
 
 
 def _close_all(widget: w.Widget) -> None:

@@ -53,10 +53,11 @@ class PairRows:
                 out[name] = lambda v, done=done, one=one: done[v] if v in done else one(v)
         return out
 
-    def html(self, *, mask_pii: bool) -> str:
+    def html(self, *, mask_pii: bool, style: bool = True) -> str:
+        """The pair as ``diff.record_table`` (``style``: with the workbench stylesheet first)."""
         return record_table(self.left, self.right, self.fields, left_std=self.left_std, right_std=self.right_std,
                             mask=self.masks() if mask_pii else None, titles=self.titles, labels=self.labels,
-                            aux=self.aux)
+                            aux=self.aux, style=style)
 
 
 _OWN_MASK = frozenset({Role.EMAIL, Role.PHONE, Role.DATE_OF_BIRTH, Role.POSTCODE})

@@ -23,35 +23,13 @@ from workbench.errors import WorkbenchError
 from workbench.households import household_of
 from workbench.masking import mask_free_text, value_masker, value_maskers
 from workbench.review import ClusterReview
-from workbench.ui.diff import STYLE as DIFF_STYLE
-from workbench.ui.diff import highlight, record_table
+from workbench.templating import Markup, fragment, stylesheet
+from workbench.ui.diff import pieces, record_table
 from workbench.ui.feedback import error_text, guarded
 
 SORT_OPTIONS = [("lowest confidence first", "confidence"), ("largest first", "size")]
 ALL_SOURCES = "__all__"
 ALL_TAGS = "__all__"
-
-STYLE = """<style>
-.wb-review-status{font-size:14px;margin:4px 0}
-.wb-review-status .wb-badge{display:inline-block;border-radius:10px;padding:0 8px;margin-left:6px;font-size:12px;
-  background:#ddf4ff;color:#0969da}
-.wb-review-status .wb-badge.wb-verify{background:#dafbe1;color:#1a7f37}
-.wb-review-status .wb-badge.wb-split{background:#fff1e5;color:#bc4c00}
-.wb-member-grid{border-collapse:collapse;font-size:13px;width:100%}
-.wb-member-grid th,.wb-member-grid td{border-bottom:1px solid #eaecef;padding:3px 8px;text-align:left;vertical-align:top}
-.wb-member-grid thead th{background:#f6f8fa}
-.wb-member-grid tr.wb-same td,.wb-member-grid tr.wb-same th{color:#8c959f}
-.wb-member-grid tr.wb-differs th{font-weight:600}
-.wb-member-grid mark.wb-diff{background:#ffd33d;color:inherit;padding:0 1px;border-radius:2px}
-.wb-links{border-collapse:collapse;font-size:13px}
-.wb-links th,.wb-links td{border-bottom:1px solid #eaecef;padding:3px 8px;text-align:left}
-.wb-links tr.wb-weak td{color:#8c959f}
-.wb-review-message.wb-error{color:#cf222e;font-weight:600}
-.wb-notes{font-size:13px;margin:2px 0;padding-left:18px}
-.wb-notes .wb-who{color:#57606a}
-.wb-tag{display:inline-block;border-radius:10px;padding:0 8px;margin-right:4px;font-size:12px;background:#eaeef2}
-</style>"""
-
 
 def _text(value: Any) -> str | None:
     if value is None:
@@ -68,44 +46,26 @@ def member_grid(members: pd.DataFrame, columns: list[str], *, mask: dict[str, Ca
                 source: str | None = None) -> str:
     """Members side by side (one column each), differences from the first member marked; all escaped."""
     mask = mask or {}
-    keys = [str(k) for k in members.index]
-    head = "".join(f'<th class="wb-member" data-key="{escape(k)}">{escape(k)}'
-                   f'<div class="wb-conf">confidence {float(c):.2f}</div></th>'
-                   for k, c in zip(keys, members["_confidence"], strict=True))
     rows = []
     for col in columns:
         raw = [_text(v) for v in members[col]]
         m = mask.get(col)
         shown = [v if v is None or m is None else _text(m(v)) for v in raw]
         state = "wb-same" if len(set(raw)) <= 1 else "wb-differs"
-        cells = []
-        for j, v in enumerate(shown):
-            if v is None:
-                cells.append('<td><span class="wb-missing">&mdash;</span></td>')
-            else:
-                cells.append(f"<td>{escape(v) if j == 0 else highlight(shown[0], v)[1]}</td>")
-        cls = f"wb-row {state}" + (" wb-source" if col == source else "")
-        rows.append(f'<tr class="{cls}" data-field="{escape(col)}"><th>{escape(col)}</th>{"".join(cells)}</tr>')
-    return (f'<table class="wb-member-grid"><thead><tr><th>field</th>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table>')
+        cells = [None if v is None else pieces(shown[0], v)[1] if j else [(v, False)] for j, v in enumerate(shown)]
+        rows.append({"classes": f"wb-row {state}" + (" wb-source" if col == source else ""), "name": col,
+                     "cells": cells})
+    heads = [(str(k), float(c)) for k, c in zip(members.index, members["_confidence"], strict=True)]
+    return fragment("review.html", "member_grid", members=heads, rows=rows)
 
 
 def notes_html(notes: list, *, mask: bool) -> str:
     """A cluster's tags (badges) and notes (analyst, time, text); emails, phones and dates in notes
     masked when ``mask``; everything escaped."""
-    tags = sorted({a.text for a in notes if a.kind == "tag"})
-    written = [a for a in notes if a.kind == "note"]
-    if not tags and not written:
-        return '<p class="wb-note">No notes or tags yet.</p>'
-    badges = "".join(f'<span class="wb-tag">{escape(t)}</span>' for t in tags)
-    items = []
-    for a in written:
-        text = _text(mask_free_text(pd.Series([a.text], dtype=object)).iloc[0]) if mask else a.text
-        where = "" if a.target_kind == "cluster" else f" on {escape(a.keys[0])}"
-        when = str(a.at)[:16]
-        items.append(f'<li><span class="wb-who">{escape(a.analyst)}, {escape(when)}{where}:</span> '
-                     f"{escape(text or '')}</li>")
-    return f'<div class="wb-tags">{badges}</div><ul class="wb-notes">{"".join(items)}</ul>'
+    written = [{"analyst": a.analyst, "when": str(a.at)[:16], "on": None if a.target_kind == "cluster" else a.keys[0],
+                "text": (_text(mask_free_text(pd.Series([a.text], dtype=object)).iloc[0]) if mask else a.text) or ""}
+               for a in notes if a.kind == "note"]
+    return fragment("review.html", "notes", tags=sorted({a.text for a in notes if a.kind == "tag"}), notes=written)
 
 
 def household_line(house: pd.DataFrame) -> str:
@@ -116,42 +76,39 @@ def household_line(house: pd.DataFrame) -> str:
     h = house.iloc[0]
     others = list(h["other_clusters"])
     shown = ", ".join(map(str, others[:10])) + (f" and {len(others) - 10} more" if len(others) > 10 else "")
-    what = "organization group" if h["kind"] == "organization" else "household"
-    return (f'<br><span class="wb-household">{what} <code>{escape(str(h["household_id"]))}</code>: '
-            f'{int(h["size"])} customer(s)' + (f', linked by {escape(str(h["reasons"]))}' if h["reasons"] else "")
-            + (f"; other clusters: {escape(shown)}" if others else "") + "</span>")
+    return fragment("review.html", "household_line",
+                    what="organization group" if h["kind"] == "organization" else "household",
+                    household_id=str(h["household_id"]), size=int(h["size"]),
+                    reasons=str(h["reasons"]) if h["reasons"] else "", others=shown if others else "")
 
 
 def links_table(links: pd.DataFrame, threshold: float | None) -> str:
     """The scored pairs of a cluster: which ones joined it (at or above the threshold), and labels."""
-    if links.empty:
-        return '<p class="wb-note">No scored pair inside this cluster (it was formed by a review decision).</p>'
-    thr = "" if threshold is None else f" (threshold {threshold:.2f})"
-    body = "".join(
-        f'<tr class="{"wb-joined" if j else "wb-weak"}"><td>{escape(str(a))}</td><td>{escape(str(b))}</td>'
-        f'<td>{float(s):.3f}</td><td>{"yes" if j else "no"}</td><td>{escape(str(lab)) if lab else ""}</td></tr>'
-        for a, b, s, j, lab in links[["left_key", "right_key", "score", "joined", "label"]].itertuples(index=False))
-    return (f'<table class="wb-links"><thead><tr><th>record</th><th>record</th><th>score</th>'
-            f'<th>joined{escape(thr)}</th><th>analyst label</th></tr></thead><tbody>{body}</tbody></table>')
+    rows = [(str(a), str(b), float(s), bool(j), str(lab) if lab else "")
+            for a, b, s, j, lab in links[["left_key", "right_key", "score", "joined", "label"]].itertuples(index=False)]
+    return fragment("review.html", "links_table", links=rows, threshold=threshold)
 
 
 def explanation_table(expl: pd.DataFrame, *, mask: bool) -> str:
     """A link's per-field explanation: standardized values (masked), similarity, contribution."""
+    as_text = value_masker(None) if mask else None
     rows = []
     for r in expl.itertuples(index=False):
         left, right = _text(r.left), _text(r.right)
-        if mask:
-            as_text = value_masker(None)
+        if as_text is not None:
             left = None if left is None else _text(as_text(left))
             right = None if right is None else _text(as_text(right))
-        sign = "wb-for" if r.contribution > 0 else "wb-against" if r.contribution < 0 else "wb-neutral"
-        rows.append(f'<tr class="{sign}"><th>{escape(str(r.field))}</th><td>{escape(left or "")}</td>'
-                    f'<td>{escape(right or "")}</td><td>{float(r.distance):.2f}</td>'
-                    f'<td>{float(r.contribution):+.2f}</td></tr>')
+        rows.append({"field": str(r.field), "left": left, "right": right, "distance": float(r.distance),
+                     "contribution": float(r.contribution)})
     score = expl.attrs.get("score")
-    title = "" if score is None else f'<p class="wb-note">model score {float(score):.3f}</p>'
-    return (f'{title}<table class="wb-links wb-explain"><thead><tr><th>field</th><th>left</th><th>right</th>'
-            f'<th>distance</th><th>contribution</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+    return fragment("review.html", "explanation_table", rows=rows, score=None if score is None else float(score))
+
+
+def status_line(cluster_id: str, records: int, confidence: float, decision: Any, sources: str, household: str) -> str:
+    """The line above the members: the cluster, its size and lowest confidence, sources, decision, household."""
+    return fragment("review.html", "status", cluster_id=cluster_id, records=records, confidence=float(confidence),
+                    sources=sources, decision=None if decision is None or pd.isna(decision) else str(decision),
+                    household=Markup(household))
 
 
 class ReviewApp:
@@ -171,7 +128,7 @@ class ReviewApp:
         self._build()
         if self.review.run is None:
             self._say(self.review.message)
-            self.empty.value = f'<p class="wb-note">{escape(self.review.message)}</p>'
+            self.empty.value = fragment("parts.html", "note", text=self.review.message)
             self.empty.layout.display = None
             for w in self._controls:
                 w.disabled = True
@@ -246,7 +203,7 @@ class ReviewApp:
         self.undo.on_click(self._on_undo)
 
         self.app = W.VBox([
-            W.HTML(STYLE + DIFF_STYLE),
+            W.HTML(stylesheet()),
             self.empty,
             W.HBox([self.sort, self.source, self.tag_filter, self.unreviewed]),
             W.HBox([self.prev, self.next, self.position]),
@@ -374,16 +331,11 @@ class ReviewApp:
         self.cluster_id = cluster_id
         row = rv.clusters[rv.clusters["cluster_id"] == cluster_id]
         members = rv.members(cluster_id)
-        decision = row["decision"].iloc[0]
-        badge = "" if decision is None or pd.isna(decision) else \
-            f'<span class="wb-badge wb-{escape(str(decision))}">{escape(str(decision))}</span>'
         srcs = "" if not rv.source_column else ", ".join(
             sorted({str(v) for v in members[rv.source_column].dropna()}))
-        self.status.value = (f'<b>Cluster {escape(cluster_id)}</b>: {len(members)} records, confidence '
-                             f'{float(row["confidence"].min()):.2f}' + (f", sources {escape(srcs)}" if srcs else "")
-                             + badge)
-        self.status.value += household_line(household_of(rv.ws, [str(k) for k in members.index],
-                                                         dataset=rv.dataset.name))
+        house = household_line(household_of(rv.ws, [str(k) for k in members.index], dataset=rv.dataset.name))
+        self.status.value = status_line(cluster_id, len(members), row["confidence"].min(), row["decision"].iloc[0],
+                                        srcs, house)
         self.members_html.value = member_grid(members, self.columns, mask=self.masks, source=rv.source_column)
         links = rv.links(cluster_id)
         self.links_html.value = links_table(links, rv.threshold)
