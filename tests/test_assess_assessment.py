@@ -11,6 +11,7 @@ from workbench import Workspace
 from workbench.assess import assess, from_run, history, report_html, write_report
 from workbench.checks import RuleSet, matches, not_null, valid_email
 from workbench.errors import ConfigError, WorkbenchError
+from workbench.templating import stylesheet
 
 HOSTILE_SCRIPT = "<script>alert(1)</script>"
 HOSTILE_FORMULA = '=HYPERLINK("http://x")'
@@ -154,6 +155,7 @@ def test_report_escapes_hostile_values_and_embeds_plotly_once(ws, hostile, tmp_p
     assert html.count("Plotly.newPlot(") == 3
     assert html.count("window.PlotlyConfig") == 1  # plotly.js inline, once
     assert "<script src=" not in html  # works offline: nothing loaded from a network
+    assert html.count(stylesheet()) == 1 and html.count("<style") == 1  # the workbench stylesheet, inline
     assert ws.audit_log()["action"].eq("report").any()
 
 
