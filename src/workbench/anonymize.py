@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import html
 import json
 import math
 import os
@@ -66,6 +65,7 @@ from workbench.checks.validators import postal_country as read_country
 from workbench.errors import WorkbenchError
 from workbench.masking import is_free_text
 from workbench.schema import Field, Role, Schema, normalize_column_name
+from workbench.templating import fragment
 
 if TYPE_CHECKING:
     from workbench.golden.build import GoldenResult
@@ -504,21 +504,8 @@ class ReidentificationReport:
 
     def to_html(self) -> str:
         """A small HTML fragment (every value escaped): the figures, the columns, the smallest classes."""
-        e = html.escape
-        parts = ["<section class='reidentification'>", "<h3>Re-identification risk</h3>"]
-        parts += [f"<p>{e(line)}</p>" for line in self._lines()]
-        parts.append("<table><tr><th>column</th><th>role</th><th>done</th><th>why</th></tr>")
-        parts += [f"<tr><td>{e(c.column)}</td><td>{e(c.role or '')}</td><td>{e(c.action)}</td>"
-                  f"<td>{e(c.reason)}</td></tr>" for c in self.columns]
-        parts.append("</table>")
-        if self.smallest_classes:
-            heads = [*self.quasi_identifiers, "size"]
-            parts.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in heads) + "</tr>")
-            parts += ["<tr>" + "".join(f"<td>{e('' if c.get(h) is None else str(c.get(h)))}</td>" for h in heads)
-                      + "</tr>" for c in self.smallest_classes]
-            parts.append("</table>")
-        parts.append("</section>")
-        return "\n".join(parts)
+        return fragment("anonymize.html", "reidentification", lines=self._lines(), columns=self.columns,
+                        heads=[*self.quasi_identifiers, "size"], classes=self.smallest_classes)
 
 
 def k_anonymity(frame: pd.DataFrame, quasi: Sequence[str], *, k: int = DEFAULT_K) -> ReidentificationReport:
