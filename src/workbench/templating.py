@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-__all__ = ["Markup", "fragment", "render", "stylesheet"]
+__all__ = ["Markup", "compile_all", "fragment", "render", "stylesheet"]
 
 
 @cache
@@ -44,6 +44,14 @@ def fragment(template: str, macro: str, **values: Any) -> str:
     other HTML gets what it wrote, not an escaped copy.
     """
     return str(getattr(environment().get_template(template).module, macro)(**values)).strip()
+
+
+def compile_all() -> None:
+    """Compile every template now: their first use costs 20-50 ms, which a preheated page pays before a viewer waits."""
+    env = environment()
+    for name in env.list_templates():
+        env.get_template(name)
+    stylesheet()
 
 
 @cache

@@ -28,7 +28,7 @@ from typing import Any
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from workbench.templating import stylesheet
+from workbench.templating import compile_all, stylesheet
 
 #: Output metadata the workbench template looks for.
 INLINE = {"workbench": {"inline": True}}
@@ -123,7 +123,8 @@ def _query_url() -> str | None:
 
 
 def warm_up() -> None:
-    """Pay plotly's and pandas' first-use costs (validators, HTML formatting) before a viewer waits for them."""
+    """Pay plotly's, pandas' and the templates' first-use costs (validators, HTML formatting, compiling)
+    before a viewer waits for them."""
     import pandas as pd
 
     fig = go.Figure([go.Bar(x=[1], y=["a"], orientation="h", marker_color=["#000"], text=["1"]),
@@ -132,3 +133,4 @@ def warm_up() -> None:
                     layout=dict(title=dict(text="warm"), height=100, template="none"))
     figure_bundle(fig)
     pd.DataFrame({"a": ["x"], "b": [1]}).to_html(index=False, escape=True)
+    compile_all()
