@@ -113,6 +113,20 @@ def test_labels_by_analyst_counts_the_labels_table(deduped_workspace):
     assert {bar.name for bar in fig.data} <= {"match", "distinct", "unsure", "undone"}
 
 
+def test_id_churn_per_run_is_the_runs_stored_figures(deduped_workspace):
+    ws = Workspace(deduped_workspace)
+    (c,) = duplicates.stored_clusterings(ws)
+    churn = duplicates.id_churn(ws, c.dataset)
+    assert len(churn) == 1 and churn["new"].iloc[0] == c.result["figures"]["ids_new"] > 0
+    assert churn[["merge", "split", "move", "retire"]].sum().sum() == 0  # a first clustering only gives ids
+    fig = dplots.id_churn(pd.DataFrame({"run": [3, 7], "new": [10, 1], "merge": [0, 2], "split": [0, 1],
+                                        "move": [0, 4], "retire": [0, 0]}))
+    assert {b.name: list(b.y) for b in fig.data} == {"new": [10, 1], "merge": [0, 2], "split": [0, 1],
+                                                     "move": [0, 4]}
+    assert list(fig.data[0].x) == ["run 3", "run 7"]
+    assert _title(dplots.id_churn(churn.head(0))).endswith("none yet")
+
+
 def test_undone_labels_are_counted_apart(tmp_path):
     ws = _hostile_ws(tmp_path)
     labels = LabelStore(ws, "dedupe:h")

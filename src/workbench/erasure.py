@@ -513,6 +513,14 @@ def _matching_folder(folder: Path, own: set[str], master: set[str], changes: lis
                 if not dry_run:
                     _write(after, path)
     _id_files(folder, own, renamed, changes, dry_run)
+    hashes = folder / artifacts.RECORDS
+    if hashes.exists() and own:
+        h = pd.read_parquet(hashes)
+        gone = np.isin(h["key"].astype(str).to_numpy(), list(own))
+        if gone.any():
+            changes.append(f"{int(gone.sum())} record hash(es)")
+            if not dry_run:
+                _write(h[~gone].reset_index(drop=True), hashes)
     edges = folder / artifacts.EDGES
     if edges.exists():
         e = pd.read_parquet(edges)

@@ -79,6 +79,22 @@ def labels_by_analyst(counts: pd.DataFrame) -> go.Figure:
                    xaxis=dict(title="pairs labeled"), yaxis=dict(autorange="reversed"))
 
 
+#: Cluster id changes, in the order a reader asks about them, and their colours.
+ID_EVENT_COLORS = {"new": "#4c78a8", "merge": "#f58518", "split": "#e45756", "move": "#72b7b2",
+                   "retire": "#9d9da1"}
+
+
+def id_churn(churn: pd.DataFrame) -> go.Figure:
+    """Cluster id changes per clustering run, stacked by kind (``run``, ``new``, ``merge``, ... counts)."""
+    runs = [f"run {int(r)}" for r in churn["run"]] if len(churn) else []
+    bars = [go.Bar(x=runs, y=churn[event].astype(int).tolist(), name=event, marker_color=color,
+                   hovertemplate="%{x}: %{y:,} " + event + "<extra></extra>")
+            for event, color in ID_EVENT_COLORS.items() if len(churn) and event in churn and churn[event].sum()]
+    title = "Cluster ids changed per run" if bars else "Cluster ids changed per run: none yet"
+    return themed_figure(bars, title, 300, barmode="stack", xaxis=dict(title="clustering run", type="category"),
+                         yaxis=dict(title="ids (moves: records)", gridcolor="#eaecef"))
+
+
 def source_overlap(combos: pd.DataFrame, top: int = 12) -> go.Figure:
     """Multi-record clusters by the sources their records come from (``sources``, ``clusters``).
 

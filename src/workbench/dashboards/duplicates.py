@@ -198,6 +198,21 @@ def headline(clusters: pd.DataFrame, sizes: pd.DataFrame, multi: pd.DataFrame) -
             "reviewed": int(multi["reviewed"].sum())}
 
 
+def id_churn(ws: Workspace, ds: Dataset) -> pd.DataFrame:
+    """Per finished clustering of the dataset (any version), its cluster id changes by kind, from the
+    runs' stored figures (counts only): run, new, merge, split, move, retire."""
+    versions = ws.datasets()
+    ids = set(versions.loc[versions["name"] == ds.name, "id"]) | {ds.id}
+    runs = ws.runs("dedupe")
+    rows = []
+    for rid, dsid, status, result in zip(runs["id"], runs["dataset_id"], runs["status"], runs["result"],
+                                         strict=True):
+        figures = (result or {}).get("figures") or {} if isinstance(result, dict) else {}
+        if status == "done" and dsid in ids and "ids_new" in figures:
+            rows.append({"run": int(rid), **{e: int(figures.get(f"ids_{e}", 0)) for e in plots.ID_EVENT_COLORS}})
+    return pd.DataFrame(rows, columns=["run", *plots.ID_EVENT_COLORS]).sort_values("run", ignore_index=True)
+
+
 def label_counts(ws: Workspace, task: str) -> pd.DataFrame:
     """Labels of ``task`` per analyst and answer (``analyst``, ``label``, ``labels``); undone ones as "undone"."""
     from workbench.matching.labels import LabelStore
@@ -370,6 +385,7 @@ def _dataset_section(ws: Workspace, c: Clustering, *, masked: bool = True) -> li
         parts.append(html.note(f"The {len(top)} least confident of {s['queue_length']:,} clusters not reviewed "
                                "yet; review them in notebooks/03_review_clusters.ipynb."))
         parts.append(html.table(review_members(ws, ds, members, top, masked=masked), max_rows=500))
+    parts.append(plots.id_churn(id_churn(ws, ds)))
     parts += household_section(ws, c)
     parts.append(plots.labels_by_analyst(label_counts(ws, result.get("task") or f"dedupe:{ds.name}")))
     if s["source_combinations"] is None:
