@@ -513,23 +513,9 @@ def _matching_folder(folder: Path, own: set[str], master: set[str], changes: lis
                 if not dry_run:
                     _write(after, path)
     _id_files(folder, own, renamed, changes, dry_run)
-    hashes = folder / artifacts.RECORDS
-    if hashes.exists() and own:
-        h = pd.read_parquet(hashes)
-        gone = np.isin(h["key"].astype(str).to_numpy(), list(own))
-        if gone.any():
-            changes.append(f"{int(gone.sum())} record hash(es)")
-            if not dry_run:
-                _write(h[~gone].reset_index(drop=True), hashes)
-    edges = folder / artifacts.EDGES
-    if edges.exists():
-        e = pd.read_parquet(edges)
-        gone = np.isin(e["left_key"].astype(str).to_numpy(), list(both)) | np.isin(
-            e["right_key"].astype(str).to_numpy(), list(both))
-        if gone.any():
-            changes.append(f"{int(gone.sum())} edge(s)")
-            if not dry_run:
-                _write(e[~gone].reset_index(drop=True), edges)
+    _drop_rows(folder / artifacts.RECORDS, lambda h: _holds(h["key"], own), "record hash(es)", changes, dry_run)
+    _drop_rows(folder / artifacts.EDGES, lambda e: _holds(e["left_key"], both) | _holds(e["right_key"], both),
+               "edge(s)", changes, dry_run)
     links = folder / artifacts.LINKS
     if links.exists():
         lk = pd.read_parquet(links)
@@ -552,6 +538,22 @@ def _matching_folder(folder: Path, own: set[str], master: set[str], changes: lis
     if not dry_run:
         for path in scratch + caches:
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+
+
+def _holds(keys: pd.Series, erased: set[str]) -> np.ndarray:
+    return np.isin(keys.astype(str).to_numpy(), list(erased))
+
+
+def _drop_rows(path: Path, gone_of, what: str, changes: list[str], dry_run: bool) -> None:
+    """Rewrite the Parquet file at ``path`` without the rows ``gone_of(frame)`` marks, saying how many."""
+    if not path.exists():
+        return
+    frame = pd.read_parquet(path)
+    gone = gone_of(frame)
+    if gone.any():
+        changes.append(f"{int(gone.sum())} {what}")
+        if not dry_run:
+            _write(frame[~gone].reset_index(drop=True), path)
 
 
 def _id_files(folder: Path, own: set[str], renamed: dict[str, str], changes: list[str], dry_run: bool) -> None:

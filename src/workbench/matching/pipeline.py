@@ -228,7 +228,7 @@ def _positive_pairs(session, model: MatchModel, predicates, folder: Path, dedupe
     out = [(ldicts[li[i]], rdicts[ri[i]]) for i in likely]
     for lab in session.labels.active():
         if lab.label == "match":
-            out.append(session._snapshot_records(lab.left, lab.right))
+            out.append(session.snapshot_records(lab.left, lab.right))
     return [(_none(a), _none(b)) for a, b in out]
 
 

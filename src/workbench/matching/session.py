@@ -241,7 +241,7 @@ class MatchingSession:
         y = np.array([1 if x.label == "match" else 0 for x in labs])
         return X, y
 
-    def _snapshot_records(self, left: dict, right: dict) -> tuple[dict, dict]:
+    def snapshot_records(self, left: dict, right: dict) -> tuple[dict, dict]:
         """Prepared (standardized) versions of two raw record snapshots."""
         lp = prepare_records(pd.DataFrame([left]).assign(__key__=[0]), "__key__", self.fields)
         rp = prepare_records(pd.DataFrame([right]).assign(__key__=[0]), "__key__",
