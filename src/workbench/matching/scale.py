@@ -450,20 +450,20 @@ def cluster_edges(edges: pd.DataFrame, n_records: int, threshold: float, *,
     return cluster, confidence, report
 
 
-def cluster_group(l: np.ndarray, r: np.ndarray, score: np.ndarray, size: int, threshold: float,
+def cluster_group(left: np.ndarray, right: np.ndarray, score: np.ndarray, size: int, threshold: float,
                   max_component: int = MAX_COMPONENT) -> tuple[list, float | None]:
     """The clusters of 2+ records in one connected component: ([(members, confidences)], the cut or None).
 
-    ``l``, ``r``, ``score``: every scored pair inside the component (weak ones
-    too), distinct pairs with ``l < r``; ``size``: its records. A component
+    ``left``, ``right``, ``score``: every scored pair inside the component (weak
+    ones too), distinct pairs with ``left < right``; ``size``: its records. A component
     above ``max_component`` is cut first (:func:`split_oversized`) and the cut
     returned. The one per-component step of both engines (this module's
     :func:`cluster_edges`, and ``workbench.spark.clustering`` in applyInPandas).
     """
-    if len(l) == 1:  # a lone pair: a cluster of two (what dedupe yields), without its per-call cost
-        return ([((l[0], r[0]), (score[0], score[0]))] if score[0] > threshold else []), None
-    arr = np.empty(len(l), dtype=[("pairs", "int64", 2), ("score", "f4")])
-    arr["pairs"] = np.column_stack([l, r])
+    if len(left) == 1:  # a lone pair: a cluster of two (what dedupe yields), without its per-call cost
+        return ([((left[0], right[0]), (score[0], score[0]))] if score[0] > threshold else []), None
+    arr = np.empty(len(left), dtype=[("pairs", "int64", 2), ("score", "f4")])
+    arr["pairs"] = np.column_stack([left, right])
     arr["score"] = score
     if size > max_component:
         cut, parts = split_oversized(arr, threshold, max_component)
