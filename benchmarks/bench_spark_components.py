@@ -5,8 +5,8 @@ Graphs: a chain of ``--nodes`` nodes with ids in order along it, the same chain
 with shuffled ids, and a random graph (as many random edges as nodes). For
 each: the distributed path's rounds (large-star + small-star alternations, and
 star steps, each checked against 2·log2(n)+2), its median seconds, the
-collected path's, and whether both equal scipy's components. ``--collect-edges``
-times the collected path alone on larger random graphs (the size bound).
+collected path's, and whether both equal scipy's components. ``--bound-edges``
+times both paths on larger random graphs (what COLLECT_MAX_EDGES rests on).
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_spark_components.py --nodes 100000
 """
@@ -72,8 +72,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3, help="runs per graph and path (median reported)")
-    parser.add_argument("--collect-edges", default="1000000,5000000",
-                        help="comma-separated edge counts timed on the collected path alone ('' for none)")
+    parser.add_argument("--bound-edges", default="1000000,5000000",
+                        help="comma-separated edge counts of random graphs timed on both paths ('' for none)")
+    parser.add_argument("--bound-repeats", type=int, default=1, help="runs per path on those graphs")
+    parser.add_argument("--no-rounds", action="store_true", help="skip the chains and the random graph of n nodes")
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -85,7 +87,7 @@ def main() -> None:
               f"median of {args.repeats} runs; collected path up to {COLLECT_MAX_EDGES:,} edges by default")
         print(f"{'graph':<22} {'edges':>9} {'rounds':>6} {'<= bound':>8} {'star steps':>10} {'<= bound':>8} "
               f"{'distributed s':>13} {'collected s':>11} {'equal scipy':>11}")
-        for name, edges in graphs(args.nodes, args.seed).items():
+        for name, edges in ({} if args.no_rounds else graphs(args.nodes, args.seed)).items():
             frame = spark.createDataFrame(edges).persist()
             frame.count()
             want = scipy_labels(edges)
@@ -98,16 +100,20 @@ def main() -> None:
                   f"{statistics.median(s for s, _, _ in dist):>13.1f} {statistics.median(s for s, _, _ in coll):>11.1f} "
                   f"{yes(equal):>11}")
             frame.unpersist()
-        sizes = [int(x) for x in args.collect_edges.split(",") if x]
+        sizes = [int(x) for x in args.bound_edges.split(",") if x]
         rng = np.random.default_rng(args.seed + 1)
         for m in sizes:
             n = m  # as many nodes as edges: components of every size
             edges = pd.DataFrame({"l": rng.integers(0, n, m), "r": rng.integers(0, n, m)})
             frame = spark.createDataFrame(edges).persist()
             frame.count()
-            seconds = [run(frame, False)[0] for _ in range(args.repeats)]
-            print(f"collected path alone, random graph of {m:,} edges: {statistics.median(seconds):.1f} s (median); "
-                  f"driver Python peak RSS so far {peak_rss_mb()['self_mb']:,} MB")
+            del edges
+            collected = [run(frame, False)[0] for _ in range(args.bound_repeats)]
+            rss = peak_rss_mb()["self_mb"]
+            distributed = [run(frame, True)[:2] for _ in range(args.bound_repeats)]
+            print(f"random graph of {m:,} edges: collected {statistics.median(collected):.1f} s, distributed "
+                  f"{statistics.median(s for s, _ in distributed):.1f} s in {distributed[0][1]} rounds "
+                  f"(median of {args.bound_repeats}); driver Python peak RSS after the collected path {rss:,} MB")
             frame.unpersist()
         spark.stop()
 

@@ -142,3 +142,12 @@ def test_clustering_reproduces_a_stored_run(spark, deduped_workspace):
     np.testing.assert_allclose(conf, stored["confidence"].to_numpy(), rtol=0, atol=1e-9)
     want = scale.cluster_edges(edges, len(stored), result["threshold"], progress=False)[2]
     assert ours.report == want
+
+
+def test_clustering_refuses_bad_edges(spark):
+    from workbench.spark.clustering import cluster_edges
+
+    with pytest.raises(WorkbenchError, match="lack column"):
+        cluster_edges(spark.createDataFrame(pd.DataFrame({"l": [1], "r": [2]})), 0.5)
+    with pytest.raises(WorkbenchError, match="negative record position"):
+        cluster_edges(spark.createDataFrame(pd.DataFrame({"l": [-3], "r": [2], "score": [0.9]})), 0.5)

@@ -27,6 +27,10 @@ from workbench.spark.session import require_pyspark
 #: million records, RECIPES.md); a few groups per core still spread an oversized component's
 #: bucket apart from the rest.
 BUCKETS_PER_CORE = 8
+#: Most components in one bucket: a bucket is one pandas frame in one Python worker, so past
+#: a few million records the buckets grow in number, not in size (20,000 components of a
+#: typical few dozen inner pairs are tens of MB).
+COMPONENTS_PER_BUCKET = 20_000
 #: Schema of the applyInPandas output. A row with ``node`` -1 carries the score an oversized
 #: component was cut at (``cut``); every other row is a record in a cluster of 2+.
 _OUT = "node long, cluster long, confidence float, cut double"
@@ -62,7 +66,7 @@ def cluster_edges(edges: Any, threshold: float, *, max_component: int = scale.MA
     """Cluster scored edges (Spark DataFrame ``l``, ``r``, ``score``; distinct pairs, ``l < r``) as one machine would.
 
     ``buckets``: applyInPandas groups (default :data:`BUCKETS_PER_CORE` per
-    core); ``distributed`` forces the components' path (see
+    core, more past :data:`COMPONENTS_PER_BUCKET` a bucket); ``distributed`` forces the components' path (see
     :func:`~workbench.spark.components.connected_components`). The edges are
     read three times: persist them if they are costly to compute.
     """
@@ -82,11 +86,14 @@ def cluster_edges(edges: Any, threshold: float, *, max_component: int = scale.MA
     components = connected_components(strong, distributed=distributed)
     report = {"components": 0, "largest_component": 1, "oversized_components": 0}
     sizes = components.frame.groupBy("component").count()
-    n_comp, largest, oversized = sizes.agg(F.count(F.lit(1)), F.max("count"),
-                                           F.count(F.when(F.col("count") > max_component, 1))).first()
+    n_comp, largest, oversized, lowest = sizes.agg(F.count(F.lit(1)), F.max("count"),
+                                                   F.count(F.when(F.col("count") > max_component, 1)),
+                                                   F.min("component")).first()
     if not n_comp:
         empty = edges.sparkSession.createDataFrame([], "node long, cluster long, confidence float")
         return SparkClusters(empty, report, components)
+    if lowest < 0:  # positions are >= 0, and -1 marks a cut in the output below
+        raise WorkbenchError(f"edges name a negative record position ({lowest})")
     report.update(components=int(n_comp), largest_component=int(largest), oversized_components=int(oversized))
     if oversized:
         logging.getLogger(__name__).warning("%d component(s) above %d records are cut at their weakest links",
@@ -96,7 +103,8 @@ def cluster_edges(edges: Any, threshold: float, *, max_component: int = scale.MA
     right = components.frame.select(F.col("node").alias("r"), F.col("component").alias("component_r"))
     inner = (edges.join(left, "l").join(right, "r").where(F.col("component") == F.col("component_r"))
              .select("component", "l", "r", "score"))
-    n_buckets = buckets or BUCKETS_PER_CORE * edges.sparkSession.sparkContext.defaultParallelism
+    n_buckets = buckets or max(BUCKETS_PER_CORE * edges.sparkSession.sparkContext.defaultParallelism,
+                               -(-n_comp // COMPONENTS_PER_BUCKET))
     threshold = float(threshold)
 
     def run(bucket: pd.DataFrame) -> pd.DataFrame:
