@@ -66,7 +66,8 @@ def cluster_edges(edges: Any, threshold: float, *, max_component: int = scale.MA
     """Cluster scored edges (Spark DataFrame ``l``, ``r``, ``score``; distinct pairs, ``l < r``) as one machine would.
 
     ``buckets``: applyInPandas groups (default :data:`BUCKETS_PER_CORE` per
-    core, more past :data:`COMPONENTS_PER_BUCKET` a bucket); ``distributed`` forces the components' path (see
+    core, more past :data:`COMPONENTS_PER_BUCKET` a bucket); ``distributed``
+    forces the components' path (see
     :func:`~workbench.spark.components.connected_components`). The edges are
     read three times: persist them if they are costly to compute.
     """
