@@ -61,7 +61,7 @@ def customers(samples_dir):
 def sdf(spark, customers):
     conf = "spark.sql.execution.arrow.maxRecordsPerBatch"
     before = spark.conf.get(conf)
-    spark.conf.set(conf, "700")  # several Arrow batches per partition: no rule sees all rows at once
+    spark.conf.set(conf, "700")  # with chunk_rows=1000: several chunks per partition, none sees all rows
     yield spark.createDataFrame(customers[0])
     spark.conf.set(conf, before)
 
@@ -82,7 +82,7 @@ def test_zero_config_rules_count_as_on_pandas(customers, sdf):
     frame, schema = customers
     rules = default_rules(schema, frame)
     assert spark_default_rules(sdf, schema) == rules  # same rules, same default region from Spark's counts
-    res = run_checks_spark(sdf, schema=schema, as_of=AS_OF, examples=EXAMPLES)
+    res = run_checks_spark(sdf, schema=schema, as_of=AS_OF, examples=EXAMPLES, chunk_rows=1000)
     assert {"unique", "consistent_mapping", "valid_phone", "any_valid"} <= {r.check for r in res.rules}
     _agree(res, run_checks(frame, rules, key="customer_id", as_of=AS_OF))
     assert (res.summary["failed"] > 0).sum() >= 5  # the sample is dirty: the counts compared are not zeros
@@ -96,7 +96,8 @@ def test_yaml_rules_of_every_kind_count_as_on_pandas(customers, sdf, tmp_path):
     path.write_text(textwrap.dedent(RULES_YAML), encoding="utf-8")
     rules = load_rules(path)
     assert {r.check for r in rules} == set(lib.check_kinds())  # every kind a file can name
-    res = run_checks_spark(sdf, path, key="customer_id", as_of=AS_OF, references=STATES, examples=EXAMPLES)
+    res = run_checks_spark(sdf, path, key="customer_id", as_of=AS_OF, references=STATES, examples=EXAMPLES,
+                           chunk_rows=1000)
     _agree(res, run_checks(frame, rules, key="customer_id", as_of=AS_OF, references=STATES))
     assert (res.summary["failed"] > 0).sum() >= 12
 

@@ -66,6 +66,10 @@ _RID = "__workbench_rid"
 _BUCKET = "__workbench_bucket"
 #: Distinct values fetched to guess an expression column's type (the guess reads 2,000 non-blank ones).
 _TYPE_SAMPLE = 2100
+#: Rows a worker checks at once: Arrow batches (10,000 rows) are joined up to this many, because the
+#: rules validate each distinct value of a chunk once and customer values recur across batches
+#: (200k generated rows, 19 row-local rules, one process: 18 s whole, 21 s in 100k chunks, 53 s in 10k).
+CHUNK_ROWS = 100_000
 _PARTIAL = ("kind string, rule string, tested long, failed long, row_id long, key string, value string")
 
 
@@ -102,6 +106,7 @@ def run_checks_spark(
     default_region: str | None = None,
     examples: int = EXAMPLES,
     buckets: int | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> SparkCheckResults:
     """``run_checks`` on a Spark DataFrame: the same rules, the same counts, the first failures per rule.
 
@@ -109,7 +114,9 @@ def run_checks_spark(
     zero-config rules of ``schema`` (``spark_default_rules``). ``key`` (default:
     the schema's) names the column failures are reported by. ``references``
     are resolved on the driver and shipped as values. ``buckets``: groups of
-    rows per grouped rule (default ``spark.sql.shuffle.partitions``). A rule
+    rows per grouped rule (default ``spark.sql.shuffle.partitions``);
+    ``chunk_rows``: rows a worker checks at once (memory against repeated
+    work on values that recur). A rule
     no Spark plan exists for raises ``WorkbenchError`` naming it.
     """
     require_pyspark()
@@ -130,7 +137,7 @@ def run_checks_spark(
     rule_list = list(rules)
     check_runnable(rule_list, columns, key)
     stamp = pd.Timestamp.now() if as_of is None else pd.Timestamp(as_of)
-    plan = _Plan.make(frame, rule_list, stamp, references, default_region, key, examples)
+    plan = _Plan.make(frame, rule_list, stamp, references, default_region, key, examples, chunk_rows)
     tested, failed, found = plan.run(frame, buckets)
     failures = _failures_frame(rule_list, found)
     return SparkCheckResults(rule_list, rule_summary(rule_list, tested, failed), failures, stamp, default_region)
@@ -174,10 +181,11 @@ class _Plan:
     references: dict[str, Any] | None
     default_region: str | None
     types: dict[str, str]
+    chunk_rows: int
 
     @classmethod
     def make(cls, frame: Any, rules: list[Rule], as_of: pd.Timestamp, references: Any, region: str | None,
-             key: str | None, examples: int) -> _Plan:
+             key: str | None, examples: int, chunk_rows: int) -> _Plan:
         rules = [_portable(r) for r in rules]
         ctx = Context(as_of=as_of, references=references, default_region=region)
         local, grouped = [], []
@@ -193,7 +201,7 @@ class _Plan:
         expression_cols = sorted({c for r in _flat(rules) if r.check == "expression" for c in r.columns})
         types = {c: _column_type(frame, c) for c in expression_cols}
         return cls(rules, local, grouped, key, max(int(examples), 0), as_of, _shipped_references(rules, references),
-                   region, types)
+                   region, types, max(int(chunk_rows), 1))
 
     def run(self, frame: Any, buckets: int | None) -> tuple[list[int], list[int], list[dict[str, Any]]]:
         from pyspark.sql import Window
@@ -215,11 +223,11 @@ class _Plan:
         if not parts:
             return [], [], []  # no rules
         partials = reduce(lambda a, b: a.unionByName(b), parts)
-        first = Window.partitionBy("rule").orderBy("row_id")
-        examples = (partials.where(F.col("kind") == "example").withColumn("n", F.row_number().over(first))
-                    .where(F.col("n") <= self.examples).drop("n"))
-        rows = [r.asDict() for r in partials.where(F.col("kind") != "example").unionByName(examples).collect()]
-        return self._totals(rows)
+        # one pass over the partials: a second reference to them would run every rule twice
+        first = Window.partitionBy("rule", "kind").orderBy("row_id")
+        kept = (partials.withColumn("n", F.row_number().over(first))
+                .where((F.col("kind") != "example") | (F.col("n") <= self.examples)).drop("n"))
+        return self._totals([r.asDict() for r in kept.collect()])
 
     def _totals(self, rows: list[dict[str, Any]]) -> tuple[list[int], list[int], list[dict[str, Any]]]:
         order = {r.name: i for i, r in enumerate(self.rules)}
@@ -286,7 +294,7 @@ class _Plan:
 
     def _chunk_fn(self, rules: list[Rule]) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
         def chunks(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-            yield self._evaluate(batches, rules)
+            yield self._evaluate(_joined(batches, self.chunk_rows), rules)
         return chunks
 
     def _group_fn(self, rule: Rule) -> Callable[[pd.DataFrame], pd.DataFrame]:
@@ -313,6 +321,20 @@ class _Plan:
 
 # --------------------------------------------------------------------------
 # helpers
+
+
+def _joined(batches: Iterable[pd.DataFrame], rows: int) -> Iterator[pd.DataFrame]:
+    """The batches concatenated into chunks of about ``rows`` rows, in order."""
+    held: list[pd.DataFrame] = []
+    size = 0
+    for batch in batches:
+        held.append(batch)
+        size += len(batch)
+        if size >= rows:
+            yield pd.concat(held, ignore_index=True)
+            held, size = [], 0
+    if held:
+        yield pd.concat(held, ignore_index=True)
 
 
 def _row_local(rule: Rule, ctx: Context) -> bool:
