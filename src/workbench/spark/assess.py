@@ -12,7 +12,7 @@ pandas (``rule_statuses``), so counts are those of ``run_checks`` on the same
 rows:
 
 - rules whose answer for a row depends only on that row (pandera's
-  ``determined_by_unique``) run in ``mapInPandas`` over Arrow batches;
+  ``determined_by_unique``) run in ``mapInPandas``, on chunks of Arrow batches;
 - ``grouped`` kinds (``unique``, ``consistent_mapping``) compare a row only with
   the rows sharing its first prepared value: a ``mapInPandas`` prepares each
   row with the check's own code and hashes that value into a bucket, and
@@ -116,8 +116,9 @@ def run_checks_spark(
     are resolved on the driver and shipped as values. ``buckets``: groups of
     rows per grouped rule (default ``spark.sql.shuffle.partitions``);
     ``chunk_rows``: rows a worker checks at once (memory against repeated
-    work on values that recur). A rule
-    no Spark plan exists for raises ``WorkbenchError`` naming it.
+    work on values that recur). A rule no Spark plan exists for raises
+    ``WorkbenchError`` naming it; a rule that cannot run raises what
+    ``run_checks`` raises.
     """
     require_pyspark()
     columns = [str(c) for c in frame.columns]
