@@ -148,6 +148,11 @@ class CheckKind:
     tests_missing: bool = False
     validate: Callable[[Mapping[str, Any]], None] | None = None
     column_params: tuple[str, ...] = ()
+    #: For a check not determined by unique: a row's answer depends only on the rows sharing its first
+    #: prepared value (the value for ``unique``, the normalized key for ``consistent_mapping``), and a
+    #: row whose first prepared value is missing is not tested. An engine may then run the check group
+    #: by group (``workbench.spark.assess``).
+    grouped: bool = False
 
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)
@@ -854,7 +859,7 @@ _DATE_PARAMS = (
 for _kind in (
     CheckKind("not_null", "the value is present (not empty or blank)", "completeness", _c_not_null,
               tests_missing=True),
-    CheckKind("unique", "no two rows share the value", "uniqueness", _c_unique),
+    CheckKind("unique", "no two rows share the value", "uniqueness", _c_unique, grouped=True),
     CheckKind("matches", "the text matches a regular expression (at its start; anchor with $)", "validity",
               _c_matches, (Param("pattern", "regex", True, doc="regular expression"),)),
     CheckKind("in_set", "the value is one of a list (compared as text)", "validity", _c_in_set,
@@ -891,7 +896,7 @@ for _kind in (
               (Param("columns", "list", True, doc="columns the value determines, e.g. [city, state]"),
                Param("key_is_postcode", "boolean", default=True,
                      doc="compare the value as a postcode (ZIP+4 = ZIP); false: as text")),
-              validate=_validate_columns_list, column_params=("columns",)),
+              validate=_validate_columns_list, column_params=("columns",), grouped=True),
     CheckKind("dates_ordered", "the date is not after the date in another column (signup before update, "
               "birth before signup)", "consistency", _c_dates_ordered,
               (Param("later", "column", True, doc="column whose date must not come first"),

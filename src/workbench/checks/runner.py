@@ -27,7 +27,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from workbench.checks import validators as v
-from workbench.checks.library import Context, Rule, checked_region, get_kind
+from workbench.checks.library import Compiled, Context, Rule, checked_region, get_kind
 from workbench.checks.rules_file import RuleSet, resolve_members
 from workbench.errors import ConfigError, WorkbenchError
 
@@ -64,24 +64,9 @@ def run_checks(
         default_region = rules.default_region
     if default_region is not None:
         default_region = checked_region(default_region)
-    _check_names(rule_list)
-    if key is not None and key not in frame.columns:
-        raise WorkbenchError(f"key column {key!r} is not in the frame; columns: {', '.join(map(str, frame.columns))}")
-    for rule in rule_list:
-        for col in rule.columns:
-            if col not in frame.columns:
-                raise WorkbenchError(
-                    f"rule {rule.name!r} reads column {col!r}, which the frame does not have; "
-                    f"columns: {', '.join(map(str, frame.columns))}",
-                    column=col,
-                )
+    check_runnable(rule_list, list(frame.columns), key)
     stamp = pd.Timestamp.now() if as_of is None else pd.Timestamp(as_of)
-    cache = _FrameCache(frame)
-    ctx = Context(as_of=stamp, references=references, column_type=cache.column_type,
-                  default_region=default_region)
-    status = np.empty((len(rule_list), len(frame)), dtype=np.int8)
-    for i, rule in enumerate(rule_list):
-        status[i] = _evaluate(rule, cache, ctx)
+    status = rule_statuses(frame, rule_list, as_of=stamp, references=references, default_region=default_region)
     return CheckResults(frame, rule_list, status, key=key, as_of=stamp, purposes=dict(purposes or {}))
 
 
@@ -91,6 +76,24 @@ def rule_status(frame: pd.DataFrame, rule: Rule, *, as_of: pd.Timestamp | str | 
     """One rule's per-row outcome as a nullable boolean Series (True pass, False fail, NA not tested)."""
     return run_checks(frame, [rule], as_of=as_of, references=references,
                       default_region=default_region).row_status[rule.name]
+
+
+def check_runnable(rules: list[Rule], columns: list[Any], key: str | None) -> None:
+    """WorkbenchError unless the rules have distinct names and every column they (and ``key``) read exists.
+
+    The one check both engines make before running (``workbench.spark.assess`` too).
+    """
+    _check_names(rules)
+    if key is not None and key not in columns:
+        raise WorkbenchError(f"key column {key!r} is not in the frame; columns: {', '.join(map(str, columns))}")
+    for rule in rules:
+        for col in rule.columns:
+            if col not in columns:
+                raise WorkbenchError(
+                    f"rule {rule.name!r} reads column {col!r}, which the frame does not have; "
+                    f"columns: {', '.join(map(str, columns))}",
+                    column=col,
+                )
 
 
 def _check_names(rules: list[Rule]) -> None:
@@ -181,10 +184,7 @@ def _evaluate(rule: Rule, cache: _FrameCache, ctx: Context) -> np.ndarray:
     check = compiled.check
     try:
         if not check.determined_by_unique:  # the answer for a row depends on other rows
-            if len(compiled.columns) == 1 and not compiled.frame:
-                return _run(check, compiled.prepare(cache.values(compiled.columns[0])), cache.n, rule)
-            rows = pd.DataFrame({c: cache.values(c) for c in compiled.columns})
-            return _run(check, compiled.prepare(rows), cache.n, rule)
+            return _run(check, _prepared(compiled, cache), cache.n, rule)
         if len(compiled.columns) == 1 and not compiled.frame:
             codes, uniques = cache.distinct(compiled.columns[0])
             per_value = _run(check, compiled.prepare(uniques), len(uniques), rule)
@@ -198,6 +198,42 @@ def _evaluate(rule: Rule, cache: _FrameCache, ctx: Context) -> np.ndarray:
         raise
     except Exception as exc:  # a user's pattern or data made the check itself fail
         raise WorkbenchError(f"rule {rule.name!r} could not run: {type(exc).__name__}: {exc}") from exc
+
+
+def rule_statuses(frame: pd.DataFrame, rules: list[Rule], *, as_of: pd.Timestamp,
+                  references: Mapping[str, Any] | Callable[[str], Any] | None = None,
+                  default_region: str | None = None,
+                  column_type: Callable[[str], str] | None = None) -> np.ndarray:
+    """(rules x rows) int8: 1 pass, 0 fail, -1 not tested. ``column_type`` defaults to guessing from ``frame``.
+
+    The evaluation both engines share: the Spark engine runs it on chunks of
+    rows (row-local rules) or on groups of related rows, with the column types
+    guessed once for the whole dataset.
+    """
+    cache = _FrameCache(frame)
+    ctx = Context(as_of=as_of, references=references, column_type=column_type or cache.column_type,
+                  default_region=default_region)
+    status = np.empty((len(rules), len(frame)), dtype=np.int8)
+    for i, rule in enumerate(rules):
+        status[i] = _evaluate(rule, cache, ctx)
+    return status
+
+
+def guess_column_type(frame: pd.DataFrame, column: str) -> str:
+    """'number', 'date' or 'text': how an expression reads ``column`` (from its dtype and first distinct values)."""
+    return _FrameCache(frame).column_type(column)
+
+
+def prepared_rows(rule: Rule, frame: pd.DataFrame, ctx: Context) -> pd.Series | pd.DataFrame:
+    """What ``rule``'s check runs on when it is not determined by unique: every row's prepared value(s),
+    labelled by row position (rows the preparation drops are not tested)."""
+    return _prepared(rule.kind.compile(rule, ctx), _FrameCache(frame))
+
+
+def _prepared(compiled: Compiled, cache: _FrameCache) -> pd.Series | pd.DataFrame:
+    if len(compiled.columns) == 1 and not compiled.frame:
+        return compiled.prepare(cache.values(compiled.columns[0]))
+    return compiled.prepare(pd.DataFrame({c: cache.values(c) for c in compiled.columns}))
 
 
 def _run(check: pa.Check, obj: pd.Series | pd.DataFrame, size: int, rule: Rule) -> np.ndarray:
@@ -237,20 +273,7 @@ class CheckResults:
     @cached_property
     def summary(self) -> pd.DataFrame:
         """One row per rule: counts, pass rate (1.0 when nothing was tested) and whether it passed."""
-        tested = (self.status != UNTESTED).sum(axis=1)
-        failed = (self.status == FAIL).sum(axis=1)
-        rows = []
-        for i, rule in enumerate(self.rules):
-            t, f = int(tested[i]), int(failed[i])
-            rate = 1.0 if t == 0 else (t - f) / t
-            rows.append({
-                "name": rule.name, "check": rule.check, "column": rule.column or ", ".join(rule.columns),
-                "dimension": rule.dimension, "severity": rule.severity, "mostly": rule.mostly,
-                "tested": t, "failed": f, "pass_rate": rate,
-                "passed": f == 0 or (rule.mostly is not None and rate >= rule.mostly),
-            })
-        cols = ["name", "check", "column", "dimension", "severity", "mostly", "tested", "failed", "pass_rate", "passed"]
-        return pd.DataFrame(rows, columns=cols).astype({"tested": "int64", "failed": "int64", "passed": bool})
+        return rule_summary(self.rules, (self.status != UNTESTED).sum(axis=1), (self.status == FAIL).sum(axis=1))
 
     @cached_property
     def row_status(self) -> pd.DataFrame:
@@ -275,7 +298,7 @@ class CheckResults:
                 "rule": rule.name,
                 "key": keys.iloc[pos].to_numpy(),
                 "column": rule.column or ", ".join(cols),
-                "value": _value_text(self.frame, cols, pos, labelled=len(cols) > 1 or rule.column is None),
+                "value": failure_values(self.frame, cols, pos, labelled=len(cols) > 1 or rule.column is None),
                 "row": pos,
             }))
         if not parts:
@@ -353,7 +376,22 @@ class CheckResults:
         raise WorkbenchError(f"no rule named {name!r}; rules: {', '.join(r.name for r in self.rules)}")
 
 
-def _value_text(frame: pd.DataFrame, cols: list[str], pos: np.ndarray, *, labelled: bool) -> np.ndarray:
+def rule_summary(rules: list[Rule], tested: Iterable[int], failed: Iterable[int]) -> pd.DataFrame:
+    """One row per rule from its counts of tested and failed rows: pass rate and whether it passed."""
+    rows = []
+    for rule, t, f in zip(rules, map(int, tested), map(int, failed), strict=True):
+        rate = 1.0 if t == 0 else (t - f) / t
+        rows.append({
+            "name": rule.name, "check": rule.check, "column": rule.column or ", ".join(rule.columns),
+            "dimension": rule.dimension, "severity": rule.severity, "mostly": rule.mostly,
+            "tested": t, "failed": f, "pass_rate": rate,
+            "passed": f == 0 or (rule.mostly is not None and rate >= rule.mostly),
+        })
+    cols = ["name", "check", "column", "dimension", "severity", "mostly", "tested", "failed", "pass_rate", "passed"]
+    return pd.DataFrame(rows, columns=cols).astype({"tested": "int64", "failed": "int64", "passed": bool})
+
+
+def failure_values(frame: pd.DataFrame, cols: list[str], pos: np.ndarray, *, labelled: bool) -> np.ndarray:
     """The offending value as text (None when missing); ``col=value; ...`` for several columns."""
     texts = []
     for col in cols:
