@@ -478,8 +478,12 @@ def cluster_component(edges: np.ndarray, threshold: float):
     dedupe's own function first finds the components again, in a temporary
     directory and memory map of its own per call, which at a million records
     (a hundred thousand small components) cost more than the clustering.
-    Equal to dedupe's output, tested.
+    Equal to dedupe's output, tested: a lone pair, as in dedupe, only when it scores above the threshold.
     """
+    if len(edges) == 1:
+        if edges["score"][0] > threshold:
+            yield tuple(edges["pairs"][0]), (edges["score"][0],) * 2
+        return
     i_to_id, condensed, n = dd_clustering.condensedDistance(edges)
     linkage = hierarchy.linkage(condensed, method="centroid")
     partition = flat_clusters(linkage, 1 - threshold)
