@@ -437,31 +437,38 @@ def cluster_edges(edges: pd.DataFrame, n_records: int, threshold: float, *,
     bounds = np.flatnonzero(np.diff(edge_comp[order])) + 1
     groups = np.split(order, bounds)
     ls, rs, ss = el[inner], er[inner], edges["score"].to_numpy()[inner]
-    dtype = np.dtype([("pairs", "int64", 2), ("score", "f4")])
     with _bar(len(groups), "cluster", progress) as bar:
         for g in groups:
-            if len(g) == 1:  # a lone pair: a cluster of two (what dedupe yields), without its per-call cost
-                a, b, sc = ls[g[0]], rs[g[0]], ss[g[0]]
-                if sc > threshold:
-                    cluster[[a, b]] = min(a, b)
-                    confidence[[a, b]] = sc
-                bar.update(1)
-                continue
-            arr = np.empty(len(g), dtype=dtype)
-            arr["pairs"] = np.column_stack([ls[g], rs[g]])
-            arr["score"] = ss[g]
-            if sizes[edge_comp[g[0]]] > max_component:
-                cut, parts = split_oversized(arr, threshold, max_component)
+            found, cut = cluster_group(ls[g], rs[g], ss[g], int(sizes[edge_comp[g[0]]]), threshold, max_component)
+            if cut is not None:
                 report["oversized_cut_at"] = max(report.get("oversized_cut_at", 0.0), round(cut, 4))
-                found = (c for part in parts for c in cluster_component(part, threshold))
-            else:
-                found = cluster_component(arr, threshold)
             for members, scores in found:
                 ids = np.asarray(members, dtype="int64")
                 cluster[ids] = ids.min()
                 confidence[ids] = np.asarray(scores, dtype="f4")
             bar.update(1)
     return cluster, confidence, report
+
+
+def cluster_group(left: np.ndarray, right: np.ndarray, score: np.ndarray, size: int, threshold: float,
+                  max_component: int = MAX_COMPONENT) -> tuple[list, float | None]:
+    """The clusters of 2+ records in one connected component: ([(members, confidences)], the cut or None).
+
+    ``left``, ``right``, ``score``: every scored pair inside the component (weak
+    ones too), distinct pairs with ``left < right``; ``size``: its records. A component
+    above ``max_component`` is cut first (:func:`split_oversized`) and the cut
+    returned. The one per-component step of both engines (this module's
+    :func:`cluster_edges`, and ``workbench.spark.clustering`` in applyInPandas).
+    """
+    if len(left) == 1:  # a lone pair: a cluster of two (what dedupe yields), without its per-call cost
+        return ([((left[0], right[0]), (score[0], score[0]))] if score[0] > threshold else []), None
+    arr = np.empty(len(left), dtype=[("pairs", "int64", 2), ("score", "f4")])
+    arr["pairs"] = np.column_stack([left, right])
+    arr["score"] = score
+    if size > max_component:
+        cut, parts = split_oversized(arr, threshold, max_component)
+        return [c for part in parts for c in cluster_component(part, threshold)], cut
+    return list(cluster_component(arr, threshold)), None
 
 
 def cluster_component(edges: np.ndarray, threshold: float):

@@ -7,6 +7,18 @@ pyspark is imported only when a Spark entry point is used.
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from workbench.spark.session import local_session, require_pyspark
 
-__all__ = ["local_session", "require_pyspark"]
+__all__ = ["cluster_edges", "connected_components", "local_session", "require_pyspark"]
+
+#: Names imported on first use: their modules import the matching engine (dedupe, scipy).
+_LAZY = {"cluster_edges": "workbench.spark.clustering", "connected_components": "workbench.spark.components"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
