@@ -30,12 +30,10 @@ def test_spark_engine_matches_the_single_machine_engine(spark, tmp_path):
     ds = ws.load(SAMPLES / "customers.csv", key="customer_id", name="customers")
     dd = ws.deduper(ds)
     label_from_truth(dd, 20)
-    first = dd.cluster(progress=False)
+    local = dd.cluster(progress=False)  # learns the blocking rules; its saved model then runs on Spark
     with pytest.raises(WorkbenchError, match="unknown engine 'dask'"):
         dd.cluster(progress=False, engine="dask")
-
-    local = cluster_with_model(ws, ds, MatchModel.load(first.model_path), progress=False)
-    on_spark = cluster_with_model(ws, ds, MatchModel.load(first.model_path), progress=False, engine="spark",
+    on_spark = cluster_with_model(ws, ds, MatchModel.load(local.model_path), progress=False, engine="spark",
                                   spark=spark)
     lf, sf = local.figures, on_spark.figures
     assert sf["engine"] == "spark"
@@ -56,7 +54,7 @@ def test_spark_engine_matches_the_single_machine_engine(spark, tmp_path):
 
     # the stages themselves: the same block keys, and the same candidate pairs when blocks are
     # windowed (a cap of 20 windows many of the sample's blocks)
-    model = MatchModel.load(first.model_path)
+    model = MatchModel.load(local.model_path)
     names = model.featurizer.names
     prepared = prepare_all(keyed_records(ds), model.fields, False)[names]
     keys_dir = local.folder / "keys_left"
