@@ -50,6 +50,7 @@ def spark_scoring(spark: Any, model: MatchModel, raw: pd.DataFrame, folder: Path
 
     t = time.perf_counter()
     keys = keys_frame(records, plan.predicates, names).persist()
+    log.figures["block_keys"] = keys.count()  # materialized here, so the stage's time is its own
     log.time("block keys", t)
 
     t = time.perf_counter()
