@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float,
                    help="match threshold (default: the model's, or suggested from the labels)")
     p.add_argument("--save-model", metavar="JSON", help="write the model the run used here (with its blocking rules)")
+    p.add_argument("--engine", choices=("local", "spark"), default="local",
+                   help="run the matching stages on this machine (default) or on Spark (pyspark, Java 17)")
+    p.add_argument("--master", metavar="URL", help="with --engine spark: the Spark master (default local[2])")
     p.set_defaults(func=cmd_dedupe)
 
     p = sub.add_parser("link", help="link an acquired list to the master with a model trained from saved labels")
@@ -386,6 +389,10 @@ def _check_out(out: str) -> None:
 def cmd_dedupe(args: argparse.Namespace) -> int:
     from workbench.errors import WorkbenchError
 
+    if args.master and args.engine != "spark":
+        raise WorkbenchError("--master needs --engine spark")
+    if args.update and args.engine != "local":
+        raise WorkbenchError("--update runs on this machine only (no --engine spark)")
     if args.update:
         return _update(args)
     if not args.out or not args.key:
@@ -394,18 +401,23 @@ def cmd_dedupe(args: argparse.Namespace) -> int:
     ws = _headless_workspace(args)
     ds = ws.load(args.file, key=args.key)
     task = f"dedupe:cli:{ds.name}:v{ds.version}"
+    engine = {"engine": args.engine}
+    if args.engine == "spark":
+        from workbench.spark import local_session
+
+        engine["spark"] = local_session(args.master or "local[2]")
     if args.model:
         from workbench.matching.clustering import cluster_with_model
         from workbench.matching.trained import MatchModel
 
         clustering = cluster_with_model(ws, ds, MatchModel.load(args.model), task=task, threshold=args.threshold,
-                                        progress=sys.stderr.isatty())
+                                        progress=sys.stderr.isatty(), **engine)
         trained_on = f"model {Path(args.model).name}"
     else:
         dd = ws.deduper(ds, task=task)
         n = dd.labels.import_training(args.labels, key=args.key)
         dd.refresh()
-        clustering = dd.cluster(args.threshold, progress=sys.stderr.isatty())
+        clustering = dd.cluster(args.threshold, progress=sys.stderr.isatty(), **engine)
         trained_on = f"{n} labels"
     _write_table(clustering.clusters[["key", "cluster_id", "confidence"]], args.out, ws, clustering.result)
     if args.save_model:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from workbench import artifacts
 from workbench.cluster_ids import stable_clusters
+from workbench.errors import WorkbenchError
 from workbench.matching import scale
 from workbench.matching.labels import Label, LabelStore
 from workbench.matching.pipeline import PlanLearner, ScoredRun, run_folder, run_scoring
@@ -84,17 +85,43 @@ class Clustering:
 
 def cluster_records(ws: Workspace, dataset: Dataset, raw: pd.DataFrame, model: MatchModel, run: Run, task: str, *,
                     labels: Sequence[Label] = (), learn: PlanLearner | None = None, progress: Any = True,
-                    workers: int | None = None, extra: dict[str, Any] | None = None) -> Clustering:
-    """Score and cluster every record of ``raw`` (keyed by record key) in ``run``; store and return the result."""
+                    workers: int | None = None, extra: dict[str, Any] | None = None, engine: str = "local",
+                    spark: Any = None) -> Clustering:
+    """Score and cluster every record of ``raw`` (keyed by record key) in ``run``; store and return the result.
+
+    ``engine``: "local" (DuckDB and a process pool) or "spark" (on ``spark``, a
+    SparkSession, default ``workbench.spark.local_session()``); the same stages and storing.
+    """
+    check_engine(engine)
     folder = run_folder(ws.path / "matching" / slug(task), run.id)
-    scored = run_scoring(model, raw, None, folder, labels=labels, learn=learn, progress=progress, workers=workers)
-    t = time.perf_counter()
-    cluster_pos, confidence, report = scale.cluster_edges(scored.edges, len(scored.left_keys), model.threshold,
-                                                          progress=progress)
+    if engine == "spark":
+        from workbench.spark import local_session
+        from workbench.spark.engine import cluster_on_spark, spark_scoring
+
+        spark = spark if spark is not None else local_session()
+        scored = spark_scoring(spark, model, raw, folder, labels=labels, learn=learn, progress=progress)
+        t = time.perf_counter()
+        cluster_pos, confidence, report = cluster_on_spark(spark, scored)
+    else:
+        scored = run_scoring(model, raw, None, folder, labels=labels, learn=learn, progress=progress,
+                             workers=workers)
+        t = time.perf_counter()
+        cluster_pos, confidence, report = scale.cluster_edges(scored.edges, len(scored.left_keys), model.threshold,
+                                                              progress=progress)
     keys = scored.left_keys
     clusters = pd.DataFrame({"key": keys, "cluster_id": keys[cluster_pos], "confidence": confidence})
     scored.log.time("cluster", t)
     return finish_clustering(ws, dataset, raw, model, run, task, scored, clusters, report, extra=extra)
+
+
+#: The engines that run the matching stages.
+ENGINES = ("local", "spark")
+
+
+def check_engine(engine: str) -> None:
+    """A clear error for an engine that is not one of :data:`ENGINES`."""
+    if engine not in ENGINES:
+        raise WorkbenchError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
 
 
 def finish_clustering(ws: Workspace, dataset: Dataset, raw: pd.DataFrame, model: MatchModel, run: Run, task: str,
@@ -119,20 +146,21 @@ def finish_clustering(ws: Workspace, dataset: Dataset, raw: pd.DataFrame, model:
 
 def cluster_with_model(ws: Workspace, dataset: Dataset | str, model: MatchModel, *, task: str | None = None,
                        threshold: float | None = None, progress: Any = True,
-                       workers: int | None = None) -> Clustering:
+                       workers: int | None = None, engine: str = "local", spark: Any = None) -> Clustering:
     """Cluster a dataset headless with a saved model (its blocking rules and name frequencies as saved).
 
     The labels and review decisions stored under ``task`` (default: the
     model's task) are applied as in a labeling session's clustering: an
-    analyst's label beats the model, a split stays split.
+    analyst's label beats the model, a split stays split. ``engine``, ``spark``: see :func:`cluster_records`.
     """
+    check_engine(engine)
     ds = ws.dataset(dataset) if isinstance(dataset, str) else dataset
     task = task or model.task or f"dedupe:{ds.name}"
     if threshold is not None:
         model.threshold = float(threshold)
     with ws.run("dedupe", ds, task=task, threshold=model.threshold, model=model.labels_sha256) as run:
         return cluster_records(ws, ds, keyed_records(ds), model, run, task, labels=LabelStore(ws, task).active(),
-                               progress=progress, workers=workers)
+                               progress=progress, workers=workers, engine=engine, spark=spark)
 
 
 def _store(ws: Workspace, task: str, run_id: int, scored: ScoredRun, clusters: pd.DataFrame,

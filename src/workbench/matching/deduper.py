@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from workbench.matching.clustering import Clustering, cluster_records
+from workbench.matching.clustering import Clustering, check_engine, cluster_records
 from workbench.matching.pipeline import learn_plan
 from workbench.matching.session import MatchingSession
 
@@ -27,7 +27,7 @@ class Deduper(MatchingSession):
         super().__init__(ws, task, dataset, dataset, **options)
 
     def cluster(self, threshold: float | None = None, *, progress: bool = True,
-                workers: int | None = None) -> Clustering:
+                workers: int | None = None, engine: str = "local", spark=None) -> Clustering:
         """Cluster every record with the model trained so far; the ``Clustering`` is also stored.
 
         ``progress``: True for a tqdm bar per stage, False for none, or a function
@@ -39,12 +39,16 @@ class Deduper(MatchingSession):
         ``cluster_id`` is the smallest record key of the cluster, so ids are
         stable and readable; singletons are their own cluster with confidence 1.
         The run's folder holds the model (``model.json``) with the blocking rules it learned.
+
+        ``engine="spark"`` runs the stages on Spark (``spark``: a SparkSession, default
+        ``workbench.spark.local_session()``); learning blocking stays here (it reads a sample).
         """
+        check_engine(engine)
         model = self.model(threshold)
         with self.ws.run("dedupe", self.left_ds, task=self.task, threshold=model.threshold) as run:
             clustering = cluster_records(self.ws, self.left_ds, self.left_raw, model, run, self.task,
                                          labels=self.labels.active(), learn=partial(learn_plan, self),
-                                         progress=progress, workers=workers,
+                                         progress=progress, workers=workers, engine=engine, spark=spark,
                                          extra={"labels": self.labels.counts()})
         self.last_run = clustering.result
         self.last_clustering = clustering

@@ -67,19 +67,16 @@ def prepare_all(raw: pd.DataFrame, fields, progress: bool) -> pd.DataFrame:
     return pd.concat(parts) if parts else prepare_records(raw.iloc[:0].reset_index(), "__key__", fields)
 
 
-def run_scoring(model: MatchModel, left_raw: pd.DataFrame, right_raw: pd.DataFrame | None, folder: Path, *,
-                labels: Sequence[Label] = (), learn: PlanLearner | None = None, progress: bool = True,
-                workers: int | None = None) -> ScoredRun:
-    """Score every candidate pair of the records (keyed raw frames; ``right_raw`` None to deduplicate) with ``model``.
+def prepare_and_plan(model: MatchModel, left_raw: pd.DataFrame, right_raw: pd.DataFrame | None, folder: Path, *,
+                     learn: PlanLearner | None = None, progress: bool = True
+                     ) -> tuple[pd.DataFrame, pd.DataFrame, BlockingPlan, scale.StageLog]:
+    """The stages both engines share before block keys: prepare every record, then the blocking plan.
 
-    Blocking rules are the model's; a model without them (fresh from a labeling
-    session) learns them with ``learn`` and keeps them. Name frequencies are
-    the model's when it carries them (a loaded model), else the whole data's.
-    ``labels`` beat the model (matches score 1, distinct pairs 0). Files go to ``folder``.
+    Returns the prepared left and right records (the same frame to deduplicate),
+    the plan (the model's rules, or learned with ``learn`` and kept in the model) and the log.
     """
     log = scale.StageLog()
     dedupe_mode = right_raw is None
-    names = model.featurizer.names
 
     t = time.perf_counter()
     left_all = prepare_all(left_raw, model.fields, progress)
@@ -103,9 +100,27 @@ def run_scoring(model: MatchModel, left_raw: pd.DataFrame, right_raw: pd.DataFra
         log.figures["blocking_likely_matches"] = plan.positives
         if plan.warning():
             log.figures["blocking_warning"] = plan.warning()
-            warnings.warn(plan.warning(), BlockingRecallWarning, stacklevel=4)
+            warnings.warn(plan.warning(), BlockingRecallWarning, stacklevel=5)
     log.time("learn blocking", t)
     log.figures["blocking"] = " | ".join(plan.describe())
+
+    return left_all, right_all, plan, log
+
+
+def run_scoring(model: MatchModel, left_raw: pd.DataFrame, right_raw: pd.DataFrame | None, folder: Path, *,
+                labels: Sequence[Label] = (), learn: PlanLearner | None = None, progress: bool = True,
+                workers: int | None = None) -> ScoredRun:
+    """Score every candidate pair of the records (keyed raw frames; ``right_raw`` None to deduplicate) with ``model``.
+
+    Blocking rules are the model's; a model without them (fresh from a labeling
+    session) learns them with ``learn`` and keeps them. Name frequencies are
+    the model's when it carries them (a loaded model), else the whole data's.
+    ``labels`` beat the model (matches score 1, distinct pairs 0). Files go to ``folder``.
+    """
+    dedupe_mode = right_raw is None
+    names = model.featurizer.names
+    left_all, right_all, plan, log = prepare_and_plan(model, left_raw, right_raw, folder, learn=learn,
+                                                      progress=progress)
 
     t = time.perf_counter()
     offset = len(left_all)

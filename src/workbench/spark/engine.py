@@ -1,0 +1,237 @@
+"""The matching stages on Spark: block keys, candidate pairs, scoring, then clustering, as one machine runs them.
+
+Preparing the records and learning blocking stay on the driver and are shared
+with the single-machine engine (``pipeline.prepare_and_plan``: blocking is
+learned from a sample). Then:
+
+- block keys with ``mapInPandas``, by ``blocking.block_keys`` and ``scale.sort_keys``
+  per partition (one implementation of the keys);
+- candidate pairs as Spark SQL joins with ``scale.candidate_pairs``' caps: blocks
+  up to ``MAX_BLOCK`` paired in full, larger ones windowed in ``sk`` order;
+- scoring with the model's featurizer and classifier in ``mapInPandas`` over
+  Arrow; the model travels to the workers as its document (never a pickle of it);
+- the kept edges are collected: the run's store writes them from the driver on
+  both engines. Components are then completed on the driver's edges exactly as
+  one machine does (``scale.complete_components``), the added pairs scored on
+  Spark; labels applied; then components and clustering per component on Spark
+  (``workbench.spark.clustering``).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from workbench.errors import WorkbenchError
+from workbench.matching import scale
+from workbench.matching.blocking import block_keys
+from workbench.matching.labels import Label
+from workbench.matching.pipeline import PlanLearner, ScoredRun, _apply_labels, prepare_and_plan
+from workbench.matching.trained import MatchModel
+from workbench.spark.session import require_pyspark
+
+#: Models rebuilt from their document in this Python worker, by broadcast id (workers are reused).
+_MODELS: dict[str, MatchModel] = {}
+
+
+def spark_scoring(spark: Any, model: MatchModel, raw: pd.DataFrame, folder: Path, *, labels: Sequence[Label] = (),
+                  learn: PlanLearner | None = None, progress: Any = True) -> ScoredRun:
+    """``pipeline.run_scoring`` of one dataset (deduplication) with the keys, pairs and scores worked on Spark."""
+    require_pyspark()
+    left_all, _, plan, log = prepare_and_plan(model, raw, None, folder, learn=learn, progress=progress)
+    names = model.featurizer.names
+    records = records_frame(spark, left_all[names])
+
+    t = time.perf_counter()
+    keys = keys_frame(records, plan.predicates, names).persist()
+    log.figures["block_keys"] = keys.count()  # materialized here, so the stage's time is its own
+    log.time("block keys", t)
+
+    t = time.perf_counter()
+    pairs, counts = candidate_pairs(keys)
+    pairs = pairs.persist()
+    counts["pairs"] = pairs.count()
+    keys.unpersist()
+    log.time("candidate pairs", t)
+    log.figures.update(counts)
+
+    t = time.perf_counter()
+    threshold = model.threshold
+    scorer = PairScorer(spark, model, records, len(names))
+    edges = scorer.scored(pairs, min_score=min(0.5, threshold) / 2).toPandas()
+    edges = edges.sort_values(["l", "r"], kind="stable", ignore_index=True)
+    pairs.unpersist()
+    log.time("score", t)
+    log.figures.update({"scored": int(counts["pairs"]), "kept": len(edges)})
+
+    # Complete components as one machine does, on the driver's copy of the edges (the store writes
+    # them from there anyway): exact parity. Only the pairs it adds are scored, on Spark.
+    t = time.perf_counter()
+    n_before = len(edges)
+    edges = scale.complete_components(edges, threshold, scorer.positions)
+    log.time("complete components", t)
+    log.figures["component_pairs_added"] = len(edges) - n_before
+    log.figures["engine"] = "spark"
+    keys_arr = left_all.index.to_numpy()
+    edges = _apply_labels(labels, edges, keys_arr, keys_arr, len(left_all), True)
+    return ScoredRun(folder, keys_arr, keys_arr, edges, plan, log, threshold, model)
+
+
+def cluster_on_spark(spark: Any, scored: ScoredRun) -> tuple[np.ndarray, np.ndarray, dict]:
+    """``scale.cluster_edges`` of a run's edges on Spark: (cluster position, confidence, report) per record."""
+    from workbench.spark.clustering import cluster_edges
+
+    edges = spark.createDataFrame(scored.edges[["l", "r", "score"]].astype({"l": "int64", "r": "int64",
+                                                                              "score": "float32"}),
+                                  schema="l long, r long, score float")
+    result = cluster_edges(edges, scored.threshold)
+    cluster, confidence = result.arrays(len(scored.left_keys))
+    return cluster, confidence, result.report
+
+
+# -- stages ------------------------------------------------------------------------
+def records_frame(spark: Any, prepared: pd.DataFrame) -> Any:
+    """Prepared records as a Spark DataFrame ``rid`` (position), ``c0``.. (fields in order, text or null).
+
+    Columns are renamed: a field's name need not be a valid Spark column name.
+    """
+    cols = {"rid": np.arange(len(prepared), dtype="int64")}
+    for i, name in enumerate(prepared.columns):
+        values = scale.to_columns(prepared, [name])[0]
+        odd = next((v for v in values if v is not None and not isinstance(v, str)), None)
+        if odd is not None:
+            raise WorkbenchError(f"prepared field {name!r} holds a {type(odd).__name__} ({odd!r}), not text: "
+                                 "the Spark engine ships prepared fields as text")
+        cols[f"c{i}"] = values
+    schema = ", ".join(["rid long"] + [f"c{i} string" for i in range(len(prepared.columns))])
+    return spark.createDataFrame(pd.DataFrame(cols), schema=schema)
+
+
+def _fields(batch: pd.DataFrame, prefix: str, n_fields: int) -> list[np.ndarray]:
+    """A batch's fields as ``scale.to_columns`` gives them: one object array each, None for missing."""
+    return scale.to_columns(batch, [f"{prefix}{i}" for i in range(n_fields)])
+
+
+def keys_frame(records: Any, predicates: Sequence, names: Sequence[str]) -> Any:
+    """Block keys of every record (``rid``, ``pred``, ``key``, ``sk``), as ``scale.write_block_keys`` writes them.
+
+    ``names``: the fields of ``records``' columns ``c0``.. in order (the predicates read them by name).
+    """
+    names = list(names)
+
+    def keyed(batches):
+        for batch in batches:
+            fields = _fields(batch, "c", len(names))
+            chunk = pd.DataFrame(dict(zip(names, fields, strict=True)))
+            keys = block_keys(chunk, predicates)
+            pos = keys["rid"].to_numpy()
+            yield pd.DataFrame({"rid": batch["rid"].to_numpy("int64")[pos], "pred": keys["pred"].astype("int32"),
+                                "key": keys["key"].astype(object),
+                                "sk": scale.sort_keys(chunk).to_numpy()[pos]})
+
+    return records.mapInPandas(keyed, "rid long, pred int, key string, sk string")
+
+
+def candidate_pairs(keys: Any, *, max_block: int = scale.MAX_BLOCK, window: int | None = None) -> tuple[Any, dict]:
+    """Distinct pairs (``l`` < ``r``) of a dedupe join on block keys, and the windowed blocks' counts.
+
+    ``scale.candidate_pairs``' rule: blocks up to ``max_block`` records are
+    paired in full; in a larger one each record is paired with the ``window``
+    records after it in ``sk, rid`` order (an equi-join on the rank, not a range join).
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    window = scale.WINDOW if window is None else window
+    sizes = keys.groupBy("pred", "key").agg(F.count(F.lit(1)).alias("n"))
+    k = keys.join(sizes.where(F.col("n") > 1), ["pred", "key"])
+    small = k.where(F.col("n") <= max_block).select("pred", "key", "rid")
+    a, b = small.alias("a"), small.alias("b")
+    full = (a.join(b, (F.col("a.pred") == F.col("b.pred")) & (F.col("a.key") == F.col("b.key"))
+                   & (F.col("a.rid") < F.col("b.rid")))
+            .select(F.col("a.rid").alias("l"), F.col("b.rid").alias("r")))
+    big = (k.where(F.col("n") > max_block)
+           .select("pred", "key", "rid",
+                   F.row_number().over(Window.partitionBy("pred", "key").orderBy("sk", "rid")).alias("rn")))
+    steps = keys.sparkSession.range(1, window + 1).select(F.col("id").alias("step"))
+    ahead = big.crossJoin(steps).select("pred", "key", F.col("rid").alias("rid_a"),
+                                        (F.col("rn") + F.col("step")).alias("rn"))
+    windowed = (ahead.join(big, ["pred", "key", "rn"]).where(F.col("rid_a") != F.col("rid"))
+                .select(F.least("rid_a", "rid").alias("l"), F.greatest("rid_a", "rid").alias("r")))
+    pairs = full.unionByName(windowed).distinct()
+    n_blocks, n_records = (sizes.where(F.col("n") > max_block)
+                           .agg(F.count(F.lit(1)), F.coalesce(F.sum("n"), F.lit(0))).first())
+    return pairs, {"windowed_blocks": int(n_blocks), "windowed_block_records": int(n_records)}
+
+
+class PairScorer:
+    """Scores pairs of record positions on Spark with a model, its document broadcast to the workers."""
+
+    def __init__(self, spark: Any, model: MatchModel, records: Any, n_fields: int):
+        freq = model.featurizer.name_freq
+        document = {
+            "doc": model.to_dict(),
+            "names": None if freq is None else freq.index.astype(str).to_numpy(object),
+            "frequencies": None if freq is None else freq.to_numpy(dtype=float),
+            "min_freq": float(model.featurizer.min_freq),
+        }
+        self.spark, self.records, self.n_fields = spark, records, n_fields
+        self.model_id = uuid.uuid4().hex
+        self.document = spark.sparkContext.broadcast(document)
+
+    def scored(self, pairs: Any, *, min_score: float | None = None, keep: str | None = None) -> Any:
+        """``pairs`` (``l``, ``r`` and an optional ``keep`` column) with ``score`` (float), those >= ``min_score``."""
+        from pyspark.sql import functions as F
+
+        n = self.n_fields
+        left = self.records.select(F.col("rid").alias("l"), *[F.col(f"c{i}").alias(f"a{i}") for i in range(n)])
+        right = self.records.select(F.col("rid").alias("r"), *[F.col(f"c{i}").alias(f"b{i}") for i in range(n)])
+        joined = pairs.join(left, "l").join(right, "r")
+        document, model_id = self.document, self.model_id
+        extra = [keep] if keep else []
+
+        def score(batches):
+            model = _worker_model(model_id, document.value)
+            featurize, predict = model.featurizer.columns, model.predict
+            for batch in batches:
+                scores = predict(featurize(_fields(batch, "a", n), _fields(batch, "b", n))).astype("f4")
+                out = pd.DataFrame({"l": batch["l"].to_numpy("int64"), "r": batch["r"].to_numpy("int64"),
+                                    **{c: batch[c].to_numpy() for c in extra}, "score": scores})
+                yield out if min_score is None else out[scores >= min_score]
+
+        schema = "l long, r long, " + "".join(f"{c} long, " for c in extra) + "score float"
+        return joined.mapInPandas(score, schema)
+
+    def positions(self, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
+        """Scores of the pairs at positions ``li``, ``ri``, in their order (``scale.score_positions`` on Spark)."""
+        if not len(li):
+            return np.empty(0, dtype="f8")
+        todo = self.spark.createDataFrame(pd.DataFrame({"l": np.asarray(li, "int64"), "r": np.asarray(ri, "int64"),
+                                                        "i": np.arange(len(li), dtype="int64")}),
+                                          schema="l long, r long, i long")
+        out = self.scored(todo, keep="i").select("i", "score").toPandas()
+        scores = np.empty(len(li), dtype="f8")
+        scores[out["i"].to_numpy()] = out["score"].to_numpy()
+        return scores
+
+
+def _worker_model(model_id: str, document: dict) -> MatchModel:
+    """The model of a broadcast document, rebuilt once per Python worker as ``MatchModel.load`` rebuilds it."""
+    model = _MODELS.get(model_id)
+    if model is None:
+        from workbench.matching import vectorized
+
+        vectorized.THREADS = 1  # Spark's tasks are the parallelism, as the process pool's workers are
+        model = MatchModel.from_dict(document["doc"], source="the Spark engine's model")
+        if document["names"] is not None:
+            model.featurizer.name_freq = pd.Series(document["frequencies"], index=document["names"])
+            model.featurizer.min_freq = document["min_freq"]
+        _MODELS.clear()
+        _MODELS[model_id] = model
+    return model
