@@ -35,6 +35,8 @@ def local_session(master: str = "local[2]", *, app_name: str = "workbench", shuf
     cores = _local_cores(master)
     builder = (SparkSession.builder.master(master).appName(app_name)
                .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")  # no [Stage ...] bars over the CLI's output
+               .config("spark.cleaner.referenceTracking.cleanCheckpoints", "true")  # components checkpoint per round
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.sql.shuffle.partitions",
                        str(shuffle_partitions or (4 * cores if cores else 200))))
