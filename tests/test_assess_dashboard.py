@@ -127,7 +127,7 @@ def test_serve_puts_the_template_first_and_reads_the_folder_config(tmp_path):
     from workbench.dashboards import serve
 
     folder = NOTEBOOKS / "dashboards"
-    env = serve.environment(folder, {"JUPYTER_PATH": "/elsewhere"})
+    env = serve.voila_environment(folder, {"JUPYTER_PATH": "/elsewhere"})
     assert env["JUPYTER_PATH"].split(":") == [str(folder.resolve() / ".jupyter"), "/elsewhere"]
     cmd = serve.command(folder, port=1234, extra=["--debug"])
     assert "--template=workbench" in cmd and "--port=1234" in cmd and cmd[-1] == "--debug"

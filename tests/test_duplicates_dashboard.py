@@ -119,12 +119,12 @@ def test_id_churn_per_run_is_the_runs_stored_figures(deduped_workspace):
     churn = duplicates.id_churn(ws, c.dataset)
     assert len(churn) == 1 and churn["new"].iloc[0] == c.result["figures"]["ids_new"] > 0
     assert churn[["merge", "split", "move", "retire"]].sum().sum() == 0  # a first clustering only gives ids
-    fig = dplots.id_churn(pd.DataFrame({"run": [3, 7], "new": [10, 1], "merge": [0, 2], "split": [0, 1],
+    fig = dplots.id_churn_chart(pd.DataFrame({"run": [3, 7], "new": [10, 1], "merge": [0, 2], "split": [0, 1],
                                         "move": [0, 4], "retire": [0, 0]}))
     assert {b.name: list(b.y) for b in fig.data} == {"new": [10, 1], "merge": [0, 2], "split": [0, 1],
                                                      "move": [0, 4]}
     assert list(fig.data[0].x) == ["run 3", "run 7"]
-    assert _title(dplots.id_churn(churn.head(0))).endswith("none yet")
+    assert _title(dplots.id_churn_chart(churn.head(0))).endswith("none yet")
 
 
 def test_undone_labels_are_counted_apart(tmp_path):

@@ -108,13 +108,13 @@ def _synthetic_edges() -> pd.DataFrame:
 
 
 def test_clustering_equals_the_single_machine_engines(spark):
-    from workbench.spark.clustering import cluster_edges
+    from workbench.spark.clustering import spark_cluster_edges
 
     edges = _synthetic_edges()
     n = int(edges[["l", "r"]].to_numpy().max()) + 5
     want_cluster, want_conf, want_report = scale.cluster_edges(edges, n, 0.7, max_component=30, progress=False)
     assert want_report["oversized_components"] == 1 and (want_cluster != np.arange(n)).sum() > 300
-    ours = cluster_edges(spark.createDataFrame(edges), 0.7, max_component=30, buckets=3, distributed=True)
+    ours = spark_cluster_edges(spark.createDataFrame(edges), 0.7, max_component=30, buckets=3, distributed=True)
     cluster, conf = ours.arrays(n)
     np.testing.assert_array_equal(cluster, want_cluster)
     np.testing.assert_allclose(conf, want_conf, rtol=0, atol=1e-9)
@@ -124,7 +124,7 @@ def test_clustering_equals_the_single_machine_engines(spark):
 def test_clustering_reproduces_a_stored_run(spark, deduped_workspace):
     """The sample's deduplication run: its scored pairs (EDGES) clustered on Spark give its stored clustering."""
     from workbench import Workspace
-    from workbench.spark.clustering import cluster_edges
+    from workbench.spark.clustering import spark_cluster_edges
 
     ws = Workspace(deduped_workspace, read_only=True)
     result = ws.latest_result("dedupe", ws.dataset("customers"))
@@ -134,7 +134,7 @@ def test_clustering_reproduces_a_stored_run(spark, deduped_workspace):
     by_key = pd.read_parquet(folder / artifacts.EDGES)
     edges = pd.DataFrame({"l": pos[by_key["left_key"]].to_numpy(), "r": pos[by_key["right_key"]].to_numpy(),
                           "score": by_key["score"].to_numpy()})
-    ours = cluster_edges(spark.createDataFrame(edges), result["threshold"])
+    ours = spark_cluster_edges(spark.createDataFrame(edges), result["threshold"])
     cluster, conf = ours.arrays(len(stored))
     keys = stored["key"].to_numpy()
     assert (cluster != np.arange(len(stored))).sum() > 100  # the sample holds hundreds of duplicates
@@ -145,9 +145,9 @@ def test_clustering_reproduces_a_stored_run(spark, deduped_workspace):
 
 
 def test_clustering_refuses_bad_edges(spark):
-    from workbench.spark.clustering import cluster_edges
+    from workbench.spark.clustering import spark_cluster_edges
 
     with pytest.raises(WorkbenchError, match="lack column"):
-        cluster_edges(spark.createDataFrame(pd.DataFrame({"l": [1], "r": [2]})), 0.5)
+        spark_cluster_edges(spark.createDataFrame(pd.DataFrame({"l": [1], "r": [2]})), 0.5)
     with pytest.raises(WorkbenchError, match="negative record position"):
-        cluster_edges(spark.createDataFrame(pd.DataFrame({"l": [-3], "r": [2], "score": [0.9]})), 0.5)
+        spark_cluster_edges(spark.createDataFrame(pd.DataFrame({"l": [-3], "r": [2], "score": [0.9]})), 0.5)

@@ -64,7 +64,7 @@ def test_spark_engine_matches_the_single_machine_engine(spark, tmp_path):
     by = ["rid", "pred", "key"]
     assert local_keys.sort_values(by, ignore_index=True).equals(spark_keys.sort_values(by, ignore_index=True))
     counts = scale.candidate_pairs(keys_dir, None, tmp_path / "pairs.parquet", max_block=20, window=3)
-    pairs, spark_counts = engine.candidate_pairs(keys, max_block=20, window=3)
+    pairs, spark_counts = engine.spark_candidate_pairs(keys, max_block=20, window=3)
     assert counts["windowed_blocks"] > 5 and spark_counts["windowed_blocks"] == counts["windowed_blocks"]
     assert spark_counts["windowed_block_records"] == counts["windowed_block_records"]
     expected = pd.read_parquet(tmp_path / "pairs.parquet").sort_values(["l", "r"], ignore_index=True)

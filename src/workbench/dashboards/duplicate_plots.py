@@ -84,7 +84,7 @@ ID_EVENT_COLORS = {"new": "#4c78a8", "merge": "#f58518", "split": "#e45756", "mo
                    "retire": "#9d9da1"}
 
 
-def id_churn(churn: pd.DataFrame) -> go.Figure:
+def id_churn_chart(churn: pd.DataFrame) -> go.Figure:
     """Cluster id changes per clustering run, stacked by kind (``run``, ``new``, ``merge``, ... counts)."""
     runs = [f"run {int(r)}" for r in churn["run"]] if len(churn) else []
     bars = [go.Bar(x=runs, y=churn[event].astype(int).tolist(), name=event, marker_color=color,

@@ -41,7 +41,7 @@ MEMBER_ROLES = (Role.FULL_NAME, Role.FIRST_NAME, Role.LAST_NAME, Role.EMAIL, Rol
 
 
 @dataclass
-class Clustering:
+class StoredClustering:
     """A dataset's latest finished dedupe run, as the page needs it."""
 
     dataset: Dataset
@@ -78,7 +78,7 @@ def show(ws: Workspace, *, masked: bool = True) -> None:
 
 
 # -- what is stored ------------------------------------------------------------------------
-def stored_clusterings(ws: Workspace) -> list[Clustering]:
+def stored_clusterings(ws: Workspace) -> list[StoredClustering]:
     """The newest finished dedupe run of each dataset name, most recently clustered first."""
     runs = ws.runs("dedupe")
     runs = runs[(runs["status"] == "done") & runs["dataset_id"].notna()]
@@ -88,7 +88,7 @@ def stored_clusterings(ws: Workspace) -> list[Clustering]:
         if ds.name in seen or not isinstance(row.result, dict):
             continue
         seen.add(ds.name)
-        out.append(Clustering(ds, row.result, row.finished_at))
+        out.append(StoredClustering(ds, row.result, row.finished_at))
     return out
 
 
@@ -123,7 +123,7 @@ def stored_households(ws: Workspace, ds: Dataset) -> dict[str, Any] | None:
     return None
 
 
-def household_section(ws: Workspace, c: Clustering) -> list[Any]:
+def household_section(ws: Workspace, c: StoredClustering) -> list[Any]:
     """Households per size from the stored households run, or how to create one."""
     ds = c.dataset
     run = stored_households(ws, ds)
@@ -154,7 +154,7 @@ def household_section(ws: Workspace, c: Clustering) -> list[Any]:
     return parts
 
 
-def clusters_of(ws: Workspace, c: Clustering) -> pd.DataFrame:
+def clusters_of(ws: Workspace, c: StoredClustering) -> pd.DataFrame:
     """The run's clusters with review decisions applied (``workbench.review.current_clusters``)."""
     from workbench.review import current_clusters
 
@@ -288,7 +288,7 @@ def decisions_stamp(ws: Workspace, task: str) -> str:
 _IN_MEMORY: dict[str, dict[str, Any]] = {}
 
 
-def summary(ws: Workspace, c: Clustering) -> dict[str, Any]:
+def summary(ws: Workspace, c: StoredClustering) -> dict[str, Any]:
     """What the page shows of a clustering, small (counts, bins, the review queue's head), cached on disk.
 
     Applying review decisions to a million-record clustering and aggregating it
@@ -351,7 +351,7 @@ def warm(ws: Workspace) -> None:
 
 
 # -- page sections ---------------------------------------------------------------------------------
-def _dataset_section(ws: Workspace, c: Clustering, *, masked: bool = True) -> list[Any]:
+def _dataset_section(ws: Workspace, c: StoredClustering, *, masked: bool = True) -> list[Any]:
     ds, result = c.dataset, c.result
     when = str(c.finished_at)[:16]
     try:
@@ -385,7 +385,7 @@ def _dataset_section(ws: Workspace, c: Clustering, *, masked: bool = True) -> li
         parts.append(html.note(f"The {len(top)} least confident of {s['queue_length']:,} clusters not reviewed "
                                "yet; review them in notebooks/03_review_clusters.ipynb."))
         parts.append(html.table(review_members(ws, ds, members, top, masked=masked), max_rows=500))
-    parts.append(plots.id_churn(id_churn(ws, ds)))
+    parts.append(plots.id_churn_chart(id_churn(ws, ds)))
     parts += household_section(ws, c)
     parts.append(plots.labels_by_analyst(label_counts(ws, result.get("task") or f"dedupe:{ds.name}")))
     if s["source_combinations"] is None:

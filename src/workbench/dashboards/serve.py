@@ -56,7 +56,7 @@ def check_plotly_bundle(folder: Path) -> None:
                       f"{wanted} is installed: replace it with plotly.js-basic-dist-min@{wanted}", stacklevel=2)
 
 
-def environment(folder: Path, base: dict[str, str] | None = None) -> dict[str, str]:
+def voila_environment(folder: Path, base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment Voilà runs in: the folder's template first on ``JUPYTER_PATH``."""
     env = dict(os.environ if base is None else base)
     env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(data_dir(folder)), env.get("JUPYTER_PATH")) if p)
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     if has_template(args.folder):
         check_plotly_bundle(args.folder)
     secret = token(args.token_env)
-    env = environment(args.folder)
+    env = voila_environment(args.folder)
     env["JUPYTER_TOKEN"] = secret
     print(f"Serving {args.folder} at\n    {url(args.ip, args.port, secret)}", flush=True)
     cmd = command(args.folder, port=args.port, ip=args.ip, extra=extra)

@@ -23,7 +23,7 @@ from workbench.errors import WorkbenchError
 from workbench.matching import scale
 from workbench.matching.labels import Label, LabelStore
 from workbench.matching.pipeline import PlanLearner, ScoredRun, run_folder, run_scoring
-from workbench.matching.records import keyed_records, record, record_hashes
+from workbench.matching.records import keyed_records, record_by_key, record_hashes
 from workbench.matching.trained import MatchModel
 from workbench.review import ReviewDecisions, apply_decisions, multi_record
 from workbench.workspace import Dataset, Run, Workspace, slug
@@ -71,7 +71,7 @@ class Clustering:
     def explain(self, left_key: str, right_key: str) -> pd.DataFrame:
         """Why two records score as they do: per field, both values, distance and contribution."""
         raw = keyed_records(self.dataset)
-        return self.model.explain(record(raw, left_key), record(raw, right_key))
+        return self.model.explain(record_by_key(raw, left_key), record_by_key(raw, right_key))
 
     def __len__(self) -> int:
         return len(self.clusters)

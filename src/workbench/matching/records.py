@@ -30,7 +30,7 @@ def record_hashes(raw: pd.DataFrame) -> pd.Series:
                      index=raw.index.astype(str))
 
 
-def record(raw: pd.DataFrame, key: str) -> dict[str, Any]:
+def record_by_key(raw: pd.DataFrame, key: str) -> dict[str, Any]:
     """One record of a keyed frame as a dict, missing values as None."""
     if key not in raw.index:
         raise WorkbenchError(f"record {key!r} is not in the data")

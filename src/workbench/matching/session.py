@@ -27,7 +27,7 @@ from workbench.matching.model import (
     suggest_threshold,
     threshold_curve,
 )
-from workbench.matching.records import clean, keyed_records, record
+from workbench.matching.records import clean, keyed_records, record_by_key
 from workbench.matching.trained import MatchModel, explain_pair, labels_sha256
 
 #: Records standardized up front; larger datasets are sampled, so the first
@@ -312,8 +312,8 @@ class MatchingSession:
         When another analyst labeled the pair differently, both labels are kept
         and the pair is in conflict (``labels.conflicts()``) until a steward resolves it.
         """
-        left = record(self.left_raw, pair.left_id)
-        right = record(self.right_raw, pair.right_id)
+        left = record_by_key(self.left_raw, pair.left_id)
+        right = record_by_key(self.right_raw, pair.right_id)
         stored = self.labels.add(pair.left_id, pair.right_id, label, left, right, analyst=analyst)
         i = self._pair_index().get((pair.left_id, pair.right_id))
         if i is not None:
@@ -341,7 +341,7 @@ class MatchingSession:
         lk, rk = self.pool.at[i, "left_key"], self.pool.at[i, "right_key"]
         score = float(self.learner.scores[i]) if self.learner.scores is not None else None
         cols = self.featurizer.names
-        return Pair(lk, rk, record(self.left_raw, lk), record(self.right_raw, rk), score,
+        return Pair(lk, rk, record_by_key(self.left_raw, lk), record_by_key(self.right_raw, rk), score,
                     clean(self.left_prep.loc[lk, cols].to_dict()), clean(self.right_prep.loc[rk, cols].to_dict()),
                     self.pool.at[i, "origin"])
 
@@ -373,7 +373,7 @@ class MatchingSession:
         """Per field: both standardized values, similarity and contribution to the score (log-odds)."""
         self._require_model()
         return explain_pair(self.featurizer, self.classifier, self.fields, self.right_fields,
-                            record(self.left_raw, left_id), record(self.right_raw, right_id))
+                            record_by_key(self.left_raw, left_id), record_by_key(self.right_raw, right_id))
 
     def model(self, threshold: float | None = None) -> MatchModel:
         """The trained model as it stands: fields, featurizer, a copy of the classifier, the threshold

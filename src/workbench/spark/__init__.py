@@ -12,11 +12,11 @@ from typing import Any
 
 from workbench.spark.session import local_session, require_pyspark
 
-__all__ = ["cluster_edges", "connected_components", "local_session", "require_pyspark", "run_checks_spark"]
+__all__ = ["connected_components", "local_session", "require_pyspark", "run_checks_spark", "spark_cluster_edges"]
 
 #: Names imported on first use: their modules import the matching engine (dedupe, scipy) or the rule
 #: engine (pandera).
-_LAZY = {"cluster_edges": "workbench.spark.clustering", "connected_components": "workbench.spark.components",
+_LAZY = {"spark_cluster_edges": "workbench.spark.clustering", "connected_components": "workbench.spark.components",
          "run_checks_spark": "workbench.spark.assess"}
 
 

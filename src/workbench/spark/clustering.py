@@ -61,7 +61,7 @@ class SparkClusters:
         return cluster, confidence
 
 
-def cluster_edges(edges: Any, threshold: float, *, max_component: int = scale.MAX_COMPONENT,
+def spark_cluster_edges(edges: Any, threshold: float, *, max_component: int = scale.MAX_COMPONENT,
                   buckets: int | None = None, distributed: bool | None = None) -> SparkClusters:
     """Cluster scored edges (Spark DataFrame ``l``, ``r``, ``score``; distinct pairs, ``l < r``) as one machine would.
 

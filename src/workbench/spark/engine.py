@@ -54,7 +54,7 @@ def spark_scoring(spark: Any, model: MatchModel, raw: pd.DataFrame, folder: Path
     log.time("block keys", t)
 
     t = time.perf_counter()
-    pairs, counts = candidate_pairs(keys)
+    pairs, counts = spark_candidate_pairs(keys)
     pairs = pairs.persist()
     counts["pairs"] = pairs.count()
     keys.unpersist()
@@ -85,12 +85,12 @@ def spark_scoring(spark: Any, model: MatchModel, raw: pd.DataFrame, folder: Path
 
 def cluster_on_spark(spark: Any, scored: ScoredRun) -> tuple[np.ndarray, np.ndarray, dict]:
     """``scale.cluster_edges`` of a run's edges on Spark: (cluster position, confidence, report) per record."""
-    from workbench.spark.clustering import cluster_edges
+    from workbench.spark.clustering import spark_cluster_edges
 
     edges = spark.createDataFrame(scored.edges[["l", "r", "score"]].astype({"l": "int64", "r": "int64",
                                                                               "score": "float32"}),
                                   schema="l long, r long, score float")
-    result = cluster_edges(edges, scored.threshold)
+    result = spark_cluster_edges(edges, scored.threshold)
     cluster, confidence = result.arrays(len(scored.left_keys))
     return cluster, confidence, result.report
 
@@ -138,7 +138,7 @@ def keys_frame(records: Any, predicates: Sequence, names: Sequence[str]) -> Any:
     return records.mapInPandas(keyed, "rid long, pred int, key string, sk string")
 
 
-def candidate_pairs(keys: Any, *, max_block: int = scale.MAX_BLOCK, window: int | None = None) -> tuple[Any, dict]:
+def spark_candidate_pairs(keys: Any, *, max_block: int = scale.MAX_BLOCK, window: int | None = None) -> tuple[Any, dict]:
     """Distinct pairs (``l`` < ``r``) of a dedupe join on block keys, and the windowed blocks' counts.
 
     ``scale.candidate_pairs``' rule: blocks up to ``max_block`` records are
