@@ -513,9 +513,11 @@ def _matching_folder(folder: Path, own: set[str], master: set[str], changes: lis
                 if not dry_run:
                     _write(after, path)
     _id_files(folder, own, renamed, changes, dry_run)
-    _drop_rows(folder / artifacts.RECORDS, lambda h: _holds(h["key"], own), "record hash(es)", changes, dry_run)
-    _drop_rows(folder / artifacts.EDGES, lambda e: _holds(e["left_key"], both) | _holds(e["right_key"], both),
-               "edge(s)", changes, dry_run)
+    _drop_rows(folder / artifacts.RECORDS, lambda h: _erased_rows(h["key"], own), "record hash(es)", changes,
+               dry_run)
+    _drop_rows(folder / artifacts.EDGES,
+               lambda e: _erased_rows(e["left_key"], both) | _erased_rows(e["right_key"], both), "edge(s)", changes,
+               dry_run)
     links = folder / artifacts.LINKS
     if links.exists():
         lk = pd.read_parquet(links)
@@ -540,7 +542,7 @@ def _matching_folder(folder: Path, own: set[str], master: set[str], changes: lis
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
 
 
-def _holds(keys: pd.Series, erased: set[str]) -> np.ndarray:
+def _erased_rows(keys: pd.Series, erased: set[str]) -> np.ndarray:
     return np.isin(keys.astype(str).to_numpy(), list(erased))
 
 
