@@ -37,10 +37,7 @@ def stable_clusters(ws: Any, task: str, run_id: int, clusters: pd.DataFrame, fol
 def previous_clustering(ws: Any, task: str, before_run: int) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """The newest finished clustering of ``task`` before ``before_run``: (key, cluster_id) and its id registry
     (made from its ids when it predates the registry); (None, None) when there is none."""
-    runs = ws.runs("dedupe")
-    for rid, status, result in zip(runs["id"], runs["status"], runs["result"], strict=True):
-        if rid >= before_run or status != "done" or not isinstance(result, dict) or result.get("task") != task:
-            continue
+    for rid, result in ws.finished_runs("dedupe", task=task, before=before_run):
         folder = ws.path / result["folder"]
         if not (folder / artifacts.CLUSTERS).exists():
             continue  # its files were removed (erasure, clean-up): nothing to inherit from
@@ -70,12 +67,7 @@ def id_history(ws: Any, dataset: Any) -> pd.DataFrame:
     run_id, at, task, event, cluster_id, other_id, records."""
     ds = ws.dataset(dataset) if isinstance(dataset, str) else dataset
     parts = []
-    runs = ws.runs("dedupe")
-    versions = ws.datasets()
-    ids = set(versions.loc[versions["name"] == ds.name, "id"]) | {ds.id}  # every version of the dataset
-    for dsid, status, result in zip(runs["dataset_id"], runs["status"], runs["result"], strict=True):
-        if status != "done" or dsid not in ids or not isinstance(result, dict):
-            continue
+    for _, result in ws.finished_runs("dedupe", name=ds.name):
         path = ws.path / result["folder"] / artifacts.ID_HISTORY
         if path.exists():
             parts.append(pd.read_parquet(path).assign(task=result.get("task")))

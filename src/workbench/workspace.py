@@ -590,6 +590,26 @@ class Workspace:
         m = self.dataset(master) if isinstance(master, str) else master
         return Linker(self, a, m, **options)
 
+    def finished_runs(self, kind: str, *, task: str | None = None, name: str | None = None,
+                      before: int | None = None) -> list[tuple[int, dict[str, Any]]]:
+        """(run id, result) of the finished runs of ``kind`` that stored a result, newest first: only those of
+        ``task`` (the result's), of any version of the dataset ``name``, with ids below ``before``, when given."""
+        runs = self.runs(kind)
+        versions: set[int] | None = None
+        if name is not None:
+            known = self.datasets()
+            versions = set(known.loc[known["name"] == name, "id"])
+        out = []
+        for rid, dsid, status, result in zip(runs["id"], runs["dataset_id"], runs["status"], runs["result"],
+                                             strict=True):
+            if status != "done" or not isinstance(result, dict):
+                continue
+            if ((task is not None and result.get("task") != task) or (versions is not None and dsid not in versions)
+                    or (before is not None and rid >= before)):
+                continue
+            out.append((int(rid), result))
+        return out
+
     def latest_result(self, kind: str, dataset: Dataset | None = None) -> Any:
         """The result of the newest finished run of ``kind``, or None."""
         runs = self.runs(kind, dataset)

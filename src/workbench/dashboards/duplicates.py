@@ -201,15 +201,11 @@ def headline(clusters: pd.DataFrame, sizes: pd.DataFrame, multi: pd.DataFrame) -
 def id_churn(ws: Workspace, ds: Dataset) -> pd.DataFrame:
     """Per finished clustering of the dataset (any version), its cluster id changes by kind, from the
     runs' stored figures (counts only): run, new, merge, split, move, retire."""
-    versions = ws.datasets()
-    ids = set(versions.loc[versions["name"] == ds.name, "id"]) | {ds.id}
-    runs = ws.runs("dedupe")
     rows = []
-    for rid, dsid, status, result in zip(runs["id"], runs["dataset_id"], runs["status"], runs["result"],
-                                         strict=True):
-        figures = (result or {}).get("figures") or {} if isinstance(result, dict) else {}
-        if status == "done" and dsid in ids and "ids_new" in figures:
-            rows.append({"run": int(rid), **{e: int(figures.get(f"ids_{e}", 0)) for e in plots.ID_EVENT_COLORS}})
+    for rid, result in ws.finished_runs("dedupe", name=ds.name):
+        figures = result.get("figures") or {}
+        if "ids_new" in figures:
+            rows.append({"run": rid, **{e: int(figures.get(f"ids_{e}", 0)) for e in plots.ID_EVENT_COLORS}})
     return pd.DataFrame(rows, columns=["run", *plots.ID_EVENT_COLORS]).sort_values("run", ignore_index=True)
 
 

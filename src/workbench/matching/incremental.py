@@ -45,7 +45,7 @@ KEYS = "keys_left"
 def update_clustering(ws: Workspace, dataset: Dataset, task: str, *, progress: Any = True,
                       workers: int | None = None) -> Clustering:
     """Cluster ``dataset`` again from the task's last clustering, working only what changed."""
-    last = _last_run(ws, task)
+    last = next(iter(ws.finished_runs("dedupe", task=task)), None)
     if last is None:
         raise WorkbenchError(f"{task}: no clustering to update yet: cluster() once first")
     last_id, last_result = last
@@ -112,7 +112,7 @@ def update_clustering(ws: Workspace, dataset: Dataset, task: str, *, progress: A
         report, clusters, edges = _recluster(edges, affected, model, prepared, order, model_before,
                                              labels.active(), progress)
         log.time("cluster", t)
-        scored = ScoredRun(folder, order, order, edges, None, log, model.threshold, model)  # type: ignore[arg-type]
+        scored = ScoredRun(folder, order, order, edges, None, log, model.threshold, model)
         result = finish_clustering(ws, dataset, raw, model, run, task, scored, clusters, report,
                                    extra={"update_of": last_id, "labels": labels.counts()}, hashes=now)
     return result
@@ -151,23 +151,11 @@ class _Prepared:
 
 def last_task(ws: Workspace, name: str) -> str:
     """The task of the newest clustering of any version of dataset ``name``."""
-    versions = ws.datasets()
-    ids = set(versions.loc[versions["name"] == name, "id"])
-    if not ids:
+    if not (ws.datasets()["name"] == name).any():
         raise WorkbenchError(f"no dataset named {name!r} in this workspace")
-    runs = ws.runs("dedupe")
-    for dsid, status, result in zip(runs["dataset_id"], runs["status"], runs["result"], strict=True):
-        if status == "done" and dsid in ids and isinstance(result, dict):
-            return str(result["task"])
+    for _, result in ws.finished_runs("dedupe", name=name):
+        return str(result["task"])
     raise WorkbenchError(f"dataset {name!r} has not been clustered yet: label and cluster it once first")
-
-
-def _last_run(ws: Workspace, task: str) -> tuple[int, dict] | None:
-    runs = ws.runs("dedupe")
-    for rid, status, result in zip(runs["id"], runs["status"], runs["result"], strict=True):
-        if status == "done" and isinstance(result, dict) and result.get("task") == task:
-            return int(rid), result
-    return None
 
 
 def _carry_keys(before: Path, order_before: np.ndarray, kept: np.ndarray, out: Path) -> None:

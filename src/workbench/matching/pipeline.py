@@ -46,7 +46,8 @@ class ScoredRun:
     left_keys: np.ndarray
     right_keys: np.ndarray
     edges: pd.DataFrame
-    plan: BlockingPlan
+    #: The blocking learned or loaded for the run; None for an update (the pinned model's predicates).
+    plan: BlockingPlan | None
     log: scale.StageLog
     threshold: float
     model: MatchModel

@@ -77,7 +77,15 @@ def stabilize(clusters: pd.DataFrame, previous: pd.DataFrame | None, registry: p
     old = pd.Series(previous["cluster_id"].astype(str).to_numpy(), index=previous["key"].astype(str).to_numpy())
     old_of = old.reindex(out["key"]).to_numpy()
 
-    overlap = (pd.DataFrame({"label": label, "old": old_of}).dropna()
+    # a cluster holding exactly the records of an old one keeps its id, whatever else moved: nothing else
+    # overlaps either of them (most clusters, from run to run; found in a few passes over integer codes)
+    same = _same_as_before(label, old_of, old)
+    id_of: dict[str, str] = dict(zip(label[same], old_of[same], strict=True))
+    taken: set[str] = set(id_of.values())
+    rest = ~same
+    label_rest, old_rest = label[rest], old_of[rest]
+
+    overlap = (pd.DataFrame({"label": label_rest, "old": old_rest}).dropna()
                .groupby(["label", "old"], sort=False).size().rename("n").reset_index())
     since = pd.Series(registry["since_run"].to_numpy(), index=registry["cluster_id"].astype(str).to_numpy())
     overlap["since"] = since.reindex(overlap["old"]).fillna(run_id).to_numpy()
@@ -85,8 +93,6 @@ def stabilize(clusters: pd.DataFrame, previous: pd.DataFrame | None, registry: p
     overlap["pinned"] = overlap["label"].isin(pinned_set)
     overlap = overlap.sort_values(["pinned", "n", "since", "old", "label"], ascending=[False, False, True, True, True],
                                   kind="stable")
-    id_of: dict[str, str] = {}
-    taken: set[str] = set()
     for lab, o in zip(overlap["label"], overlap["old"], strict=True):
         if lab not in id_of and o not in taken:
             id_of[lab] = o
@@ -98,22 +104,18 @@ def stabilize(clusters: pd.DataFrame, previous: pd.DataFrame | None, registry: p
     # the old id that kept most of each label's records, for splits
     main_old = overlap.sort_values(["n", "since", "old"], ascending=[False, True, True], kind="stable") \
         .drop_duplicates("label").set_index("label")["old"]
-    keys = out["key"].to_numpy()
-    by_label = pd.Series(keys, index=label)
-    ordered = pd.DataFrame({"label": label, "key": keys}).sort_values(["label", "key"], kind="stable")
+    unclaimed = ~pd.Series(label_rest).isin(list(id_of)).to_numpy()
+    keys = out["key"].to_numpy()[rest][unclaimed]
+    ordered = pd.DataFrame({"label": label_rest[unclaimed], "key": keys}).sort_values(["label", "key"],
+                                                                                      kind="stable")
     smallest = ordered.drop_duplicates("label").set_index("label")["key"]  # (a groupby min of text runs in Python)
     sizes = ordered["label"].value_counts()
-    members: dict[str, np.ndarray] | None = None  # built only if a smallest key is taken already
-    for lab in pd.unique(label):
-        if lab in id_of:
-            continue
+    # the members of the clusters whose smallest key was an id already, to find another
+    clash = smallest[smallest.isin(used)].index
+    members = {k: g.to_numpy() for k, g in ordered[ordered["label"].isin(clash)].groupby("label")["key"]}
+    for lab in pd.unique(label_rest[unclaimed]):  # in order of appearance
         first = str(smallest[lab])
-        if first in used:
-            if members is None:
-                members = {k: g.to_numpy() for k, g in by_label.groupby(level=0)}
-            new_id = _fresh_id(members[lab], first, used)
-        else:
-            new_id = first
+        new_id = _fresh_id(members[lab], first, used) if first in used else first
         used.add(new_id)
         id_of[lab] = new_id
         parent = main_old.get(lab)
@@ -126,7 +128,7 @@ def stabilize(clusters: pd.DataFrame, previous: pd.DataFrame | None, registry: p
     new_of = out["cluster_id"].to_numpy()
 
     # ids no cluster took: merged into where most of their records went, or retired with their records
-    flow = (pd.DataFrame({"old": old_of, "new": new_of}).dropna()
+    flow = (pd.DataFrame({"old": old_rest, "new": new_of[rest]}).dropna()
             .groupby(["old", "new"], sort=False).size().rename("n").reset_index())
     active_before = set(registry.loc[registry["status"] == "active", "cluster_id"].astype(str)) | set(old.unique())
     lost = active_before - taken
@@ -152,6 +154,21 @@ def stabilize(clusters: pd.DataFrame, previous: pd.DataFrame | None, registry: p
     registry.loc[gone, "status"] = "retired"
     registry.loc[gone, "merged_into"] = registry.loc[gone, "cluster_id"].map(merged_into)
     return StableIds(out, registry[REGISTRY_COLUMNS], pd.DataFrame(events, columns=EVENT_COLUMNS))
+
+
+def _same_as_before(label: np.ndarray, old_of: np.ndarray, old: pd.Series) -> np.ndarray:
+    """Per record: its cluster (``label``) holds exactly the records of one old cluster (ids ``old``, by key;
+    ``old_of``: each record's old id, NaN for a new record)."""
+    codes, uniques = pd.factorize(label)
+    ids, id_uniques = pd.factorize(old_of)  # -1: a record new to the clustering
+    size = np.bincount(codes, minlength=len(uniques))
+    first = np.full(len(uniques), -1, dtype="int64")
+    first[codes] = ids  # any one member's old id (the last written)
+    agree = np.bincount(codes, weights=(ids >= 0) & (ids == first[codes]), minlength=len(uniques))
+    old_size = old.value_counts().reindex(id_uniques).to_numpy()
+    whole = (first >= 0) & (agree == size)
+    whole[whole] = old_size[first[whole]] == size[whole]
+    return whole[codes]
 
 
 def resolve(registry: pd.DataFrame, cluster_id: str) -> str | None:
