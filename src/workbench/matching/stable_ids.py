@@ -68,55 +68,69 @@ def stabilize(clusters: pd.DataFrame, previous: pd.DataFrame | None, registry: p
     """
     out = clusters.reset_index(drop=True).copy()
     out["key"] = out["key"].astype(str)
-    label = out["cluster_id"].astype(str).to_numpy()
     if previous is None or previous.empty:
         previous = pd.DataFrame({"key": pd.Series(dtype=str), "cluster_id": pd.Series(dtype=str)})
     if registry is None:
         registry = registry_of(previous, run_id) if len(previous) else empty_registry()
     registry = registry.reset_index(drop=True)
-    old = pd.Series(previous["cluster_id"].astype(str).to_numpy(), index=previous["key"].astype(str).to_numpy())
-    old_of = old.reindex(out["key"]).to_numpy()
+    reg_ids = registry["cluster_id"].astype(str).to_numpy()
+
+    # clusters and old ids as integer codes: a million records take a few passes, not a million lookups
+    codes, labels = pd.factorize(out["cluster_id"].astype(str).to_numpy())
+    labels = np.asarray(labels, dtype=object)
+    old_all, old_ids = pd.factorize(previous["cluster_id"].astype(str).to_numpy())
+    old_ids = np.asarray(old_ids, dtype=object)
+    old_size = np.bincount(old_all, minlength=len(old_ids))
+    at = pd.Index(previous["key"].astype(str).to_numpy()).get_indexer(out["key"].to_numpy())
+    old_code = np.where(at >= 0, old_all[np.maximum(at, 0)], -1) if len(old_all) else np.full(len(out), -1)
 
     # a cluster holding exactly the records of an old one keeps its id, whatever else moved: nothing else
-    # overlaps either of them (most clusters, from run to run; found in a few passes over integer codes)
-    same = _same_as_before(label, old_of, old)
-    id_of: dict[str, str] = dict(zip(label[same], old_of[same], strict=True))
-    taken: set[str] = set(id_of.values())
-    rest = ~same
-    label_rest, old_rest = label[rest], old_of[rest]
+    # overlaps either of them (most clusters, from run to run)
+    whole = _same_as_before(codes, len(labels), old_code, old_size)
+    id_by_label = np.full(len(labels), None, dtype=object)
+    id_by_label[whole >= 0] = old_ids[whole[whole >= 0]]
+    kept_old = np.zeros(len(old_ids), dtype=bool)
+    kept_old[whole[whole >= 0]] = True
 
+    # the other clusters by the rules above
+    rest = whole[codes] < 0
+    label_rest = labels[codes[rest]]
+    old_rest = old_ids[old_code[rest]] if len(old_ids) else np.full(rest.sum(), None, dtype=object)
+    old_rest[old_code[rest] < 0] = None
     overlap = (pd.DataFrame({"label": label_rest, "old": old_rest}).dropna()
                .groupby(["label", "old"], sort=False).size().rename("n").reset_index())
-    since = pd.Series(registry["since_run"].to_numpy(), index=registry["cluster_id"].astype(str).to_numpy())
-    overlap["since"] = since.reindex(overlap["old"]).fillna(run_id).to_numpy()
+    known = _Known(reg_ids, old_ids)
+    since = registry["since_run"].to_numpy()
+    pos = known.registry_positions(overlap["old"].to_numpy())
+    overlap["since"] = np.where(pos >= 0, since[np.maximum(pos, 0)] if len(since) else run_id, run_id)
     pinned_set = {str(p) for p in pinned}
     overlap["pinned"] = overlap["label"].isin(pinned_set)
     overlap = overlap.sort_values(["pinned", "n", "since", "old", "label"], ascending=[False, False, True, True, True],
                                   kind="stable")
+    id_of: dict[str, str] = {}
+    taken: set[str] = set()  # old ids taken by these clusters (the carried ones are kept_old)
     for lab, o in zip(overlap["label"], overlap["old"], strict=True):
         if lab not in id_of and o not in taken:
             id_of[lab] = o
             taken.add(o)
 
-    used = set(registry["cluster_id"].astype(str)) | set(old.unique())
     events: list[tuple[str, str, str | None, int]] = []
     new_rows: list[dict] = []
     # the old id that kept most of each label's records, for splits
     main_old = overlap.sort_values(["n", "since", "old"], ascending=[False, True, True], kind="stable") \
         .drop_duplicates("label").set_index("label")["old"]
-    unclaimed = ~pd.Series(label_rest).isin(list(id_of)).to_numpy()
-    keys = out["key"].to_numpy()[rest][unclaimed]
-    ordered = pd.DataFrame({"label": label_rest[unclaimed], "key": keys}).sort_values(["label", "key"],
-                                                                                      kind="stable")
+    unclaimed = np.fromiter((lab not in id_of for lab in label_rest), dtype=bool, count=len(label_rest))
+    ordered = pd.DataFrame({"label": label_rest[unclaimed], "key": out["key"].to_numpy()[rest][unclaimed]}) \
+        .sort_values(["label", "key"], kind="stable")
     smallest = ordered.drop_duplicates("label").set_index("label")["key"]  # (a groupby min of text runs in Python)
     sizes = ordered["label"].value_counts()
     # the members of the clusters whose smallest key was an id already, to find another
-    clash = smallest[smallest.isin(used)].index
+    clash = [lab for lab, k in smallest.items() if k in known]
     members = {k: g.to_numpy() for k, g in ordered[ordered["label"].isin(clash)].groupby("label")["key"]}
     for lab in pd.unique(label_rest[unclaimed]):  # in order of appearance
         first = str(smallest[lab])
-        new_id = _fresh_id(members[lab], first, used) if first in used else first
-        used.add(new_id)
+        new_id = _fresh_id(members[lab], first, known) if first in known else first
+        known.add(new_id)
         id_of[lab] = new_id
         parent = main_old.get(lab)
         split = parent is not None and parent in taken
@@ -124,25 +138,27 @@ def stabilize(clusters: pd.DataFrame, previous: pd.DataFrame | None, registry: p
         new_rows.append({"cluster_id": new_id, "since_run": run_id, "status": "active", "merged_into": None,
                          "split_from": parent if split else None})
 
-    out["cluster_id"] = pd.Series(label).map(id_of).to_numpy()
-    new_of = out["cluster_id"].to_numpy()
+    rest_labels = np.flatnonzero(whole < 0)
+    id_by_label[rest_labels] = [id_of[lab] for lab in labels[rest_labels]]
+    out["cluster_id"] = id_by_label[codes]
+    new_rest = out["cluster_id"].to_numpy()[rest]
 
     # ids no cluster took: merged into where most of their records went, or retired with their records
-    flow = (pd.DataFrame({"old": old_rest, "new": new_of[rest]}).dropna()
+    flow = (pd.DataFrame({"old": old_rest, "new": new_rest}).dropna()
             .groupby(["old", "new"], sort=False).size().rename("n").reset_index())
-    active_before = set(registry.loc[registry["status"] == "active", "cluster_id"].astype(str)) | set(old.unique())
-    lost = active_before - taken
+    lost = {o for o in old_ids[~kept_old] if o not in taken}
+    active = reg_ids[(registry["status"] == "active").to_numpy()]
+    lost |= {o for o in active[~known.is_old(active)] if o not in taken}  # active ids that held no record
     best = (flow[flow["old"].isin(lost)].sort_values(["n", "new"], ascending=[False, True], kind="stable")
             .drop_duplicates("old").set_index("old"))
     lost_records = flow[flow["old"].isin(lost)].groupby("old")["n"].sum()
-    old_sizes = old.value_counts()
     merged_into: dict[str, str] = {}
     for o in sorted(lost):
         if o in best.index:
             merged_into[o] = str(best.at[o, "new"])
             events.append(("merge", o, merged_into[o], int(lost_records[o])))
         else:
-            events.append(("retire", o, None, int(old_sizes.get(o, 0))))
+            events.append(("retire", o, None, int(known.old_size(o, old_size))))
     # records from one surviving cluster into another (not as part of a split)
     moved = flow[(flow["old"] != flow["new"]) & flow["old"].isin(taken) & flow["new"].isin(taken)]
     for o, n, k in zip(moved["old"], moved["new"], moved["n"], strict=True):
@@ -150,25 +166,50 @@ def stabilize(clusters: pd.DataFrame, previous: pd.DataFrame | None, registry: p
 
     registry = pd.concat([registry, pd.DataFrame(new_rows, columns=REGISTRY_COLUMNS)], ignore_index=True) \
         if new_rows else registry.copy()
-    gone = registry["cluster_id"].astype(str).isin(active_before - taken)
+    gone = registry["cluster_id"].astype(str).isin(lost)
     registry.loc[gone, "status"] = "retired"
     registry.loc[gone, "merged_into"] = registry.loc[gone, "cluster_id"].map(merged_into)
     return StableIds(out, registry[REGISTRY_COLUMNS], pd.DataFrame(events, columns=EVENT_COLUMNS))
 
 
-def _same_as_before(label: np.ndarray, old_of: np.ndarray, old: pd.Series) -> np.ndarray:
-    """Per record: its cluster (``label``) holds exactly the records of one old cluster (ids ``old``, by key;
-    ``old_of``: each record's old id, NaN for a new record)."""
-    codes, uniques = pd.factorize(label)
-    ids, id_uniques = pd.factorize(old_of)  # -1: a record new to the clustering
-    size = np.bincount(codes, minlength=len(uniques))
-    first = np.full(len(uniques), -1, dtype="int64")
-    first[codes] = ids  # any one member's old id (the last written)
-    agree = np.bincount(codes, weights=(ids >= 0) & (ids == first[codes]), minlength=len(uniques))
-    old_size = old.value_counts().reindex(id_uniques).to_numpy()
+def _same_as_before(codes: np.ndarray, n_labels: int, old_code: np.ndarray, old_size: np.ndarray) -> np.ndarray:
+    """Per cluster (``codes``: each record's cluster): the code of the old cluster it holds exactly the records
+    of, or -1 (``old_code``: each record's old cluster, -1 for a record new to the clustering)."""
+    size = np.bincount(codes, minlength=n_labels)
+    first = np.full(n_labels, -1, dtype="int64")
+    first[codes] = old_code  # any one member's old cluster (the last written)
+    agree = np.bincount(codes, weights=(old_code >= 0) & (old_code == first[codes]), minlength=n_labels)
     whole = (first >= 0) & (agree == size)
     whole[whole] = old_size[first[whole]] == size[whole]
-    return whole[codes]
+    return np.where(whole, first, -1)
+
+
+class _Known:
+    """The ids given so far (the registry's and the old clustering's) and those given in this run."""
+
+    def __init__(self, registry_ids: np.ndarray, old_ids: np.ndarray):
+        rows = pd.Series(np.arange(len(registry_ids), dtype="int64"), index=pd.Index(registry_ids, dtype=object))
+        self.rows = rows[~rows.index.duplicated()]
+        self.registry = self.rows.index
+        self.old = pd.Index(old_ids, dtype=object)
+        self.added: set[str] = set()
+
+    def __contains__(self, cluster_id: object) -> bool:
+        return cluster_id in self.added or cluster_id in self.registry or cluster_id in self.old
+
+    def add(self, cluster_id: str) -> None:
+        self.added.add(cluster_id)
+
+    def registry_positions(self, ids: np.ndarray) -> np.ndarray:
+        """Each id's row in the registry, -1 for none."""
+        return self.rows.reindex(pd.Index(ids, dtype=object)).fillna(-1).to_numpy("int64")
+
+    def is_old(self, ids: np.ndarray) -> np.ndarray:
+        """Per id: was it an id of the old clustering?"""
+        return pd.Index(ids, dtype=object).isin(self.old)
+
+    def old_size(self, cluster_id: str, sizes: np.ndarray) -> int:
+        return int(sizes[self.old.get_loc(cluster_id)]) if cluster_id in self.old else 0
 
 
 def resolve(registry: pd.DataFrame, cluster_id: str) -> str | None:
