@@ -112,9 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float,
                    help="match threshold (default: the model's, or suggested from the labels)")
     p.add_argument("--save-model", metavar="JSON", help="write the model the run used here (with its blocking rules)")
-    p.add_argument("--engine", choices=("local", "spark"), default="local",
-                   help="run the matching stages on this machine (default) or on Spark (pyspark, Java 17)")
-    p.add_argument("--master", metavar="URL", help="with --engine spark: the Spark master (default local[2])")
+    _engine_args(p)
     p.set_defaults(func=cmd_dedupe)
 
     p = sub.add_parser("link", help="link an acquired list to the master with a model trained from saved labels")
@@ -126,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", required=True, help="labels: training JSON of (acquired, master) pairs")
     p.add_argument("--out", required=True, help="output .csv or .parquet: acquired_key, master_key, score, status")
     p.add_argument("--threshold", type=float, help="match threshold (default: suggested from the labels)")
+    _engine_args(p)
     p.set_defaults(func=cmd_link)
 
     p = sub.add_parser(
@@ -181,6 +180,27 @@ def build_parser() -> argparse.ArgumentParser:
     _forget_parser(sub)
     _retention_parser(sub)
     return parser
+
+
+def _engine_args(p: argparse.ArgumentParser) -> None:
+    """``--engine`` and ``--master`` of the matching commands (read back by :func:`_engine_options`)."""
+    p.add_argument("--engine", choices=("local", "spark"), default="local",
+                   help="run the matching stages on this machine (default) or on Spark (pyspark, Java 17)")
+    p.add_argument("--master", metavar="URL", dest="spark_master",
+                   help="with --engine spark: the Spark master (default local[2])")
+
+
+def _engine_options(args: argparse.Namespace) -> dict:
+    """The ``engine`` (and ``spark`` session) keywords of :func:`_engine_args`' options."""
+    from workbench.errors import WorkbenchError
+
+    if args.spark_master and args.engine != "spark":
+        raise WorkbenchError("--master needs --engine spark")
+    if args.engine != "spark":
+        return {"engine": args.engine}
+    from workbench.spark import local_session
+
+    return {"engine": "spark", "spark": local_session(args.spark_master or "local[2]")}
 
 
 def _provenance_args(p: argparse.ArgumentParser) -> None:
@@ -389,23 +409,18 @@ def _check_out(out: str) -> None:
 def cmd_dedupe(args: argparse.Namespace) -> int:
     from workbench.errors import WorkbenchError
 
-    if args.master and args.engine != "spark":
-        raise WorkbenchError("--master needs --engine spark")
     if args.update and args.engine != "local":
         raise WorkbenchError("--update runs on this machine only (no --engine spark)")
     if args.update:
+        _engine_options(args)  # refuses a --master without --engine spark
         return _update(args)
     if not args.out or not args.key:
         raise WorkbenchError("--key and --out are required (but with --update)")
     _check_out(args.out)
+    engine = _engine_options(args)
     ws = _headless_workspace(args)
     ds = ws.load(args.file, key=args.key)
     task = f"dedupe:cli:{ds.name}:v{ds.version}"
-    engine = {"engine": args.engine}
-    if args.engine == "spark":
-        from workbench.spark import local_session
-
-        engine["spark"] = local_session(args.master or "local[2]")
     if args.model:
         from workbench.matching.clustering import cluster_with_model
         from workbench.matching.trained import MatchModel
@@ -463,13 +478,14 @@ def _blocking_note(run: dict) -> None:
 
 def cmd_link(args: argparse.Namespace) -> int:
     _check_out(args.out)
+    engine = _engine_options(args)  # a --master without --engine spark fails before any work
     ws = _headless_workspace(args)
     acquired = ws.load(args.acquired, key=args.key)
     master = ws.load(args.master, key=args.master_key)
     lk = ws.linker(acquired, master, task=f"link:cli:{acquired.name}->{master.name}:v{acquired.version}")
     n = lk.labels.import_training(args.labels, key=(args.key, args.master_key))
     lk.refresh()
-    links = lk.link(args.threshold, progress=sys.stderr.isatty())
+    links = lk.link(args.threshold, progress=sys.stderr.isatty(), **engine)
     _write_table(links, args.out, ws, lk.last_run)
     counts = links["status"].value_counts().to_dict()
     _say(f"{len(links):,} acquired records: {counts.get('match', 0):,} already in the master, "

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from workbench import artifacts
+from workbench.matching.clustering import check_engine
 from workbench.matching.pipeline import learn_plan, run_folder, run_scoring
 from workbench.matching.session import MatchingSession
 from workbench.schema import Role
@@ -39,19 +40,31 @@ class Linker(MatchingSession):
         return self.link(progress=progress)
 
     def link(self, threshold: float | None = None, *, progress: bool = True,
-             workers: int | None = None) -> pd.DataFrame:
+             workers: int | None = None, engine: str = "local", spark=None) -> pd.DataFrame:
         """For every acquired record: best master key (or None), score, status match/ambiguous/new.
 
         ``progress``: as for ``Deduper.cluster`` (True, False, or a function ``(stage, done, total)``).
+        ``engine="spark"`` runs block keys, candidate pairs and scoring on Spark (``spark``: a SparkSession,
+        default ``workbench.spark.local_session()``), as ``Deduper.cluster`` does; learning blocking stays here.
 
         Also stored in the workspace as a ``link`` run with a Parquet of the links.
         """
+        check_engine(engine)
         model = self.model(threshold)
         with self.ws.run("link", self.left_ds, task=self.task, threshold=model.threshold,
                          master=self.right_ds.label) as run:
             folder = run_folder(self.ws.path / "matching" / slug(self.task), run.id)
-            scored = run_scoring(model, self.left_raw, self.right_raw, folder, labels=self.labels.active(),
-                                 learn=partial(learn_plan, self), progress=progress, workers=workers)
+            learn = partial(learn_plan, self)
+            if engine == "spark":
+                from workbench.spark import local_session
+                from workbench.spark.linking import spark_link_scoring
+
+                scored = spark_link_scoring(spark if spark is not None else local_session(), model, self.left_raw,
+                                            self.right_raw, folder, labels=self.labels.active(), learn=learn,
+                                            progress=progress)
+            else:
+                scored = run_scoring(model, self.left_raw, self.right_raw, folder, labels=self.labels.active(),
+                                     learn=learn, progress=progress, workers=workers)
             t = time.perf_counter()
             links = _best_links(scored.edges, scored.left_keys, scored.right_keys, model.threshold)
             scored.log.time("assign", t)
@@ -100,7 +113,9 @@ class Linker(MatchingSession):
 def _best_links(edges: pd.DataFrame, left_keys: np.ndarray, right_keys: np.ndarray,
                 threshold: float) -> pd.DataFrame:
     offset = len(left_keys)
-    e = edges[edges["score"] >= threshold].sort_values(["l", "score"], ascending=[True, False])
+    # a tie on the best score (the master's own duplicates) goes to the first master record: whatever
+    # order the engine's join gave the edges in, the same link
+    e = edges[edges["score"] >= threshold].sort_values(["l", "score", "r"], ascending=[True, False, True])
     best = e.groupby("l").head(1)
     second = e.groupby("l").nth(1)
     second_score = pd.Series(second["score"].to_numpy(), index=second["l"].to_numpy())
