@@ -63,6 +63,7 @@ import sqlalchemy as sa
 
 from workbench import access, artifacts, audit, store
 from workbench.errors import WorkbenchError
+from workbench.review import cluster_sizes
 from workbench.schema import Role
 
 __all__ = ["ERASED", "ErasureReport", "forget", "forgotten", "key_digest"]
@@ -598,7 +599,7 @@ def _recluster(c: pd.DataFrame, gone: np.ndarray, keys: set[str]) -> pd.DataFram
     """The clustering without the erased records; a cluster named after one takes its smallest remaining key."""
     c = _renamed_clusters(c[~gone].reset_index(drop=True), "key", keys)
     if "cluster_size" in c.columns:
-        c["cluster_size"] = c.groupby("cluster_id")["key"].transform("size").astype("int64")
+        c["cluster_size"] = cluster_sizes(c["cluster_id"].to_numpy())
     return c
 
 

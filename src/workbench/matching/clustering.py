@@ -23,9 +23,9 @@ from workbench.errors import WorkbenchError
 from workbench.matching import scale
 from workbench.matching.labels import Label, LabelStore
 from workbench.matching.pipeline import PlanLearner, ScoredRun, run_folder, run_scoring
-from workbench.matching.records import keyed_records, record_by_key, record_hashes
+from workbench.matching.records import keyed_records, record_by_key, write_record_hashes
 from workbench.matching.trained import MatchModel
-from workbench.review import ReviewDecisions, apply_decisions, multi_record
+from workbench.review import ReviewDecisions, apply_decisions, cluster_sizes, multi_record
 from workbench.workspace import Dataset, Run, Workspace, slug
 
 
@@ -111,7 +111,7 @@ def cluster_records(ws: Workspace, dataset: Dataset, raw: pd.DataFrame, model: M
     keys = scored.left_keys
     clusters = pd.DataFrame({"key": keys, "cluster_id": keys[cluster_pos], "confidence": confidence})
     scored.log.time("cluster", t)
-    return finish_clustering(ws, dataset, raw, model, run, task, scored, clusters, report, extra=extra)
+    return finish_clustering(ws, dataset, model, run, task, scored, clusters, report, extra=extra)
 
 
 #: The engines that run the matching stages.
@@ -124,17 +124,15 @@ def check_engine(engine: str) -> None:
         raise WorkbenchError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
 
 
-def finish_clustering(ws: Workspace, dataset: Dataset, raw: pd.DataFrame, model: MatchModel, run: Run, task: str,
-                      scored: ScoredRun, clusters: pd.DataFrame, report: dict[str, Any], *,
-                      extra: dict[str, Any] | None = None, hashes: pd.Series | None = None) -> Clustering:
+def finish_clustering(ws: Workspace, dataset: Dataset, model: MatchModel, run: Run, task: str, scored: ScoredRun,
+                      clusters: pd.DataFrame, report: dict[str, Any], *,
+                      extra: dict[str, Any] | None = None) -> Clustering:
     """Store a run's model clustering (key, cluster_id, confidence in ``scored.left_keys`` order) with its
     review decisions and persistent ids, its model and its records' hashes (what an update starts from)."""
     folder = scored.folder
     clusters = _store(ws, task, run.id, scored, clusters, report)
     model.save(folder / artifacts.MODEL)
-    hashes = record_hashes(raw) if hashes is None else hashes
-    pd.DataFrame({"key": hashes.index, "hash": hashes.to_numpy()}).to_parquet(folder / artifacts.RECORDS,
-                                                                            index=False)
+    write_record_hashes(dataset, folder / artifacts.RECORDS)  # what the next update compares with
     run.result = {
         "task": task, "threshold": model.threshold, "records": len(clusters),
         "folder": folder.relative_to(ws.path).as_posix(), **(extra or {}),
@@ -169,7 +167,7 @@ def _store(ws: Workspace, task: str, run_id: int, scored: ScoredRun, clusters: p
     task's previous clustering: ``workbench.cluster_ids``) and its scored links."""
     keys = scored.left_keys
     clusters = clusters.reset_index(drop=True)
-    clusters["cluster_size"] = clusters.groupby("cluster_id")["key"].transform("size")
+    clusters["cluster_size"] = cluster_sizes(clusters["cluster_id"].to_numpy())
     # the model's clustering and its links stay apart from the analysts' review decisions,
     # which are replayed over every clustering (workbench.review)
     clusters.to_parquet(scored.folder / artifacts.CLUSTERS_MODEL, index=False)

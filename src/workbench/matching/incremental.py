@@ -19,6 +19,8 @@ clusters and record hashes, all in its run folder):
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,7 @@ from workbench.matching import scale
 from workbench.matching.clustering import Clustering, finish_clustering
 from workbench.matching.labels import LabelStore
 from workbench.matching.pipeline import ScoredRun, _apply_labels, prepare_all, run_folder
-from workbench.matching.records import keyed_records, record_hashes
+from workbench.matching.records import RecordReader, register_hashes
 from workbench.matching.trained import MatchModel
 from workbench.workspace import Dataset, Workspace, slug
 
@@ -55,36 +57,30 @@ def update_clustering(ws: Workspace, dataset: Dataset, task: str, *, progress: A
             raise WorkbenchError(f"{task}: the last clustering (run {last_id}) has no {needed}; cluster() once "
                                  "to start from a run that keeps what an update needs")
     model = MatchModel.load(before / artifacts.MODEL)
-    raw = keyed_records(dataset)
     log = scale.StageLog()
 
     t = time.perf_counter()
-    now = record_hashes(raw)
-    was = pd.read_parquet(before / artifacts.RECORDS)
-    was = pd.Series(was["hash"].to_numpy(), index=was["key"].astype(str).to_numpy())
-    common = now.index.intersection(was.index)
-    changed = common[now[common].to_numpy() != was[common].to_numpy()]
-    new = now.index.difference(was.index)
-    deleted = was.index.difference(now.index)
-    delta = raw.index[raw.index.isin(changed.union(new))]
-    log.figures.update(new_records=len(new), changed_records=len(changed), deleted_records=len(deleted))
+    model_before = pd.read_parquet(before / artifacts.CLUSTERS_MODEL, columns=["key", "cluster_id", "confidence"])
+    diff = _Diff(dataset, before, len(model_before))
+    log.figures.update(new_records=diff.new, changed_records=diff.changed, deleted_records=diff.deleted)
     log.time("compare", t)
 
     with ws.run("dedupe", dataset, task=task, threshold=model.threshold, update_of=last_id) as run:
         folder = run_folder(ws.path / "matching" / slug(task), run.id)
-        model_before = pd.read_parquet(before / artifacts.CLUSTERS_MODEL)
-        order_before = model_before["key"].astype(str).to_numpy()
-        gone = set(changed) | set(deleted)
-        kept = order_before[~pd.Index(order_before).isin(gone)]
-        order = np.concatenate([kept, delta.to_numpy().astype(str)])  # the run's record positions
+        # the run's record positions: the last run's records still there unchanged, in their order, then the delta
+        kept = np.flatnonzero(diff.row_of_old >= 0)
         first_delta = len(kept)
+        order = np.concatenate([model_before["key"].astype(str).to_numpy()[kept], diff.delta_keys])
+        new_of_old = np.full(len(model_before), -1, dtype="int64")
+        new_of_old[kept] = np.arange(first_delta)
+        reader = RecordReader(dataset)
 
         t = time.perf_counter()
         names = model.featurizer.names
-        delta_prep = prepare_all(raw.loc[delta], model.fields, progress)
+        delta_prep = prepare_all(reader.rows(diff.delta_rows), model.fields, progress)
         log.time("standardize", t)
         t = time.perf_counter()
-        _carry_keys(before / KEYS, order_before, kept, folder / KEYS)
+        _carry_keys(before / KEYS, new_of_old, folder / KEYS)
         scale.write_block_keys(delta_prep[names], model.predicates, folder / KEYS, offset=first_delta,
                                progress=progress)
         log.time("block keys", t)
@@ -96,57 +92,98 @@ def update_clustering(ws: Workspace, dataset: Dataset, task: str, *, progress: A
         t = time.perf_counter()
         pairs = pd.read_parquet(folder / artifacts.PAIRS)
         li, ri = pairs["l"].to_numpy(), pairs["r"].to_numpy()
-        prepared = _Prepared(raw, order, model, delta_prep, first_delta)
-        scores = prepared.score(li, ri, model) if len(li) else np.empty(0)
+        rows = np.concatenate([diff.row_of_old[kept], diff.delta_rows])  # each position's row in the data file
+        prepared = _Prepared(reader, rows, model, delta_prep, first_delta)
+        scores = prepared.score(li, ri) if len(li) else np.empty(0)
         keep = scores >= min(0.5, model.threshold) / 2
         new_edges = pd.DataFrame({"l": li[keep], "r": ri[keep], "score": scores[keep].astype("f4")})
         log.figures.update(scored=len(li), kept=int(keep.sum()))
         log.time("score", t)
 
         t = time.perf_counter()
-        old_edges = _edges_by_position(before / artifacts.EDGES, order, first_delta)
-        edges = pd.concat([old_edges, new_edges], ignore_index=True)
-        affected = _affected(edges, model.threshold, len(order), first_delta, model_before, gone, order)
+        edges = pd.concat([_edges_by_position(before, new_of_old), new_edges], ignore_index=True)
+        before_ids = model_before["cluster_id"].astype(str).to_numpy()
+        affected = _affected(edges, model.threshold, len(order), first_delta, before_ids, diff.row_of_old < 0,
+                             new_of_old)
         log.figures["reclustered_records"] = int(affected.sum())
         labels = LabelStore(ws, task)
-        report, clusters, edges = _recluster(edges, affected, model, prepared, order, model_before,
-                                             labels.active(), progress)
+        report, clusters, edges = _recluster(edges, affected, model, prepared, order, model_before, kept,
+                                             before_ids, labels.active(), progress)
         log.time("cluster", t)
         scored = ScoredRun(folder, order, order, edges, None, log, model.threshold, model)
-        result = finish_clustering(ws, dataset, raw, model, run, task, scored, clusters, report,
-                                   extra={"update_of": last_id, "labels": labels.counts()}, hashes=now)
+        result = finish_clustering(ws, dataset, model, run, task, scored, clusters, report,
+                                   extra={"update_of": last_id, "labels": labels.counts()})
     return result
+
+
+class _Diff:
+    """What changed since the last run, from content hashes compared in DuckDB (no record reaches Python):
+
+    ``delta_keys``, ``delta_rows``: new and changed records, in data file order, and their rows there;
+    ``row_of_old``: per record of the last run (its order), its row in the data file, -1 when deleted or changed;
+    ``new``, ``changed``, ``deleted``: counts."""
+
+    def __init__(self, ds: Dataset, before: Path, n_before: int):
+        con = duckdb.connect()
+        try:
+            register_hashes(con, ds, "now")
+            con.read_parquet((before / artifacts.RECORDS).as_posix()).create_view("was")
+            con.read_parquet((before / artifacts.CLUSTERS_MODEL).as_posix(), file_row_number=True) \
+                .create_view("model_file")
+            dup = con.execute("SELECT key FROM now GROUP BY key HAVING count(*) > 1 LIMIT 1").fetchone()
+            if dup:
+                raise WorkbenchError(f"{ds.label}: key {ds.key!r} repeats (e.g. {dup[0]!r}); matching needs "
+                                     "unique keys")
+            delta = con.sql("""SELECT n.key, n.row, w.key IS NOT NULL AS known FROM now n
+                               LEFT JOIN was w ON n.key = w.key
+                               WHERE w.key IS NULL OR w.hash <> n.hash ORDER BY n.row""").fetchnumpy()
+            old = con.sql("""SELECT m.file_row_number AS pos, coalesce(n.row, -1) AS row,
+                                    n.key IS NULL AS deleted, w.key IS NULL OR w.hash <> n.hash AS changed
+                             FROM model_file m LEFT JOIN now n ON CAST(m.key AS VARCHAR) = n.key
+                             LEFT JOIN was w ON n.key = w.key""").fetchnumpy()
+        finally:
+            con.close()
+        self.delta_keys = np.asarray(delta["key"], dtype=object)
+        self.delta_rows = np.asarray(delta["row"], dtype="int64")
+        pos = np.asarray(old["pos"], dtype="int64")
+        deleted = np.asarray(old["deleted"], dtype=bool)
+        changed = ~deleted & np.asarray(old["changed"], dtype=bool)
+        self.row_of_old = np.full(n_before, -1, dtype="int64")
+        self.row_of_old[pos] = np.where(deleted | changed, -1, np.asarray(old["row"], dtype="int64"))
+        known = np.asarray(delta["known"], dtype=bool)
+        self.new, self.changed, self.deleted = int((~known).sum()), int(known.sum()), int(deleted.sum())
 
 
 class _Prepared:
     """Standardized records by run position, prepared on demand (the delta up front, others when paired)."""
 
-    def __init__(self, raw: pd.DataFrame, order: np.ndarray, model: MatchModel, delta_prep: pd.DataFrame,
+    def __init__(self, reader: RecordReader, rows: np.ndarray, model: MatchModel, delta_prep: pd.DataFrame,
                  first_delta: int):
-        self.raw, self.order, self.model = raw, order, model
+        self.reader, self.file_rows, self.model = reader, rows, model
         self.names = model.featurizer.names
-        self.rows: dict[int, int] = {}
+        self.row = np.full(len(rows), -1, dtype="int64")  # each position's row in ``frames``, -1 when not prepared
         self.frames: list[pd.DataFrame] = []
-        self._add(np.arange(first_delta, len(order)), delta_prep)
+        self.size = 0
+        self._add(np.arange(first_delta, len(rows)), delta_prep)
 
     def _add(self, positions: np.ndarray, prepared: pd.DataFrame) -> None:
-        base = sum(len(f) for f in self.frames)
         self.frames.append(prepared[self.names].reset_index(drop=True))
-        self.rows.update(zip(positions.tolist(), range(base, base + len(positions)), strict=True))
+        self.row[positions] = np.arange(self.size, self.size + len(positions))
+        self.size += len(positions)
 
     def columns(self, positions: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
         """Object columns of the prepared records at ``positions``, and each position's row in them."""
-        todo = np.unique(positions[[p not in self.rows for p in positions.tolist()]])
+        todo = np.unique(positions[self.row[positions] < 0])
         if len(todo):
-            self._add(todo, prepare_all(self.raw.loc[self.order[todo]], self.model.fields, False))
-        frame = pd.concat(self.frames, ignore_index=True) if len(self.frames) > 1 else self.frames[0]
-        self.frames = [frame]
-        return scale.to_columns(frame, self.names), np.array([self.rows[p] for p in positions.tolist()], dtype="int64")
+            self._add(todo, prepare_all(self.reader.rows(self.file_rows[todo]), self.model.fields, False))
+        if len(self.frames) > 1:
+            self.frames = [pd.concat(self.frames, ignore_index=True)]
+        return scale.to_columns(self.frames[0], self.names), self.row[positions]
 
-    def score(self, li: np.ndarray, ri: np.ndarray, model: MatchModel) -> np.ndarray:
+    def score(self, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
         cols, rows = self.columns(np.concatenate([li, ri]))
-        return scale.score_positions(rows[:len(li)], rows[len(li):], cols, cols, model.featurizer.columns,
-                                     model.predict)
+        return scale.score_positions(rows[:len(li)], rows[len(li):], cols, cols, self.model.featurizer.columns,
+                                     self.model.predict)
 
 
 def last_task(ws: Workspace, name: str) -> str:
@@ -158,11 +195,19 @@ def last_task(ws: Workspace, name: str) -> str:
     raise WorkbenchError(f"dataset {name!r} has not been clustered yet: label and cluster it once first")
 
 
-def _carry_keys(before: Path, order_before: np.ndarray, kept: np.ndarray, out: Path) -> None:
-    """The last run's block keys of the records kept, renumbered to their positions in this run."""
+def _carry_keys(before: Path, new_of_old: np.ndarray, out: Path) -> None:
+    """The last run's block keys of the records kept, renumbered to their positions in this run
+    (``new_of_old``: each old position's new one, -1 for a record gone); linked as they are when none went."""
     out.mkdir(parents=True, exist_ok=True)
-    position = pd.DataFrame({"old": pd.Index(order_before).get_indexer(kept).astype("int64"),
-                             "new": np.arange(len(kept), dtype="int64")})
+    if np.array_equal(new_of_old, np.arange(len(new_of_old))):
+        for path in sorted(before.glob("*.parquet")):
+            try:
+                os.link(path, out / path.name)
+            except OSError:
+                shutil.copyfile(path, out / path.name)
+        return
+    position = pd.DataFrame({"old": np.flatnonzero(new_of_old >= 0).astype("int64"),
+                             "new": new_of_old[new_of_old >= 0]})
     con = duckdb.connect()
     con.register("position", position)
     con.read_parquet(f"{before.as_posix()}/*.parquet").create_view("keys_before")
@@ -171,37 +216,47 @@ def _carry_keys(before: Path, order_before: np.ndarray, kept: np.ndarray, out: P
     con.close()
 
 
-def _edges_by_position(path: Path, order: np.ndarray, first_delta: int) -> pd.DataFrame:
-    """The last run's scored pairs between records still there unchanged (the first ``first_delta`` of
-    this run's ``order``), by this run's positions."""
-    e = pd.read_parquet(path)
-    index = pd.Index(order[:first_delta])
-    lpos, rpos = index.get_indexer(e["left_key"].astype(str)), index.get_indexer(e["right_key"].astype(str))
-    return pd.DataFrame({"l": np.minimum(lpos, rpos), "r": np.maximum(lpos, rpos), "score": e["score"].to_numpy()}) \
-        [(lpos >= 0) & (rpos >= 0)].reset_index(drop=True)
+def _edges_by_position(before: Path, new_of_old: np.ndarray) -> pd.DataFrame:
+    """The last run's scored pairs between records still there unchanged, by this run's positions (the keys
+    matched to the last run's positions in DuckDB, in the file's order)."""
+    con = duckdb.connect()
+    try:
+        con.read_parquet((before / artifacts.EDGES).as_posix(), file_row_number=True).create_view("e")
+        con.read_parquet((before / artifacts.CLUSTERS_MODEL).as_posix(), file_row_number=True).create_view("m")
+        found = con.sql("""SELECT a.file_row_number AS l, b.file_row_number AS r, e.score FROM e
+                           JOIN m a ON CAST(e.left_key AS VARCHAR) = CAST(a.key AS VARCHAR)
+                           JOIN m b ON CAST(e.right_key AS VARCHAR) = CAST(b.key AS VARCHAR)
+                           ORDER BY e.file_row_number""").fetchnumpy()
+    finally:
+        con.close()
+    lpos = new_of_old[np.asarray(found["l"], dtype="int64")]
+    rpos = new_of_old[np.asarray(found["r"], dtype="int64")]
+    ok = (lpos >= 0) & (rpos >= 0)
+    return pd.DataFrame({"l": np.minimum(lpos, rpos)[ok], "r": np.maximum(lpos, rpos)[ok],
+                         "score": np.asarray(found["score"])[ok]})
 
 
-def _affected(edges: pd.DataFrame, threshold: float, n: int, first_delta: int, model_before: pd.DataFrame,
-              gone: set[str], order: np.ndarray) -> np.ndarray:
+def _affected(edges: pd.DataFrame, threshold: float, n: int, first_delta: int, before_ids: np.ndarray,
+              gone: np.ndarray, new_of_old: np.ndarray) -> np.ndarray:
     """Records to cluster again: the components holding a delta record, and the former clusters of
-    changed and deleted records (a deleted record may have held its cluster together)."""
+    changed and deleted records (``gone``, by the last run's positions: one may have held its cluster together)."""
     strong = edges[edges["score"] >= threshold]
     graph = coo_matrix((np.ones(len(strong)), (strong["l"].to_numpy(), strong["r"].to_numpy())), shape=(n, n))
     _, comp = connected_components(graph, directed=False)
     hit = np.zeros(n, dtype=bool)
     hit[first_delta:] = True
-    former = model_before.loc[model_before["key"].astype(str).isin(gone), "cluster_id"]
-    mates = model_before.loc[model_before["cluster_id"].isin(set(former)), "key"].astype(str)
-    at = pd.Index(order).get_indexer(mates)
-    hit[at[at >= 0]] = True
+    codes, _ = pd.factorize(before_ids)
+    mates = new_of_old[np.isin(codes, codes[gone])]
+    hit[mates[mates >= 0]] = True
     return np.isin(comp, np.unique(comp[hit]))
 
 
 def _recluster(edges: pd.DataFrame, affected: np.ndarray, model: MatchModel, prepared: _Prepared, order: np.ndarray,
-               model_before: pd.DataFrame, labels: list, progress: Any
+               model_before: pd.DataFrame, kept: np.ndarray, before_ids: np.ndarray, labels: list, progress: Any
                ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """The model's clustering (the affected records clustered again as a full run would: pairs completed in
-    components, then labels, then the hierarchical clustering; the others as they were) and the run's edges."""
+    components, then labels, then the hierarchical clustering; the others as they were, ``kept`` giving each
+    run position's place in ``model_before``) and the run's edges."""
     positions = np.flatnonzero(affected)
     local = np.full(len(order), -1, dtype="int64")
     local[positions] = np.arange(len(positions))
@@ -209,16 +264,18 @@ def _recluster(edges: pd.DataFrame, affected: np.ndarray, model: MatchModel, pre
     sub = pd.DataFrame({"l": local[edges["l"].to_numpy()[inside]], "r": local[edges["r"].to_numpy()[inside]],
                         "score": edges["score"].to_numpy()[inside]})
     sub = scale.complete_components(sub, model.threshold,
-                                    lambda a, b: prepared.score(positions[a], positions[b], model))
+                                    lambda a, b: prepared.score(positions[a], positions[b]))
     keys = order[positions]
     sub = _apply_labels(labels, sub, keys, keys, 0, True)
     cluster_pos, confidence, report = scale.cluster_edges(sub, len(positions), model.threshold, progress=progress)
     run_edges = pd.concat([edges[~inside], pd.DataFrame({"l": positions[sub["l"].to_numpy()],
                                                          "r": positions[sub["r"].to_numpy()],
                                                          "score": sub["score"].to_numpy()})], ignore_index=True)
-    redone = pd.DataFrame({"key": keys, "cluster_id": keys[cluster_pos], "confidence": confidence})
-    unchanged = model_before[model_before["key"].astype(str).isin(set(order[~affected]))][
-        ["key", "cluster_id", "confidence"]]
-    clusters = pd.concat([unchanged.astype({"key": str, "cluster_id": str}), redone], ignore_index=True)
-    clusters = clusters.set_index("key").loc[order].reset_index()
-    return report, clusters, run_edges
+    same = np.flatnonzero(~affected)  # all kept records (every delta record is affected)
+    cluster_id = np.empty(len(order), dtype=object)
+    cluster_id[same] = before_ids[kept[same]]
+    cluster_id[positions] = keys[cluster_pos]
+    conf = np.empty(len(order), dtype="float64")
+    conf[same] = model_before["confidence"].to_numpy()[kept[same]]
+    conf[positions] = confidence
+    return report, pd.DataFrame({"key": order, "cluster_id": cluster_id, "confidence": conf}), run_edges

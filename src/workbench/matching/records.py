@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from workbench import artifacts
 from workbench.errors import WorkbenchError
 
 
@@ -24,10 +30,46 @@ def keyed_records(ds) -> pd.DataFrame:
     return out
 
 
-def record_hashes(raw: pd.DataFrame) -> pd.Series:
-    """A content hash per record of a keyed frame: any change to any of a record's values changes it."""
-    return pd.Series(pd.util.hash_pandas_object(raw.astype("string"), index=False).to_numpy(),
-                     index=raw.index.astype(str))
+def register_hashes(con: duckdb.DuckDBPyConnection, ds, name: str) -> None:
+    """A view ``name`` (DuckDB) of a keyed dataset's content hashes: ``key`` (text, as ``keyed_records`` makes
+    it), ``hash`` (of every value of the record: any change to any of them changes it) and ``row`` (its
+    position in the data file), read from the stored file without loading the records into Python."""
+    if ds.key is None:
+        raise WorkbenchError(f"{ds.label} has no key column: load it with key=... so labels can name records")
+    path = ds.workspace.artifact_path(ds, artifacts.DATA)
+    names = pq.ParquetFile(path).schema_arrow.names
+    con.read_parquet(path.as_posix(), file_row_number=True).create_view(f"{name}_file")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT CAST({_ident(ds.key)} AS VARCHAR) AS key, "
+                f"hash({', '.join(map(_ident, names))}) AS hash, file_row_number AS row FROM {name}_file")
+
+
+def write_record_hashes(ds, out: Path) -> None:
+    """Write ``key``, ``hash`` of every record of ``ds`` (``register_hashes``), in file order, to ``out``."""
+    con = duckdb.connect()
+    try:
+        register_hashes(con, ds, "record_hashes")
+        con.sql("SELECT key, hash FROM record_hashes ORDER BY row").write_parquet(out.as_posix())
+    finally:
+        con.close()
+
+
+class RecordReader:
+    """Records of a dataset by their row in its data file, as ``keyed_records`` gives them (indexed by key as
+    text), for work that needs only some of them: the file is read once, only the rows asked for become pandas."""
+
+    def __init__(self, ds):
+        self.ds = ds
+        self.table = pq.read_table(ds.workspace.artifact_path(ds, artifacts.DATA))
+
+    def rows(self, rows: np.ndarray) -> pd.DataFrame:
+        frame = self.table.take(pa.array(np.asarray(rows, dtype="int64"))).to_pandas()
+        frame.index = frame[self.ds.key].astype(str).to_numpy()
+        frame.index.name = "__key__"
+        return frame
+
+
+def _ident(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
 
 
 def record_by_key(raw: pd.DataFrame, key: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ the id history of a run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -230,7 +230,7 @@ def resolve(registry: pd.DataFrame, cluster_id: str) -> str | None:
     return None
 
 
-def _fresh_id(keys: np.ndarray, smallest: str, used: set[str]) -> str:
+def _fresh_id(keys: np.ndarray, smallest: str, used: Container[str]) -> str:
     """The cluster's smallest record key not used as an id before (readable); else that key with a suffix."""
     if smallest not in used:
         return smallest
