@@ -214,10 +214,12 @@ def apply_decisions(clusters: pd.DataFrame, decisions: Iterable[Decision | tuple
         if action not in ACTIONS:
             raise WorkbenchError(f"unknown review action {action!r}; use one of {', '.join(ACTIONS)}")
     named = {k for _, keys in steps for k in keys}
+    touched = False
     if steps and named:
         present = out["key"].isin(named)
         touched_ids = set(out.loc[present, "cluster_id"])
         rows = out.index[out["cluster_id"].isin(touched_ids)]
+        touched = len(rows) > 0
         label: dict[str, Any] = dict(zip(out.loc[rows, "key"], out.loc[rows, "cluster_id"], strict=True))
         members: dict[Any, set[str]] = {}
         for k, c in label.items():
@@ -255,7 +257,8 @@ def apply_decisions(clusters: pd.DataFrame, decisions: Iterable[Decision | tuple
         out.loc[rows[is_decided], "decision"] = decided[is_decided]
         out.loc[rows[is_decided], "confidence"] = 1.0
         out.loc[rows[~is_decided], "decision"] = None
-    out["cluster_size"] = cluster_sizes(out["cluster_id"].to_numpy())
+    if touched or "cluster_size" not in out:  # else the partition, and so its sizes, are the input's
+        out["cluster_size"] = cluster_sizes(out["cluster_id"].to_numpy())
     out["reviewed"] = out["decision"].notna()
     rest = [c for c in out.columns if c not in CLUSTER_COLUMNS]
     return out[CLUSTER_COLUMNS + rest]

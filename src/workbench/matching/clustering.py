@@ -132,7 +132,8 @@ def finish_clustering(ws: Workspace, dataset: Dataset, model: MatchModel, run: R
     folder = scored.folder
     clusters = _store(ws, task, run.id, scored, clusters, report)
     model.save(folder / artifacts.MODEL)
-    write_record_hashes(dataset, folder / artifacts.RECORDS)  # what the next update compares with
+    if not (folder / artifacts.RECORDS).exists():  # an update wrote them as it compared
+        write_record_hashes(dataset, folder / artifacts.RECORDS)  # what the next update compares with
     run.result = {
         "task": task, "threshold": model.threshold, "records": len(clusters),
         "folder": folder.relative_to(ws.path).as_posix(), **(extra or {}),

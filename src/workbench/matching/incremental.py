@@ -37,7 +37,7 @@ from workbench.matching import scale
 from workbench.matching.clustering import Clustering, finish_clustering
 from workbench.matching.labels import LabelStore
 from workbench.matching.pipeline import ScoredRun, _apply_labels, prepare_all, run_folder
-from workbench.matching.records import RecordReader, register_hashes
+from workbench.matching.records import RecordReader, register_hashes, write_hashes
 from workbench.matching.trained import MatchModel
 from workbench.workspace import Dataset, Workspace, slug
 
@@ -59,14 +59,14 @@ def update_clustering(ws: Workspace, dataset: Dataset, task: str, *, progress: A
     model = MatchModel.load(before / artifacts.MODEL)
     log = scale.StageLog()
 
-    t = time.perf_counter()
-    model_before = pd.read_parquet(before / artifacts.CLUSTERS_MODEL, columns=["key", "cluster_id", "confidence"])
-    diff = _Diff(dataset, before, len(model_before))
-    log.figures.update(new_records=diff.new, changed_records=diff.changed, deleted_records=diff.deleted)
-    log.time("compare", t)
-
     with ws.run("dedupe", dataset, task=task, threshold=model.threshold, update_of=last_id) as run:
         folder = run_folder(ws.path / "matching" / slug(task), run.id)
+        t = time.perf_counter()
+        model_before = pd.read_parquet(before / artifacts.CLUSTERS_MODEL, columns=["key", "cluster_id", "confidence"])
+        diff = _Diff(dataset, before, len(model_before), folder / artifacts.RECORDS)
+        log.figures.update(new_records=diff.new, changed_records=diff.changed, deleted_records=diff.deleted)
+        log.time("compare", t)
+
         # the run's record positions: the last run's records still there unchanged, in their order, then the delta
         kept = np.flatnonzero(diff.row_of_old >= 0)
         first_delta = len(kept)
@@ -121,12 +121,14 @@ class _Diff:
 
     ``delta_keys``, ``delta_rows``: new and changed records, in data file order, and their rows there;
     ``row_of_old``: per record of the last run (its order), its row in the data file, -1 when deleted or changed;
-    ``new``, ``changed``, ``deleted``: counts."""
+    ``new``, ``changed``, ``deleted``: counts. The hashes are written to ``out`` (the run's, for the next update)."""
 
-    def __init__(self, ds: Dataset, before: Path, n_before: int):
+    def __init__(self, ds: Dataset, before: Path, n_before: int, out: Path):
         con = duckdb.connect()
         try:
-            register_hashes(con, ds, "now")
+            register_hashes(con, ds, "now_view")
+            con.execute("CREATE TEMP TABLE now AS SELECT * FROM now_view")  # hashed once, read thrice
+            write_hashes(con, "now", out)
             con.read_parquet((before / artifacts.RECORDS).as_posix()).create_view("was")
             con.read_parquet((before / artifacts.CLUSTERS_MODEL).as_posix(), file_row_number=True) \
                 .create_view("model_file")

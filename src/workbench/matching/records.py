@@ -48,9 +48,14 @@ def write_record_hashes(ds, out: Path) -> None:
     con = duckdb.connect()
     try:
         register_hashes(con, ds, "record_hashes")
-        con.sql("SELECT key, hash FROM record_hashes ORDER BY row").write_parquet(out.as_posix())
+        write_hashes(con, "record_hashes", out)
     finally:
         con.close()
+
+
+def write_hashes(con: duckdb.DuckDBPyConnection, name: str, out: Path) -> None:
+    """Write the hashes of view or table ``name`` (``register_hashes``), in file order, to ``out``."""
+    con.sql(f"SELECT key, hash FROM {name} ORDER BY row").write_parquet(out.as_posix())
 
 
 class RecordReader:

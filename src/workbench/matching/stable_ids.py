@@ -81,7 +81,7 @@ def stabilize(clusters: pd.DataFrame, previous: pd.DataFrame | None, registry: p
     old_all, old_ids = pd.factorize(previous["cluster_id"].astype(str).to_numpy())
     old_ids = np.asarray(old_ids, dtype=object)
     old_size = np.bincount(old_all, minlength=len(old_ids))
-    at = pd.Index(previous["key"].astype(str).to_numpy()).get_indexer(out["key"].to_numpy())
+    at = _positions(previous["key"].astype(str).to_numpy(), out["key"].to_numpy())
     old_code = np.where(at >= 0, old_all[np.maximum(at, 0)], -1) if len(old_all) else np.full(len(out), -1)
 
     # a cluster holding exactly the records of an old one keeps its id, whatever else moved: nothing else
@@ -170,6 +170,15 @@ def stabilize(clusters: pd.DataFrame, previous: pd.DataFrame | None, registry: p
     registry.loc[gone, "status"] = "retired"
     registry.loc[gone, "merged_into"] = registry.loc[gone, "cluster_id"].map(merged_into)
     return StableIds(out, registry[REGISTRY_COLUMNS], pd.DataFrame(events, columns=EVENT_COLUMNS))
+
+
+def _positions(before: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Each key's position in ``before`` (unique keys), -1 when absent; at once when ``keys`` starts with
+    ``before`` in its order (an update that only added records)."""
+    n = len(before)
+    if n <= len(keys) and (keys[:n] == before).all():
+        return np.concatenate([np.arange(n), np.full(len(keys) - n, -1)]).astype("int64")
+    return pd.Index(before).get_indexer(keys)
 
 
 def _same_as_before(codes: np.ndarray, n_labels: int, old_code: np.ndarray, old_size: np.ndarray) -> np.ndarray:
