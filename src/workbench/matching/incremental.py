@@ -6,7 +6,10 @@
 Against the task's last clustering (its model, block keys, scored pairs,
 clusters and record hashes, all in its run folder):
 
-1. records are new, changed (their content hash differs) or deleted;
+1. records are new, changed (their content hash differs) or deleted: hashes
+   computed and joined in DuckDB over the stored files (``records.register_hashes``),
+   so the master is never loaded into Python; only the delta and the records
+   paired with it are read from the data file;
 2. only new and changed records get block keys; the stored keys of the
    others are carried over, so candidate pairs are delta x delta plus delta x
    stored, the very pairs a full run gives the delta (``scale.delta_candidate_pairs``);
