@@ -6,8 +6,9 @@ learned from a sample). Then:
 
 - block keys with ``mapInPandas``, by ``blocking.block_keys`` and ``scale.sort_keys``
   per partition (one implementation of the keys);
-- candidate pairs as Spark SQL joins with ``scale.candidate_pairs``' caps: blocks
-  up to ``MAX_BLOCK`` paired in full, larger ones windowed in ``sk`` order;
+- candidate pairs with ``scale.candidate_pairs``' caps: blocks up to ``MAX_BLOCK``
+  paired in full, larger ones windowed in ``sk`` order (keys shuffled once by block,
+  paired per partition in ``mapInPandas``, then one ``distinct``);
 - scoring with the model's featurizer and classifier in ``mapInPandas`` over
   Arrow; the model travels to the workers as its document (never a pickle of it);
 - the kept edges are collected: the run's store writes them from the driver on
@@ -143,31 +144,70 @@ def spark_candidate_pairs(keys: Any, *, max_block: int = scale.MAX_BLOCK, window
 
     ``scale.candidate_pairs``' rule: blocks up to ``max_block`` records are
     paired in full; in a larger one each record is paired with the ``window``
-    records after it in ``sk, rid`` order (an equi-join on the rank, not a range join).
+    records after it in ``sk, rid`` order. The keys are shuffled once by block
+    and each partition, sorted by block, ``sk`` and ``rid``, is paired in
+    ``mapInPandas`` (:func:`_block_pairs`); then one ``distinct``. The
+    equivalent self-join in Spark SQL shuffled the keys four times and took
+    2.5x as long (100k records, local[2]).
     """
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     window = scale.WINDOW if window is None else window
-    sizes = keys.groupBy("pred", "key").agg(F.count(F.lit(1)).alias("n"))
-    k = keys.join(sizes.where(F.col("n") > 1), ["pred", "key"])
-    small = k.where(F.col("n") <= max_block).select("pred", "key", "rid")
-    a, b = small.alias("a"), small.alias("b")
-    full = (a.join(b, (F.col("a.pred") == F.col("b.pred")) & (F.col("a.key") == F.col("b.key"))
-                   & (F.col("a.rid") < F.col("b.rid")))
-            .select(F.col("a.rid").alias("l"), F.col("b.rid").alias("r")))
-    big = (k.where(F.col("n") > max_block)
-           .select("pred", "key", "rid",
-                   F.row_number().over(Window.partitionBy("pred", "key").orderBy("sk", "rid")).alias("rn")))
-    steps = keys.sparkSession.range(1, window + 1).select(F.col("id").alias("step"))
-    ahead = big.crossJoin(steps).select("pred", "key", F.col("rid").alias("rid_a"),
-                                        (F.col("rn") + F.col("step")).alias("rn"))
-    windowed = (ahead.join(big, ["pred", "key", "rn"]).where(F.col("rid_a") != F.col("rid"))
-                .select(F.least("rid_a", "rid").alias("l"), F.greatest("rid_a", "rid").alias("r")))
-    pairs = full.unionByName(windowed).distinct()
-    n_blocks, n_records = (sizes.where(F.col("n") > max_block)
+
+    def paired(batches):
+        carry = None  # a partition's batches cut blocks anywhere: the last block waits for the next batch
+        for batch in batches:
+            batch = batch if carry is None else pd.concat([carry, batch], ignore_index=True)
+            pred, key = batch["pred"].to_numpy(), batch["key"].to_numpy()
+            last = len(batch) - 1
+            while last > 0 and pred[last - 1] == pred[-1] and key[last - 1] == key[-1]:
+                last -= 1
+            yield _block_pairs(batch.iloc[:last], max_block, window)
+            carry = batch.iloc[last:]
+        if carry is not None:
+            yield _block_pairs(carry, max_block, window)
+
+    pairs = (keys.where(F.col("key").isNotNull()).select("pred", "key", "rid", "sk")
+             .repartition("pred", "key").sortWithinPartitions("pred", "key", "sk", "rid")
+             .mapInPandas(paired, "l long, r long").distinct())
+    n_blocks, n_records = (keys.where(F.col("key").isNotNull()).groupBy("pred", "key").agg(F.count(F.lit(1)).alias("n"))
+                           .where(F.col("n") > max_block)
                            .agg(F.count(F.lit(1)), F.coalesce(F.sum("n"), F.lit(0))).first())
     return pairs, {"windowed_blocks": int(n_blocks), "windowed_block_records": int(n_records)}
+
+
+def _block_pairs(keys: pd.DataFrame, max_block: int, window: int) -> pd.DataFrame:
+    """Pairs ``l`` < ``r`` of whole blocks of ``keys`` (``pred``, ``key``, ``rid``), sorted by block, ``sk``, ``rid``.
+
+    As ``scale.candidate_pairs``' SQL: every pair of distinct records in a block
+    of 2 to ``max_block`` rows; in a larger block each row with the ``window``
+    rows after it. Duplicates across blocks are left to the caller's distinct.
+    """
+    pred, key, rid = keys["pred"].to_numpy(), keys["key"].to_numpy(), keys["rid"].to_numpy("int64")
+    n = len(rid)
+    ls, rs = [np.empty(0, "int64")], [np.empty(0, "int64")]
+    if n > 1:
+        new = np.ones(n, dtype=bool)
+        new[1:] = (pred[1:] != pred[:-1]) | (key[1:] != key[:-1])
+        starts = np.flatnonzero(new)
+        sizes = np.diff(np.append(starts, n))
+        for size in np.unique(sizes[(sizes > 1) & (sizes <= max_block)]):
+            i, j = np.triu_indices(size, 1)
+            first = starts[sizes == size][:, None]
+            ls.append(rid[(first + i).ravel()])
+            rs.append(rid[(first + j).ravel()])
+        if (sizes > max_block).any():
+            in_big = np.repeat(sizes > max_block, sizes)
+            end = np.repeat(starts + sizes, sizes)
+            at = np.arange(n)
+            for step in range(1, window + 1):
+                a = np.flatnonzero(in_big & (at + step < end))
+                ls.append(rid[a])
+                rs.append(rid[a + step])
+    left, right = np.concatenate(ls), np.concatenate(rs)
+    distinct = left != right
+    left, right = left[distinct], right[distinct]
+    return pd.DataFrame({"l": np.minimum(left, right), "r": np.maximum(left, right)})
 
 
 class PairScorer:
