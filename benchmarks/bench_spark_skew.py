@@ -9,7 +9,10 @@ learned on this machine as in ``bench_spark_match.py``; then the Spark engine
 clusters with it, its web UI on, and the UI's REST API on the driver gives every
 Spark stage's task durations. Per stage of 4 or more tasks: the workbench
 stage it served, the median and the slowest task and their ratio (the issue's
-target: slowest at most 3x the median).
+target: slowest at most 3x the median). Adaptive execution's coalescing of
+small shuffle partitions is off by default here (``--coalesce`` keeps it), so
+every shuffle keeps its partitions and each is rated; with it on, most stages
+of a local run shrink to one or two tasks and say nothing about skew.
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_spark_skew.py --rows 100000
 """
@@ -84,6 +87,7 @@ def main() -> None:
     parser.add_argument("--crowded", type=float, default=0.05, help="share of records given one postcode")
     parser.add_argument("--labels", type=int, default=30)
     parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--coalesce", action="store_true", help="keep AQE's coalescing of shuffle partitions")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,6 +110,7 @@ def main() -> None:
 
         spark = local_session(args.master, app_name="bench-spark-skew", checkpoint_dir=str(Path(tmp) / "ckpt"),
                               driver_memory="4g", ui=True)
+        spark.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "true" if args.coalesce else "false")
         t = time.perf_counter()
         on_spark = cluster_with_model(ws, ds, MatchModel.load(first.model_path), progress=False, engine="spark",
                                       spark=spark)
