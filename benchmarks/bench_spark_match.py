@@ -7,6 +7,8 @@ saved model clusters the data headless on both engines (``--repeats`` times
 each, medians): seconds, the ratio spark / local (the issue's target: at most
 2), whether the partitions agree, and the peak memory of the whole process
 tree (this Python, the JVM and Spark's Python workers; psutil, sampled).
+Several sizes in one go (``--rows 30000,100000,1000000``) end with the scaling
+curve: per size and engine, seconds, candidate pairs and peak memory.
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_spark_match.py --rows 100000
 """
@@ -87,14 +89,25 @@ def timed(ws, ds, model_path: Path, **engine) -> tuple[float, int, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rows", default="100000", help="size, or sizes comma-separated (a scaling curve)")
     parser.add_argument("--labels", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=1, help="runs per engine (median reported)")
     parser.add_argument("--master", default="local[2]")
     args = parser.parse_args()
+    sizes = [int(n) for n in args.rows.replace("_", "").split(",")]
+    curve = [one_size(n, args) for n in sizes]
+    if len(curve) > 1:
+        print("scaling curve (seconds, candidate pairs, peak memory of the process tree):")
+        print(f"{'rows':>10} {'pairs':>12} {'local s':>8} {'local MB':>8} {'spark s':>8} {'spark MB':>8} {'ratio':>6}")
+        for row in curve:
+            print(f"{row['rows']:>10,} {row['pairs']:>12,} {row['local_s']:>8.1f} {row['local_mb']:>8,} "
+                  f"{row['spark_s']:>8.1f} {row['spark_mb']:>8,} {row['spark_s'] / row['local_s']:>6.2f}")
 
+
+def one_size(rows: int, args) -> dict:
+    """Both engines on ``rows`` generated customers; prints the figures and returns the curve's row."""
     with tempfile.TemporaryDirectory() as tmp:
-        customers, truth = generate_customers_large(args.rows)
+        customers, truth = generate_customers_large(rows)
         path = Path(tmp) / "customers.parquet"
         customers.to_parquet(path, index=False)
         entity = truth.set_index("customer_id")["entity_id"]
@@ -104,7 +117,7 @@ def main() -> None:
         scripted_labeling(dd, lambda a, b: entity[a] == entity[b], args.labels)
         t = time.perf_counter()
         first = dd.cluster(progress=False)
-        print(f"{args.rows:,} generated customers, {dd.labels.counts()} labels; first clustering (learns "
+        print(f"{rows:,} generated customers, {dd.labels.counts()} labels; first clustering (learns "
               f"blocking) {time.perf_counter() - t:.1f} s: {first.figures['blocking']}")
         model_path = first.model_path
 
@@ -115,12 +128,13 @@ def main() -> None:
         spark.stop()
 
         lt, st = statistics.median(s for s, _, _ in local), statistics.median(s for s, _, _ in on_spark)
+        lm, sm = max(m for _, m, _ in local), max(m for _, m, _ in on_spark)
         lc, sc = local[-1][2], on_spark[-1][2]
         same = partition(lc.folder) == partition(sc.folder)
         print(f"local: {lt:.1f} s (median of {args.repeats}), peak memory of the process tree "
-              f"{max(m for _, m, _ in local):,} MB; stages {lc.seconds}")
+              f"{lm:,} MB; stages {lc.seconds}")
         print(f"spark ({args.master}): {st:.1f} s (median of {args.repeats}), peak memory of the process tree "
-              f"(driver, JVM, Python workers) {max(m for _, m, _ in on_spark):,} MB; stages {sc.seconds}")
+              f"(driver, JVM, Python workers) {sm:,} MB; stages {sc.seconds}")
         print(f"ratio spark / local: {st / lt:.2f} (issue target: at most 2)")
         print(f"partitions agree: {'yes' if same else 'NO'}; candidate pairs {lc.figures['pairs']:,} local, "
               f"{sc.figures['pairs']:,} spark; kept {lc.figures['kept']:,} / {sc.figures['kept']:,}; "
@@ -128,6 +142,8 @@ def main() -> None:
         print("accuracy against the truth: local " + ", ".join(f"{k} {v}" for k, v in
                                                                 cluster_metrics(lc.clusters, entity).items())
               + "; spark " + ", ".join(f"{k} {v}" for k, v in cluster_metrics(sc.clusters, entity).items()))
+        return {"rows": rows, "pairs": int(lc.figures["pairs"]), "local_s": lt, "local_mb": lm, "spark_s": st,
+                "spark_mb": sm}
 
 
 if __name__ == "__main__":

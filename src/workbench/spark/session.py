@@ -20,12 +20,13 @@ def require_pyspark() -> Any:
 
 
 def local_session(master: str = "local[2]", *, app_name: str = "workbench", shuffle_partitions: int | None = None,
-                  driver_memory: str | None = None, checkpoint_dir: str | None = None) -> Any:
+                  driver_memory: str | None = None, checkpoint_dir: str | None = None, ui: bool = False) -> Any:
     """A SparkSession on ``master`` (default ``local[2]``), its Python workers on this interpreter.
 
     Python workers otherwise start the system Python, which lacks the
-    workbench (``ModuleNotFoundError`` in every task). Arrow is on, the web UI
-    off. ``shuffle_partitions`` defaults to four per core of a local master.
+    workbench (``ModuleNotFoundError`` in every task). Arrow is on; the web UI
+    is off unless ``ui`` (benchmarks read task times from its REST API).
+    ``shuffle_partitions`` defaults to four per core of a local master.
     """
     require_pyspark()
     from pyspark.sql import SparkSession
@@ -34,7 +35,7 @@ def local_session(master: str = "local[2]", *, app_name: str = "workbench", shuf
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     cores = _local_cores(master)
     builder = (SparkSession.builder.master(master).appName(app_name)
-               .config("spark.ui.enabled", "false")
+               .config("spark.ui.enabled", "true" if ui else "false")
                .config("spark.ui.showConsoleProgress", "false")  # no [Stage ...] bars over the CLI's output
                .config("spark.cleaner.referenceTracking.cleanCheckpoints", "true")  # components checkpoint per round
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
