@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ import pandas as pd
 
 from workbench.errors import WorkbenchError
 from workbench.matching import scale
-from workbench.matching.blocking import block_keys
+from workbench.matching.blocking import BlockingPlan, block_keys
 from workbench.matching.labels import Label
 from workbench.matching.pipeline import PlanLearner, ScoredRun, _apply_labels, prepare_and_plan
 from workbench.matching.trained import MatchModel
@@ -52,30 +52,8 @@ def spark_scoring(spark: Any, model: MatchModel, raw: pd.DataFrame, folder: Path
     """``pipeline.run_scoring`` of one dataset (deduplication) with the keys, pairs and scores worked on Spark."""
     require_pyspark()
     left_all, _, plan, log = prepare_and_plan(model, raw, None, folder, learn=learn, progress=progress)
-    names = model.featurizer.names
-    records = records_frame(spark, left_all[names])
-
-    t = _stage(spark, "block keys")
-    keys = keys_frame(records, plan.predicates, names).persist()
-    log.figures["block_keys"] = keys.count()  # materialized here, so the stage's time is its own
-    log.time("block keys", t)
-
-    t = _stage(spark, "candidate pairs")
-    pairs, counts = spark_candidate_pairs(keys)
-    pairs = pairs.persist()
-    counts["pairs"] = pairs.count()
-    keys.unpersist()
-    log.time("candidate pairs", t)
-    log.figures.update(counts)
-
-    t = _stage(spark, "score")
+    edges, scorer = score_stages(spark, model, left_all, plan, log, spark_candidate_pairs)
     threshold = model.threshold
-    scorer = PairScorer(spark, model, records, len(names), fields=scale.to_columns(left_all[names], names))
-    edges = scorer.scored(pairs, min_score=min(0.5, threshold) / 2).toPandas()
-    edges = edges.sort_values(["l", "r"], kind="stable", ignore_index=True)
-    pairs.unpersist()
-    log.time("score", t)
-    log.figures.update({"scored": int(counts["pairs"]), "kept": len(edges)})
 
     # Complete components as one machine does, on the driver's copy of the edges (the store writes
     # them from there anyway): exact parity. Only the pairs it adds are scored, on Spark.
@@ -84,11 +62,41 @@ def spark_scoring(spark: Any, model: MatchModel, raw: pd.DataFrame, folder: Path
     edges = scale.complete_components(edges, threshold, scorer.positions)
     log.time("complete components", t)
     log.figures["component_pairs_added"] = len(edges) - n_before
-    log.figures["engine"] = "spark"
     spark.sparkContext.setJobDescription(None)
     keys_arr = left_all.index.to_numpy()
     edges = _apply_labels(labels, edges, keys_arr, keys_arr, len(left_all), True)
     return ScoredRun(folder, keys_arr, keys_arr, edges, plan, log, threshold, model)
+
+
+def score_stages(spark: Any, model: MatchModel, prepared: pd.DataFrame, plan: BlockingPlan, log: scale.StageLog,
+                 pairs_of: Callable[[Any], tuple[Any, dict]]) -> tuple[pd.DataFrame, PairScorer]:
+    """Block keys, candidate pairs (``pairs_of(keys)``: the Spark pairs and their counts) and scores of the
+    ``prepared`` records (by position) on Spark, each stage timed in ``log``: the kept edges (``l``, ``r``,
+    ``score`` at least half the threshold, in ``l, r`` order) and the scorer (for more pairs)."""
+    names = model.featurizer.names
+    records = records_frame(spark, prepared[names])
+
+    t = _stage(spark, "block keys")
+    keys = keys_frame(records, plan.predicates, names).persist()
+    log.figures["block_keys"] = keys.count()  # materialized here, so the stage's time is its own
+    log.time("block keys", t)
+
+    t = _stage(spark, "candidate pairs")
+    pairs, counts = pairs_of(keys)
+    pairs = pairs.persist()
+    counts["pairs"] = pairs.count()
+    keys.unpersist()
+    log.time("candidate pairs", t)
+    log.figures.update(counts)
+
+    t = _stage(spark, "score")
+    scorer = PairScorer(spark, model, records, len(names), fields=scale.to_columns(prepared[names], names))
+    edges = scorer.scored(pairs, min_score=min(0.5, model.threshold) / 2).toPandas()
+    edges = edges.sort_values(["l", "r"], kind="stable", ignore_index=True)
+    pairs.unpersist()
+    log.time("score", t)
+    log.figures.update({"scored": int(counts["pairs"]), "kept": len(edges), "engine": "spark"})
+    return edges, scorer
 
 
 def cluster_on_spark(spark: Any, scored: ScoredRun) -> tuple[np.ndarray, np.ndarray, dict]:

@@ -12,7 +12,6 @@ machine, a link run completes no components (links are not clustered).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from workbench.matching import scale
 from workbench.matching.labels import Label
 from workbench.matching.pipeline import PlanLearner, ScoredRun, _apply_labels, prepare_and_plan
 from workbench.matching.trained import MatchModel
-from workbench.spark.engine import PairScorer, keys_frame, records_frame
+from workbench.spark.engine import score_stages
 from workbench.spark.session import require_pyspark
 
 
@@ -34,33 +33,12 @@ def spark_link_scoring(spark: Any, model: MatchModel, left_raw: pd.DataFrame, ri
     require_pyspark()
     left_all, right_all, plan, log = prepare_and_plan(model, left_raw, right_raw, folder, learn=learn,
                                                       progress=progress)
-    names = model.featurizer.names
     offset = len(left_all)
-    both = pd.concat([left_all[names], right_all[names]], ignore_index=True)
-    records = records_frame(spark, both)
-
-    t = time.perf_counter()
-    keys = keys_frame(records, plan.predicates, names).drop("sk").persist()
-    log.figures["block_keys"] = keys.count()  # materialized here, so the stage's time is its own
-    log.time("block keys", t)
-
-    t = time.perf_counter()
-    pairs, counts = spark_link_pairs(keys, offset)
-    pairs = pairs.persist()
-    counts["pairs"] = pairs.count()
-    keys.unpersist()
-    log.time("candidate pairs", t)
-    log.figures.update(counts)
-
-    t = time.perf_counter()
+    names = model.featurizer.names
+    both = pd.concat([left_all[names], right_all[names]], ignore_index=True)  # right positions after the left
+    edges, _ = score_stages(spark, model, both, plan, log, lambda keys: spark_link_pairs(keys.drop("sk"), offset))
+    spark.sparkContext.setJobDescription(None)
     threshold = model.threshold
-    scorer = PairScorer(spark, model, records, len(names))
-    edges = scorer.scored(pairs, min_score=min(0.5, threshold) / 2).toPandas()
-    edges = edges.sort_values(["l", "r"], kind="stable", ignore_index=True)
-    pairs.unpersist()
-    log.time("score", t)
-    log.figures.update({"scored": int(counts["pairs"]), "kept": len(edges)})
-    log.figures["engine"] = "spark"
     left_keys, right_keys = left_all.index.to_numpy(), right_all.index.to_numpy()
     edges = _apply_labels(labels, edges, left_keys, right_keys, offset, False)
     return ScoredRun(folder, left_keys, right_keys, edges, plan, log, threshold, model)
