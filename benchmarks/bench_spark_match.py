@@ -28,9 +28,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import cluster_metrics, scripted_labeling  # noqa: E402
+from common import cluster_from_truth, cluster_metrics  # noqa: E402
 
-from workbench import Workspace, artifacts  # noqa: E402
+from workbench import artifacts  # noqa: E402
 from workbench.matching.clustering import cluster_with_model  # noqa: E402
 from workbench.matching.trained import MatchModel  # noqa: E402
 from workbench.samples import generate_customers_large  # noqa: E402
@@ -108,17 +108,10 @@ def one_size(rows: int, args) -> dict:
     """Both engines on ``rows`` generated customers; prints the figures and returns the curve's row."""
     with tempfile.TemporaryDirectory() as tmp:
         customers, truth = generate_customers_large(rows)
-        path = Path(tmp) / "customers.parquet"
-        customers.to_parquet(path, index=False)
-        entity = truth.set_index("customer_id")["entity_id"]
-        ws = Workspace(Path(tmp) / "ws", user="bench")
-        ds = ws.load(path, key="customer_id")
-        dd = ws.deduper(ds)
-        scripted_labeling(dd, lambda a, b: entity[a] == entity[b], args.labels)
-        t = time.perf_counter()
-        first = dd.cluster(progress=False)
+        ws, dd, first, seconds, entity = cluster_from_truth(customers, truth, tmp, args.labels)
+        ds = dd.left_ds
         print(f"{rows:,} generated customers, {dd.labels.counts()} labels; first clustering (learns "
-              f"blocking) {time.perf_counter() - t:.1f} s: {first.figures['blocking']}")
+              f"blocking) {seconds:.1f} s: {first.figures['blocking']}")
         model_path = first.model_path
 
         local = [timed(ws, ds, model_path) for _ in range(args.repeats)]

@@ -33,9 +33,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import scripted_labeling  # noqa: E402
+from common import cluster_from_truth  # noqa: E402
 
-from workbench import Workspace  # noqa: E402
 from workbench.matching.clustering import cluster_with_model  # noqa: E402
 from workbench.matching.trained import MatchModel  # noqa: E402
 from workbench.samples import generate_customers_large  # noqa: E402
@@ -95,16 +94,9 @@ def main() -> None:
         top = customers["last_name"].value_counts()
         print(f"{args.rows:,} customers; surnames Zipf {args.zipf}: top {top.index[0]!r} on {top.iloc[0]:,} records, "
               f"top 10 on {top.iloc[:10].sum():,}; postcode {postcode} on {n_crowded:,}")
-        path = Path(tmp) / "customers.parquet"
-        customers.to_parquet(path, index=False)
-        entity = truth.set_index("customer_id")["entity_id"]
-        ws = Workspace(Path(tmp) / "ws", user="bench")
-        ds = ws.load(path, key="customer_id")
-        dd = ws.deduper(ds)
-        scripted_labeling(dd, lambda a, b: entity[a] == entity[b], args.labels)
-        t = time.perf_counter()
-        first = dd.cluster(progress=False)
-        print(f"local: {time.perf_counter() - t:.1f} s (learns blocking: {first.figures['blocking']}); "
+        ws, dd, first, seconds, entity = cluster_from_truth(customers, truth, tmp, args.labels)
+        ds = dd.left_ds
+        print(f"local: {seconds:.1f} s (learns blocking: {first.figures['blocking']}); "
               f"pairs {first.figures['pairs']:,}, windowed blocks {first.figures['windowed_blocks']} "
               f"({first.figures['windowed_block_records']:,} records)")
 

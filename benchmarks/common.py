@@ -87,3 +87,22 @@ def scripted_labeling(session, same: Callable[[str, str], bool], budget: int) ->
         pair = session.next_pair()
         times.append(time.perf_counter() - t)
     return times
+
+
+def cluster_from_truth(customers: pd.DataFrame, truth: pd.DataFrame, folder, labels: int):
+    """Generated ``customers`` (keyed ``customer_id``) in a new workspace under ``folder``, ``labels`` pairs
+    labeled from ``truth`` (customer_id -> entity_id) and clustered once (learning blocking):
+    (workspace, deduper, clustering, seconds, entity by key)."""
+    from pathlib import Path
+
+    from workbench import Workspace
+
+    path = Path(folder) / "customers.parquet"
+    customers.to_parquet(path, index=False)
+    entity = truth.set_index("customer_id")["entity_id"]
+    ws = Workspace(Path(folder) / "ws", user="bench")
+    dd = ws.deduper(ws.load(path, key="customer_id"))
+    scripted_labeling(dd, lambda a, b: entity[a] == entity[b], labels)
+    t = time.perf_counter()
+    first = dd.cluster(progress=False)
+    return ws, dd, first, time.perf_counter() - t, entity
