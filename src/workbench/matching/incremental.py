@@ -40,7 +40,7 @@ from workbench.matching import scale
 from workbench.matching.clustering import Clustering, finish_clustering
 from workbench.matching.labels import LabelStore
 from workbench.matching.pipeline import ScoredRun, _apply_labels, prepare_all, run_folder
-from workbench.matching.records import RecordReader, register_hashes, write_hashes
+from workbench.matching.records import RecordReader, register_hashes, repeated_key, write_hashes
 from workbench.matching.trained import MatchModel
 from workbench.workspace import Dataset, Workspace, slug
 
@@ -137,8 +137,7 @@ class _Diff:
                 .create_view("model_file")
             dup = con.execute("SELECT key FROM now GROUP BY key HAVING count(*) > 1 LIMIT 1").fetchone()
             if dup:
-                raise WorkbenchError(f"{ds.label}: key {ds.key!r} repeats (e.g. {dup[0]!r}); matching needs "
-                                     "unique keys")
+                raise repeated_key(ds, dup[0])
             delta = con.sql("""SELECT n.key, n.row, w.key IS NOT NULL AS known FROM now n
                                LEFT JOIN was w ON n.key = w.key
                                WHERE w.key IS NULL OR w.hash <> n.hash ORDER BY n.row""").fetchnumpy()

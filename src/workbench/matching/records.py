@@ -17,25 +17,36 @@ from workbench.errors import WorkbenchError
 
 def keyed_records(ds) -> pd.DataFrame:
     """The dataset's kept rows indexed by their key (as text); unique keys required."""
+    require_key(ds)
     frame = ds.frame
-    if ds.key is None:
-        raise WorkbenchError(f"{ds.label} has no key column: load it with key=... so labels can name records")
     keys = frame[ds.key].astype(str)
     if keys.duplicated().any():
-        dup = keys[keys.duplicated()].iloc[0]
-        raise WorkbenchError(f"{ds.label}: key {ds.key!r} repeats (e.g. {dup!r}); matching needs unique keys")
-    out = frame.copy()
-    out.index = keys.to_numpy()
-    out.index.name = "__key__"
-    return out
+        raise repeated_key(ds, keys[keys.duplicated()].iloc[0])
+    return _keyed(frame.copy(), keys)
+
+
+def require_key(ds) -> None:
+    """A clear error for a dataset without a key column (matching names records by their key)."""
+    if ds.key is None:
+        raise WorkbenchError(f"{ds.label} has no key column: load it with key=... so labels can name records")
+
+
+def repeated_key(ds, key: str) -> WorkbenchError:
+    """The error for a key that names two records of ``ds``."""
+    return WorkbenchError(f"{ds.label}: key {ds.key!r} repeats (e.g. {key!r}); matching needs unique keys")
+
+
+def _keyed(frame: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
+    frame.index = keys.to_numpy()
+    frame.index.name = "__key__"
+    return frame
 
 
 def register_hashes(con: duckdb.DuckDBPyConnection, ds, name: str) -> None:
     """A view ``name`` (DuckDB) of a keyed dataset's content hashes: ``key`` (text, as ``keyed_records`` makes
     it), ``hash`` (of every value of the record: any change to any of them changes it) and ``row`` (its
     position in the data file), read from the stored file without loading the records into Python."""
-    if ds.key is None:
-        raise WorkbenchError(f"{ds.label} has no key column: load it with key=... so labels can name records")
+    require_key(ds)
     path = ds.workspace.artifact_path(ds, artifacts.DATA)
     names = pq.ParquetFile(path).schema_arrow.names
     con.read_parquet(path.as_posix(), file_row_number=True).create_view(f"{name}_file")
@@ -68,9 +79,7 @@ class RecordReader:
 
     def rows(self, rows: np.ndarray) -> pd.DataFrame:
         frame = self.table.take(pa.array(np.asarray(rows, dtype="int64"))).to_pandas()
-        frame.index = frame[self.ds.key].astype(str).to_numpy()
-        frame.index.name = "__key__"
-        return frame
+        return _keyed(frame, frame[self.ds.key].astype(str))
 
 
 def _ident(name: str) -> str:
