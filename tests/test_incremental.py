@@ -9,10 +9,12 @@ import pytest
 
 from conftest import SAMPLES
 from test_matching import label_from_truth
-from workbench import WorkbenchError, Workspace
+from workbench import WorkbenchError, Workspace, artifacts
+from workbench.cluster_ids import previous_clustering, verified
 from workbench.matching.clustering import cluster_with_model
+from workbench.matching.stable_ids import EVENT_COLUMNS, stabilize
 from workbench.matching.trained import MatchModel
-from workbench.review import ReviewDecisions, current_clusters
+from workbench.review import ReviewDecisions, apply_decisions, current_clusters
 
 CUSTOMERS = pd.read_csv(SAMPLES / "customers.csv", dtype=str, keep_default_na=False)
 FIRST = 4500  # records in the first version; the rest arrive later
@@ -52,6 +54,21 @@ def _batch(ws: Workspace, dd, clustering, tmp) -> pd.Series:
     return _ids(full)
 
 
+def _stored_as_a_full_run_stores(ws: Workspace, dd, clustering) -> None:
+    """An update works review decisions and ids over the region it touched only: its files are what the
+    full computation over every record gives (clusters, id registry, id history)."""
+    folder = clustering.folder
+    full = apply_decisions(pd.read_parquet(folder / artifacts.CLUSTERS_MODEL), ReviewDecisions(ws, dd.task).active())
+    previous, registry = previous_clustering(ws, dd.task, clustering.run_id)
+    expected = stabilize(full[["key", "cluster_id"]], previous, registry, clustering.run_id, pinned=verified(full))
+    full["cluster_id"] = expected.clusters["cluster_id"].to_numpy()
+    pd.testing.assert_frame_equal(pd.read_parquet(folder / artifacts.CLUSTERS), full, check_dtype=False)
+    pd.testing.assert_frame_equal(pd.read_parquet(folder / artifacts.CLUSTER_IDS), expected.registry,
+                                  check_dtype=False)
+    pd.testing.assert_frame_equal(pd.read_parquet(folder / artifacts.ID_HISTORY)[EVENT_COLUMNS], expected.events,
+                                  check_dtype=False)
+
+
 def _members(ids: pd.Series) -> pd.Series:
     """Per record (ids: cluster id by key), the keys of its cluster."""
     keys = pd.Series(ids.index, index=ids.index)
@@ -70,6 +87,7 @@ def test_an_empty_delta_changes_no_id_and_works_nothing(updated):
     assert f["pairs"] == 0
     assert _ids(unchanged).equals(_ids(first))
     assert sum(f[f"ids_{e}"] for e in ("new", "merge", "split", "move", "retire")) == 0
+    _stored_as_a_full_run_stores(ws, dd, unchanged)
 
 
 def test_new_records_join_clusters_as_a_full_run_would_and_untouched_clusters_keep_their_ids(updated):
@@ -78,6 +96,7 @@ def test_new_records_join_clusters_as_a_full_run_would_and_untouched_clusters_ke
     assert f["new_records"] == len(CUSTOMERS) - FIRST and f["changed_records"] == f["deleted_records"] == 0
     assert len(grown.clusters) == len(CUSTOMERS)
     assert 0 < f["reclustered_records"] < len(CUSTOMERS) / 2  # only what the delta touches
+    _stored_as_a_full_run_stores(ws, dd, grown)
     assert _same_partition_share(_ids(grown), _batch(ws, dd, grown, tmp)) >= 0.995
     before, after = _ids(first), _ids(grown).reindex(_ids(first).index)
     same_members = _same_partition_share(before, _ids(grown)[before.index])
@@ -95,6 +114,7 @@ def test_a_delta_of_the_whole_dataset_gives_the_batch_partition(updated):
     whole = dd.update(progress=False)
     assert whole.figures["changed_records"] == len(CUSTOMERS) and whole.figures["reclustered_records"] == len(
         CUSTOMERS)
+    _stored_as_a_full_run_stores(ws, dd, whole)
     batch = _batch(ws, dd, whole, tmp)
     assert _same_partition_share(_ids(whole), batch) == 1.0
     same = _members(_ids(whole)) == _members(_ids(grown))  # the clusters the full rework did not change
@@ -105,12 +125,14 @@ def test_a_split_made_in_review_survives_an_update(updated):
     ws, dd, *_, tmp = updated
     now = current_clusters(ws, "customers")
     multi = now[now["cluster_size"] >= 2]
-    key = multi["key"].iloc[0]
+    key = multi["key"].iloc[-1]  # far from the records the update changes: only the decision brings it in
     members = list(now.loc[now["cluster_id"] == now.set_index("key").at[key, "cluster_id"], "key"])
     ReviewDecisions(ws, dd.task).split(key, members)
     ws.load(_write(CUSTOMERS.iloc[:3].assign(city="Springfield"), tmp / "moved.csv"), name="customers",
             mode="append")
-    after = dd.update(progress=False).clusters.set_index("key")
+    updated_run = dd.update(progress=False)
+    _stored_as_a_full_run_stores(ws, dd, updated_run)
+    after = updated_run.clusters.set_index("key")
     assert after.at[key, "cluster_size"] == 1 and after.at[key, "decision"] == "split"
 
 

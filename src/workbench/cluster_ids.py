@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from workbench import artifacts, store
 from workbench.errors import WorkbenchError
@@ -25,13 +27,23 @@ def stable_clusters(ws: Any, task: str, run_id: int, clusters: pd.DataFrame, fol
     """Give ``clusters`` (review decisions applied) the ids of the task's previous clustering; write the
     registry and the run's id history into ``folder`` and a summary into the audit log."""
     previous, registry = previous_clustering(ws, task, run_id)
-    result = stabilize(clusters[["key", "cluster_id"]], previous, registry, run_id, pinned=_verified(clusters))
-    result.registry.to_parquet(folder / artifacts.CLUSTER_IDS, index=False)
+    result = stabilize(clusters[["key", "cluster_id"]], previous, registry, run_id, pinned=verified(clusters))
+    write_ids(ws, task, run_id, folder, result.registry, result)
+    return result
+
+
+def write_ids(ws: Any, task: str, run_id: int, folder: Path, registry: pd.DataFrame | pa.Table,
+              result: StableIds) -> None:
+    """Write a run's id registry (a frame or an Arrow table) and id history into ``folder``; summarize the
+    changes in the audit log."""
+    if isinstance(registry, pa.Table):
+        pq.write_table(registry, folder / artifacts.CLUSTER_IDS)
+    else:
+        registry.to_parquet(folder / artifacts.CLUSTER_IDS, index=False)
     history = result.events.assign(run_id=run_id, at=store.now().isoformat())
     history.to_parquet(folder / artifacts.ID_HISTORY, index=False)
     changes = {k: v for k, v in result.counts().items() if v}
     ws.record("cluster ids", task, run=run_id, **changes)
-    return result
 
 
 def previous_clustering(ws: Any, task: str, before_run: int) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
@@ -56,7 +68,7 @@ def restabilized(ws: Any, run: dict[str, Any], run_id: int, clusters: pd.DataFra
         return clusters  # a run from before stable ids: its ids are its smallest keys
     stored = pd.read_parquet(folder / artifacts.CLUSTERS, columns=["key", "cluster_id"])
     result = stabilize(clusters[["key", "cluster_id"]], stored, pd.read_parquet(ids), run_id,
-                       pinned=_verified(clusters))
+                       pinned=verified(clusters))
     out = clusters.reset_index(drop=True).copy()
     out["cluster_id"] = result.clusters["cluster_id"].to_numpy()
     return out
@@ -92,7 +104,8 @@ def resolve_cluster_id(ws: Any, dataset: Any, cluster_id: str) -> str:
     return found
 
 
-def _verified(clusters: pd.DataFrame) -> list[str]:
+def verified(clusters: pd.DataFrame) -> list[str]:
+    """The cluster ids (labels) of clusters verified in review: their ids never move."""
     if "decision" not in clusters:
         return []
     return list(pd.unique(clusters.loc[clusters["decision"] == "verify", "cluster_id"].astype(str)))

@@ -36,11 +36,18 @@ class Clustering:
     workspace: Workspace = field(repr=False)
     dataset: Dataset
     run_id: int
-    #: key, cluster_id, confidence, cluster_size, with review decisions applied (decision, reviewed).
-    clusters: pd.DataFrame = field(repr=False)
+    #: The clusters, or None to read them from the run's folder when first asked for (an update).
+    stored: pd.DataFrame | None = field(repr=False)
     #: The run's stored result: task, threshold, records, folder, labels, plan, seconds, figures.
     result: dict[str, Any] = field(repr=False)
     model: MatchModel = field(repr=False)
+
+    @property
+    def clusters(self) -> pd.DataFrame:
+        """key, cluster_id, confidence, cluster_size, with review decisions applied (decision, reviewed)."""
+        if self.stored is None:
+            self.stored = pd.read_parquet(self.folder / artifacts.CLUSTERS)
+        return self.stored
 
     @property
     def threshold(self) -> float:
@@ -74,11 +81,11 @@ class Clustering:
         return self.model.explain(record_by_key(raw, left_key), record_by_key(raw, right_key))
 
     def __len__(self) -> int:
-        return len(self.clusters)
+        return int(self.result["records"])
 
     def __repr__(self) -> str:
         f = self.result.get("figures", {})
-        return (f"Clustering(run {self.run_id}: {len(self.clusters):,} records in {f.get('clusters', 0):,} clusters, "
+        return (f"Clustering(run {self.run_id}: {len(self):,} records in {f.get('clusters', 0):,} clusters, "
                 f"{f.get('records_in_multi_record_clusters', 0):,} in clusters of 2+, "
                 f"threshold {self.result.get('threshold')})")
 
@@ -129,15 +136,21 @@ def finish_clustering(ws: Workspace, dataset: Dataset, model: MatchModel, run: R
                       extra: dict[str, Any] | None = None) -> Clustering:
     """Store a run's model clustering (key, cluster_id, confidence in ``scored.left_keys`` order) with its
     review decisions and persistent ids, its model and its records' hashes (what an update starts from)."""
-    folder = scored.folder
-    clusters = _store(ws, task, run.id, scored, clusters, report)
+    clusters = store_clusters(ws, task, run.id, scored, clusters, report)
+    write_record_hashes(dataset, scored.folder / artifacts.RECORDS)  # what the next update compares with
+    return finish_run(ws, dataset, model, run, task, scored.folder, scored.log, len(clusters), clusters, extra)
+
+
+def finish_run(ws: Workspace, dataset: Dataset, model: MatchModel, run: Run, task: str, folder: Path,
+               log: scale.StageLog, records: int, clusters: pd.DataFrame | None,
+               extra: dict[str, Any] | None = None) -> Clustering:
+    """Save the model of a run whose clusters are stored, set its result; the clustering (``clusters``: None
+    to read them from the folder when asked for)."""
     model.save(folder / artifacts.MODEL)
-    if not (folder / artifacts.RECORDS).exists():  # an update wrote them as it compared
-        write_record_hashes(dataset, folder / artifacts.RECORDS)  # what the next update compares with
     run.result = {
-        "task": task, "threshold": model.threshold, "records": len(clusters),
+        "task": task, "threshold": model.threshold, "records": records,
         "folder": folder.relative_to(ws.path).as_posix(), **(extra or {}),
-        "plan": [f.to_dict() for f in model.fields], "seconds": scored.log.seconds, "figures": scored.log.figures,
+        "plan": [f.to_dict() for f in model.fields], "seconds": log.seconds, "figures": log.figures,
         "model": (folder / artifacts.MODEL).relative_to(ws.path).as_posix(), "labels_sha256": model.labels_sha256,
     }
     return Clustering(ws, dataset, run.id, clusters, run.result, model)
@@ -162,7 +175,7 @@ def cluster_with_model(ws: Workspace, dataset: Dataset | str, model: MatchModel,
                                progress=progress, workers=workers, engine=engine, spark=spark)
 
 
-def _store(ws: Workspace, task: str, run_id: int, scored: ScoredRun, clusters: pd.DataFrame,
+def store_clusters(ws: Workspace, task: str, run_id: int, scored: ScoredRun, clusters: pd.DataFrame,
            report: dict[str, Any]) -> pd.DataFrame:
     """Write the run's clusters (the model's, then with review decisions applied and the ids of the
     task's previous clustering: ``workbench.cluster_ids``) and its scored links."""

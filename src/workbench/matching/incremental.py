@@ -31,17 +31,21 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from workbench import artifacts
 from workbench.errors import WorkbenchError
 from workbench.matching import scale
-from workbench.matching.clustering import Clustering, finish_clustering
+from workbench.matching.clustering import Clustering, finish_run, store_clusters
 from workbench.matching.labels import LabelStore
 from workbench.matching.pipeline import ScoredRun, _apply_labels, prepare_all, run_folder
 from workbench.matching.records import RecordReader, register_hashes, repeated_key, write_hashes
 from workbench.matching.trained import MatchModel
+from workbench.matching.update_store import LastRun, codes_of, sizes_of, store_update
+from workbench.review import ReviewDecisions
 from workbench.workspace import Dataset, Workspace, slug
 
 KEYS = "keys_left"
@@ -65,16 +69,17 @@ def update_clustering(ws: Workspace, dataset: Dataset, task: str, *, progress: A
     with ws.run("dedupe", dataset, task=task, threshold=model.threshold, update_of=last_id) as run:
         folder = run_folder(ws.path / "matching" / slug(task), run.id)
         t = time.perf_counter()
-        model_before = pd.read_parquet(before / artifacts.CLUSTERS_MODEL, columns=["key", "cluster_id", "confidence"])
-        diff = _Diff(dataset, before, len(model_before), folder / artifacts.RECORDS)
+        model_before = pq.read_table(before / artifacts.CLUSTERS_MODEL, columns=["key", "cluster_id", "confidence"])
+        keys_before = model_before["key"].combine_chunks().cast(pa.string())
+        diff = _Diff(dataset, before, model_before.num_rows, folder / artifacts.RECORDS)
         log.figures.update(new_records=diff.new, changed_records=diff.changed, deleted_records=diff.deleted)
         log.time("compare", t)
 
         # the run's record positions: the last run's records still there unchanged, in their order, then the delta
         kept = np.flatnonzero(diff.row_of_old >= 0)
         first_delta = len(kept)
-        order = np.concatenate([model_before["key"].astype(str).to_numpy()[kept], diff.delta_keys])
-        new_of_old = np.full(len(model_before), -1, dtype="int64")
+        order = pa.concat_arrays([keys_before.take(kept), pa.array(diff.delta_keys, type=pa.string())])
+        new_of_old = np.full(model_before.num_rows, -1, dtype="int64")
         new_of_old[kept] = np.arange(first_delta)
         reader = RecordReader(dataset)
 
@@ -105,18 +110,46 @@ def update_clustering(ws: Workspace, dataset: Dataset, task: str, *, progress: A
 
         t = time.perf_counter()
         edges = pd.concat([_edges_by_position(before, new_of_old), new_edges], ignore_index=True)
-        before_ids = model_before["cluster_id"].astype(str).to_numpy()
-        affected = _affected(edges, model.threshold, len(order), first_delta, before_ids, diff.row_of_old < 0,
-                             new_of_old)
+        before_codes = codes_of(model_before["cluster_id"])
+        gone = diff.row_of_old < 0
+        affected = _affected(edges, model.threshold, len(order), first_delta, before_codes, gone, kept)
         log.figures["reclustered_records"] = int(affected.sum())
         labels = LabelStore(ws, task)
-        report, clusters, edges = _recluster(edges, affected, model, prepared, order, model_before, kept,
-                                             before_ids, labels.active(), progress)
+        report, model_ids, model_codes, confidence, edges = _recluster(
+            edges, affected, model, prepared, order, model_before, before_codes, kept, labels.active(), progress)
         log.time("cluster", t)
-        scored = ScoredRun(folder, order, order, edges, None, log, model.threshold, model)
-        result = finish_clustering(ws, dataset, model, run, task, scored, clusters, report,
-                                   extra={"update_of": last_id, "labels": labels.counts()})
-    return result
+        t = time.perf_counter()
+        _write_model_clusters(folder, order, model_ids, model_codes, confidence, edges)
+        extra = {"update_of": last_id, "labels": labels.counts()}
+        last = LastRun(before, keys_before)
+        if not last.usable:  # the last run predates persistent ids: the full computation
+            clusters = pd.DataFrame({"key": order.to_numpy(zero_copy_only=False),
+                                     "cluster_id": model_ids.to_numpy(zero_copy_only=False),
+                                     "confidence": confidence})
+            scored = ScoredRun(folder, clusters["key"].to_numpy(), clusters["key"].to_numpy(), edges, None, log,
+                               model.threshold, model)
+            stored = store_clusters(ws, task, run.id, scored, clusters, report)
+            log.time("store", t)
+            return finish_run(ws, dataset, model, run, task, folder, log, len(stored), stored, extra)
+        figures, ids = store_update(ws, task, run.id, folder, last, order, model_ids, model_codes, confidence, kept,
+                                    affected, np.flatnonzero(gone), ReviewDecisions(ws, task).active())
+        log.figures.update({f"ids_{event}": n for event, n in ids.items()})
+        log.figures.update(report)
+        log.figures.update(figures)
+        log.time("store", t)
+        return finish_run(ws, dataset, model, run, task, folder, log, len(order), None, extra)
+
+
+def _write_model_clusters(folder: Path, order: pa.Array, model_ids: pa.Array, model_codes: np.ndarray,
+                          confidence: np.ndarray, edges: pd.DataFrame) -> None:
+    """The run's model clustering (with its sizes) and its scored links, by key, as a full run writes them."""
+    size = sizes_of(model_codes)
+    pq.write_table(pa.table({"key": order, "cluster_id": model_ids, "confidence": confidence, "cluster_size": size}),
+                   folder / artifacts.CLUSTERS_MODEL)
+    pq.write_table(pa.table({"left_key": order.take(edges["l"].to_numpy()),
+                             "right_key": order.take(edges["r"].to_numpy()),
+                             "score": pa.array(edges["score"].to_numpy(), type=pa.float32())}),
+                   folder / artifacts.EDGES)
 
 
 class _Diff:
@@ -240,27 +273,38 @@ def _edges_by_position(before: Path, new_of_old: np.ndarray) -> pd.DataFrame:
                          "score": np.asarray(found["score"])[ok]})
 
 
-def _affected(edges: pd.DataFrame, threshold: float, n: int, first_delta: int, before_ids: np.ndarray,
-              gone: np.ndarray, new_of_old: np.ndarray) -> np.ndarray:
-    """Records to cluster again: the components holding a delta record, and the former clusters of
-    changed and deleted records (``gone``, by the last run's positions: one may have held its cluster together)."""
+def _affected(edges: pd.DataFrame, threshold: float, n: int, first_delta: int, codes: np.ndarray,
+              gone: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """Records to cluster again: the components holding a delta record, and the former clusters (``codes``:
+    the last run's model cluster of each of its records) of changed and deleted records (``gone``, by the last
+    run's positions: one may have held its cluster together); closed over both, so that a former cluster is
+    either kept whole or clustered again whole (``kept``: each kept position's row in the last run)."""
     strong = edges[edges["score"] >= threshold]
     graph = coo_matrix((np.ones(len(strong)), (strong["l"].to_numpy(), strong["r"].to_numpy())), shape=(n, n))
-    _, comp = connected_components(graph, directed=False)
+    n_comp, comp = connected_components(graph, directed=False)
+    former = codes[kept]  # each kept position's former cluster (the delta's positions come after them)
+    hit_before = np.zeros(codes.max() + 1 if len(codes) else 0, dtype=bool)
+    hit_before[codes[gone]] = True
     hit = np.zeros(n, dtype=bool)
     hit[first_delta:] = True
-    codes, _ = pd.factorize(before_ids)
-    mates = new_of_old[np.isin(codes, codes[gone])]
-    hit[mates[mates >= 0]] = True
-    return np.isin(comp, np.unique(comp[hit]))
+    while True:
+        hit[:first_delta] |= hit_before[former]
+        hit_comp = np.zeros(n_comp, dtype=bool)
+        hit_comp[comp[hit]] = True
+        grown = hit_comp[comp]
+        hit_before[former[grown[:first_delta]]] = True
+        if (grown == hit).all():
+            return grown
+        hit = grown
 
 
-def _recluster(edges: pd.DataFrame, affected: np.ndarray, model: MatchModel, prepared: _Prepared, order: np.ndarray,
-               model_before: pd.DataFrame, kept: np.ndarray, before_ids: np.ndarray, labels: list, progress: Any
-               ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    """The model's clustering (the affected records clustered again as a full run would: pairs completed in
-    components, then labels, then the hierarchical clustering; the others as they were, ``kept`` giving each
-    run position's place in ``model_before``) and the run's edges."""
+def _recluster(edges: pd.DataFrame, affected: np.ndarray, model: MatchModel, prepared: _Prepared, order: pa.Array,
+               model_before: pa.Table, codes_before: np.ndarray, kept: np.ndarray, labels: list, progress: Any
+               ) -> tuple[dict[str, Any], pa.Array, np.ndarray, np.ndarray, pd.DataFrame]:
+    """The model's clustering: the affected records clustered again as a full run would (pairs completed in
+    components, then labels, then the hierarchical clustering), the others as they were (``kept`` giving each
+    kept position's row in ``model_before``, ``codes_before`` their clusters' codes): the report, each
+    position's cluster id, its code (equal ids, equal codes) and confidence; and the run's edges."""
     positions = np.flatnonzero(affected)
     local = np.full(len(order), -1, dtype="int64")
     local[positions] = np.arange(len(positions))
@@ -269,17 +313,21 @@ def _recluster(edges: pd.DataFrame, affected: np.ndarray, model: MatchModel, pre
                         "score": edges["score"].to_numpy()[inside]})
     sub = scale.complete_components(sub, model.threshold,
                                     lambda a, b: prepared.score(positions[a], positions[b]))
-    keys = order[positions]
+    keys = order.take(positions).to_numpy(zero_copy_only=False)
     sub = _apply_labels(labels, sub, keys, keys, 0, True)
     cluster_pos, confidence, report = scale.cluster_edges(sub, len(positions), model.threshold, progress=progress)
     run_edges = pd.concat([edges[~inside], pd.DataFrame({"l": positions[sub["l"].to_numpy()],
                                                          "r": positions[sub["r"].to_numpy()],
                                                          "score": sub["score"].to_numpy()})], ignore_index=True)
-    same = np.flatnonzero(~affected)  # all kept records (every delta record is affected)
-    cluster_id = np.empty(len(order), dtype=object)
-    cluster_id[same] = before_ids[kept[same]]
-    cluster_id[positions] = keys[cluster_pos]
-    conf = np.empty(len(order), dtype="float64")
-    conf[same] = model_before["confidence"].to_numpy()[kept[same]]
-    conf[positions] = confidence
-    return report, pd.DataFrame({"key": order, "cluster_id": cluster_id, "confidence": conf}), run_edges
+    # every position's cluster: the last run's (all kept records outside the region) or the new one
+    n_before = model_before.num_rows
+    take = np.full(len(order), -1, dtype="int64")
+    take[:len(kept)] = kept
+    take[positions] = n_before + np.arange(len(positions))
+    ids = pa.concat_arrays([model_before["cluster_id"].combine_chunks().cast(pa.string()),
+                            pa.array(keys[cluster_pos], type=pa.string())]).take(take)
+    # codes by position: the affected records hold whole former clusters (``_affected``), so a new cluster's id,
+    # one of its records' keys, is never the id of a cluster kept
+    codes = np.concatenate([codes_before, codes_before.max(initial=-1) + 1 + cluster_pos])[take]
+    conf = np.concatenate([model_before["confidence"].to_numpy(), confidence])[take]
+    return report, ids, codes, conf, run_edges

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 EVENTS = ("new", "merge", "split", "move", "retire")
 REGISTRY_COLUMNS = ["cluster_id", "since_run", "status", "merged_into", "split_from"]
@@ -60,11 +62,13 @@ def registry_of(clusters: pd.DataFrame, run_id: int) -> pd.DataFrame:
 
 
 def stabilize(clusters: pd.DataFrame, previous: pd.DataFrame | None, registry: pd.DataFrame | None, run_id: int,
-              *, pinned: Iterable[str] = ()) -> StableIds:
+              *, pinned: Iterable[str] = (), used: IdSet | None = None) -> StableIds:
     """``clusters`` (key, cluster_id: any label per cluster) with ids inherited from ``previous`` (key, cluster_id).
 
     ``registry``: the ids given so far (``registry_of(previous)`` when None); ``run_id`` dates new ids;
-    ``pinned``: labels in ``clusters`` of clusters whose ids must not move (verified in review).
+    ``pinned``: labels in ``clusters`` of clusters whose ids must not move (verified in review);
+    ``used``: ids given besides the registry's and ``previous``'s, never given again (a region of a
+    clustering passes the whole registry here, its own part as ``registry``).
     """
     out = clusters.reset_index(drop=True).copy()
     out["key"] = out["key"].astype(str)
@@ -99,7 +103,7 @@ def stabilize(clusters: pd.DataFrame, previous: pd.DataFrame | None, registry: p
     old_rest[old_code[rest] < 0] = None
     overlap = (pd.DataFrame({"label": label_rest, "old": old_rest}).dropna()
                .groupby(["label", "old"], sort=False).size().rename("n").reset_index())
-    known = _Known(reg_ids, old_ids)
+    known = _Known(reg_ids, old_ids, used)
     since = registry["since_run"].to_numpy()
     pos = known.registry_positions(overlap["old"].to_numpy())
     overlap["since"] = np.where(pos >= 0, since[np.maximum(pos, 0)] if len(since) else run_id, run_id)
@@ -125,11 +129,16 @@ def stabilize(clusters: pd.DataFrame, previous: pd.DataFrame | None, registry: p
     smallest = ordered.drop_duplicates("label").set_index("label")["key"]  # (a groupby min of text runs in Python)
     sizes = ordered["label"].value_counts()
     # the members of the clusters whose smallest key was an id already, to find another
-    clash = [lab for lab, k in smallest.items() if k in known]
+    given = known.isin(ordered["key"].to_numpy(dtype=object))  # asked at once: the registry may be huge
+    used_keys = _Asked(set(ordered["key"].to_numpy(dtype=object)[given]), set(ordered["key"]), known)
+    clash = smallest.index[smallest.isin(used_keys.given)]
     members = {k: g.to_numpy() for k, g in ordered[ordered["label"].isin(clash)].groupby("label")["key"]}
     for lab in pd.unique(label_rest[unclaimed]):  # in order of appearance
         first = str(smallest[lab])
-        new_id = _fresh_id(members[lab], first, known) if first in known else first
+        new_id = first
+        if lab in members or first in known.added:
+            keys = members[lab] if lab in members else ordered.loc[ordered["label"] == lab, "key"].to_numpy()
+            new_id = _fresh_id(keys, first, used_keys)
         known.add(new_id)
         id_of[lab] = new_id
         parent = main_old.get(lab)
@@ -193,18 +202,46 @@ def _same_as_before(codes: np.ndarray, n_labels: int, old_code: np.ndarray, old_
     return np.where(whole, first, -1)
 
 
-class _Known:
-    """The ids given so far (the registry's and the old clustering's) and those given in this run."""
+class IdSet:
+    """Ids held in Arrow arrays (a whole registry: a million ids, never a Python set of them), asked about in
+    batches: the few ids asked are hashed and the many held scanned once per batch."""
 
-    def __init__(self, registry_ids: np.ndarray, old_ids: np.ndarray):
+    def __init__(self, *ids: pa.Array | pa.ChunkedArray):
+        self.ids = [(i.combine_chunks() if isinstance(i, pa.ChunkedArray) else i).cast(pa.string()) for i in ids]
+
+    def isin(self, values: np.ndarray) -> np.ndarray:
+        """Per value: is it one of the ids?"""
+        asked = pa.array(values, type=pa.string())
+        found = [ids.filter(pc.is_in(ids, value_set=asked)) for ids in self.ids]  # the asked ones held
+        return pc.is_in(asked, value_set=pa.concat_arrays(found)).to_numpy(zero_copy_only=False)
+
+    def __contains__(self, cluster_id: object) -> bool:
+        return bool(self.isin(np.asarray([cluster_id], dtype=object))[0])
+
+
+class _Known:
+    """The ids given so far (the registry's, the old clustering's and ``used``) and those given in this run."""
+
+    def __init__(self, registry_ids: np.ndarray, old_ids: np.ndarray, used: IdSet | None = None):
         rows = pd.Series(np.arange(len(registry_ids), dtype="int64"), index=pd.Index(registry_ids, dtype=object))
         self.rows = rows[~rows.index.duplicated()]
         self.registry = self.rows.index
         self.old = pd.Index(old_ids, dtype=object)
+        self.used = used
         self.added: set[str] = set()
 
     def __contains__(self, cluster_id: object) -> bool:
-        return cluster_id in self.added or cluster_id in self.registry or cluster_id in self.old
+        return (cluster_id in self.added or cluster_id in self.registry or cluster_id in self.old
+                or (self.used is not None and cluster_id in self.used))
+
+    def isin(self, ids: np.ndarray) -> np.ndarray:
+        """Per id: was it given before (the ``in`` test for many ids at once)?"""
+        asked = pd.Index(ids, dtype=object)
+        found = asked.isin(self.registry) | asked.isin(self.old)
+        found |= np.fromiter((i in self.added for i in ids), dtype=bool, count=len(ids))
+        if self.used is not None and len(ids):
+            found |= self.used.isin(ids)
+        return found
 
     def add(self, cluster_id: str) -> None:
         self.added.add(cluster_id)
@@ -219,6 +256,19 @@ class _Known:
 
     def old_size(self, cluster_id: str, sizes: np.ndarray) -> int:
         return int(sizes[self.old.get_loc(cluster_id)]) if cluster_id in self.old else 0
+
+
+class _Asked:
+    """Ids given before, among keys asked about at once (``given``: those that were; ``asked``: all of them),
+    and this run's: the ``in`` test ``_fresh_id`` makes, without asking the registry one key at a time."""
+
+    def __init__(self, given: set[str], asked: set[str], known: _Known):
+        self.given, self.asked, self.known = given, asked, known
+
+    def __contains__(self, cluster_id: object) -> bool:
+        if cluster_id in self.known.added or cluster_id in self.given:
+            return True
+        return cluster_id not in self.asked and cluster_id in self.known
 
 
 def resolve(registry: pd.DataFrame, cluster_id: str) -> str | None:

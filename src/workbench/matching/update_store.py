@@ -1,0 +1,162 @@
+"""Storing an update's clustering: only the region the delta touched is worked, the rest read from the last run.
+
+A full run stores its model clustering, applies the review decisions and
+gives persistent ids over every record (``clustering._store``). An update
+changes few clusters, so it does the same over a *region*:
+
+- the records the model clustered again (``incremental._affected``);
+- the clusters a review decision names, today or at the last run;
+- the last run's clusters of records that changed or left;
+
+closed so that every cluster of the region, the last run's and this one's,
+lies wholly inside it. Outside the region nothing changed: each record
+keeps its row of the last run (id, confidence, size, decision), taken by
+position in Arrow, so a million untouched records cost a few array passes
+and no Python object each. Inside it, ``review.apply_decisions`` and
+``stable_ids.stabilize`` run as in a full run, with the whole registry as the
+ids already given. tests/test_incremental checks that the stored result is
+what the full computation gives.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from workbench import artifacts
+from workbench.cluster_ids import verified, write_ids
+from workbench.matching.stable_ids import REGISTRY_COLUMNS, IdSet, stabilize
+from workbench.review import CLUSTER_COLUMNS, Decision, apply_decisions
+
+CLUSTERS_SCHEMA = pa.schema([("key", pa.string()), ("cluster_id", pa.string()), ("confidence", pa.float64()),
+                             ("cluster_size", pa.int64()), ("decision", pa.string()), ("reviewed", pa.bool_())])
+REGISTRY_SCHEMA = pa.schema([("cluster_id", pa.string()), ("since_run", pa.int64()), ("status", pa.string()),
+                             ("merged_into", pa.string()), ("split_from", pa.string())])
+
+
+def codes_of(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Integer codes of text values: equal values, equal codes (0..distinct-1)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return pc.dictionary_encode(values).indices.to_numpy(zero_copy_only=False).astype("int64")
+
+
+def sizes_of(codes: np.ndarray) -> np.ndarray:
+    """Per record, the number of records sharing its code."""
+    return np.bincount(codes, minlength=1)[codes].astype("int64") if len(codes) else np.empty(0, dtype="int64")
+
+
+class LastRun:
+    """The last run's stored clusters (decisions and ids applied) and id registry, as Arrow tables."""
+
+    def __init__(self, folder: Path, keys: pa.Array):
+        self.clusters = None
+        self.registry = None
+        clusters, registry = folder / artifacts.CLUSTERS, folder / artifacts.CLUSTER_IDS
+        if not (clusters.exists() and registry.exists()):
+            return  # a run from before persistent ids: the full computation
+        table = pq.read_table(clusters)
+        if table.column_names != CLUSTER_COLUMNS or table.num_rows != len(keys) \
+                or not pc.all(pc.equal(table["key"].cast(pa.string()), keys)).as_py():
+            return  # not row for row the model clustering's records (never expected): the full computation
+        self.clusters = table.cast(CLUSTERS_SCHEMA)
+        self.registry = pq.read_table(registry).select(REGISTRY_COLUMNS).cast(REGISTRY_SCHEMA)
+
+    @property
+    def usable(self) -> bool:
+        return self.clusters is not None
+
+
+def store_update(ws: Any, task: str, run_id: int, folder: Path, last: LastRun, order: pa.Array,
+                 model_ids: pa.Array, model_codes: np.ndarray, confidence: np.ndarray, kept: np.ndarray,
+                 affected: np.ndarray, gone: np.ndarray, decisions: list[Decision]
+                 ) -> tuple[dict[str, Any], dict[str, int]]:
+    """Write the run's clusters (decisions and ids applied), registry and id history, working only the region.
+
+    ``order``: each position's key; ``model_ids`` (``model_codes``: equal ids, equal codes), ``confidence``: its
+    model cluster; ``kept``: each kept
+    position's row in the last run (the positions after them are the delta's); ``affected``: the positions
+    the model clustered again; ``gone``: the last run's rows whose record changed or left.
+    Returns the run's figures and the id events' counts."""
+    assert last.clusters is not None and last.registry is not None
+    prev = last.clusters
+    n, n_prev = len(order), prev.num_rows
+    row_of = np.full(n, -1, dtype="int64")  # each position's row in the last run, -1 for the delta
+    row_of[:len(kept)] = kept
+    prev_codes = codes_of(prev["cluster_id"])
+    region, prev_in = _region(order, model_codes, prev_codes, row_of, affected, gone,
+                              prev["decision"].is_valid().to_numpy(zero_copy_only=False), decisions)
+
+    positions = np.flatnonzero(region)
+    model = pd.DataFrame({"key": order.take(positions).to_numpy(zero_copy_only=False),
+                          "cluster_id": model_ids.take(positions).to_numpy(zero_copy_only=False),
+                          "confidence": confidence[positions]})
+    model["cluster_size"] = sizes_of(model_codes[positions])
+    final = apply_decisions(model, decisions)
+    previous = prev.select(["key", "cluster_id"]).take(np.flatnonzero(prev_in)).to_pandas()
+    registry_rows = _registry_rows(last.registry, previous["cluster_id"], prev["cluster_id"])
+    result = stabilize(final[["key", "cluster_id"]], previous, last.registry.take(registry_rows).to_pandas(),
+                       run_id, pinned=verified(final), used=IdSet(last.registry["cluster_id"], prev["cluster_id"]))
+    final["cluster_id"] = result.clusters["cluster_id"].to_numpy()
+
+    # every record's row: the last run's outside the region (all kept records), the region's inside
+    take = row_of.copy()
+    take[positions] = n_prev + np.arange(len(positions))
+    region_table = pa.Table.from_pandas(final[CLUSTER_COLUMNS], schema=CLUSTERS_SCHEMA, preserve_index=False)
+    clusters = pa.concat_tables([prev, region_table]).take(take)
+    pq.write_table(clusters, folder / artifacts.CLUSTERS)
+
+    new_registry = pa.Table.from_pandas(result.registry[REGISTRY_COLUMNS], schema=REGISTRY_SCHEMA,
+                                        preserve_index=False)
+    rows = np.arange(last.registry.num_rows + new_registry.num_rows - len(registry_rows))
+    rows[registry_rows] = last.registry.num_rows + np.arange(len(registry_rows))  # updated in place
+    rows[last.registry.num_rows:] = last.registry.num_rows + np.arange(len(registry_rows), new_registry.num_rows)
+    write_ids(ws, task, run_id, folder, pa.concat_tables([last.registry, new_registry]).take(rows), result)
+
+    outside = ~region
+    kept_codes = prev_codes[row_of[outside]]
+    size = clusters["cluster_size"].to_numpy()
+    figures = {"clusters": int(len(np.unique(kept_codes)) + final["cluster_id"].nunique()),
+               "records_in_multi_record_clusters": int((size > 1).sum())}
+    return figures, result.counts()
+
+
+def _region(order: pa.Array, model_codes: np.ndarray, prev_codes: np.ndarray, row_of: np.ndarray,
+            affected: np.ndarray, gone: np.ndarray, decided_before: np.ndarray, decisions: list[Decision]
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The positions to work again, closed over this run's model clusters and the last run's clusters, and
+    the last run's rows inside it (theirs: the gone records' too)."""
+    region = affected.copy()
+    named = sorted({str(k) for d in decisions for k in d.keys})
+    if named:
+        region |= pc.is_in(order, value_set=pa.array(named, type=pa.string())).to_numpy(zero_copy_only=False)
+    last_cluster = np.where(row_of >= 0, prev_codes[np.maximum(row_of, 0)], -1)
+    prev_hit = np.zeros(prev_codes.max() + 1 if len(prev_codes) else 0, dtype=bool)
+    prev_hit[prev_codes[gone]] = True  # clusters a changed or deleted record was in
+    prev_hit[prev_codes[decided_before]] = True  # clusters a decision formed at the last run
+    has_last = last_cluster >= 0
+    while True:
+        model_hit = np.zeros(model_codes.max() + 1 if len(model_codes) else 0, dtype=bool)
+        model_hit[model_codes[region]] = True
+        prev_hit[last_cluster[region & has_last]] = True
+        grown = region | model_hit[model_codes]
+        grown[has_last] |= prev_hit[last_cluster[has_last]]
+        if (grown == region).all():
+            return region, prev_hit[prev_codes]
+        region = grown
+
+
+def _registry_rows(registry: pa.Table, region_ids: pd.Series, prev_ids: pa.ChunkedArray) -> np.ndarray:
+    """The registry's rows of the region's old ids, and of active ids that held no record at the last run
+    (a full run retires them; so does the region)."""
+    ids = registry["cluster_id"]
+    mine = pc.is_in(ids, value_set=pa.array(pd.unique(region_ids.astype(str)), type=pa.string()))
+    active = pc.equal(registry["status"], "active")
+    orphan = pc.and_(active, pc.invert(pc.is_in(ids, value_set=prev_ids.combine_chunks())))
+    return np.flatnonzero(pc.or_(mine, orphan).to_numpy(zero_copy_only=False))
