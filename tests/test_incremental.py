@@ -128,6 +128,8 @@ def test_a_split_made_in_review_survives_an_update(updated):
     key = multi["key"].iloc[-1]  # far from the records the update changes: only the decision brings it in
     members = list(now.loc[now["cluster_id"] == now.set_index("key").at[key, "cluster_id"], "key"])
     ReviewDecisions(ws, dd.task).split(key, members)
+    last = ws.path / ws.latest_result("dedupe")["folder"]
+    (last / artifacts.EDGE_POSITIONS).unlink()  # as erasure leaves a run: this update joins its edges by key
     ws.load(_write(CUSTOMERS.iloc[:3].assign(city="Springfield"), tmp / "moved.csv"), name="customers",
             mode="append")
     updated_run = dd.update(progress=False)

@@ -17,6 +17,9 @@ KEY_PROBLEMS = "key_problems.parquet"
 PAIRS = "pairs.parquet"
 SCORES = "scores.parquet"
 EDGES = "edges.parquet"
+#: The same edges by position in ``CLUSTERS_MODEL`` (l, r, score): what the next update reads, with no
+#: join by key; erasure removes it with the rows it shifts (the update then joins by key).
+EDGE_POSITIONS = "edge_positions.parquet"
 CLUSTERS_MODEL = "clusters_model.parquet"
 CLUSTERS = "clusters.parquet"
 #: A clustering run's persistent ids: the registry of every id given for its task, and the run's id changes.

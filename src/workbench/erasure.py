@@ -513,6 +513,7 @@ def _matching_folder(folder: Path, own: set[str], master: set[str], changes: lis
                     renamed = dict(zip(before[moved], after.loc[moved, "cluster_id"].astype(str), strict=True))
                 if not dry_run:
                     _write(after, path)
+                    (folder / artifacts.EDGE_POSITIONS).unlink(missing_ok=True)  # positions it shifted
     _id_files(folder, own, renamed, changes, dry_run)
     _drop_rows(folder / artifacts.RECORDS, lambda h: _erased_rows(h["key"], own), "record hash(es)", changes,
                dry_run)

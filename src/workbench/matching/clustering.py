@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from workbench import artifacts
 from workbench.cluster_ids import stable_clusters
@@ -175,6 +177,14 @@ def cluster_with_model(ws: Workspace, dataset: Dataset | str, model: MatchModel,
                                progress=progress, workers=workers, engine=engine, spark=spark)
 
 
+def write_edge_positions(edges: pd.DataFrame, folder: Path) -> None:
+    """A run's edges by position (``l``, ``r``, ``score``): ``artifacts.EDGE_POSITIONS``."""
+    pq.write_table(pa.table({"l": pa.array(edges["l"].to_numpy(), type=pa.int64()),
+                             "r": pa.array(edges["r"].to_numpy(), type=pa.int64()),
+                             "score": pa.array(edges["score"].to_numpy(), type=pa.float32())}),
+                   folder / artifacts.EDGE_POSITIONS)
+
+
 def store_clusters(ws: Workspace, task: str, run_id: int, scored: ScoredRun, clusters: pd.DataFrame,
            report: dict[str, Any]) -> pd.DataFrame:
     """Write the run's clusters (the model's, then with review decisions applied and the ids of the
@@ -188,6 +198,7 @@ def store_clusters(ws: Workspace, task: str, run_id: int, scored: ScoredRun, clu
     pd.DataFrame({"left_key": keys[scored.edges["l"].to_numpy()], "right_key": keys[scored.edges["r"].to_numpy()],
                   "score": scored.edges["score"].to_numpy()}).to_parquet(scored.folder / artifacts.EDGES,
                                                                           index=False)
+    write_edge_positions(scored.edges, scored.folder)
     clusters = apply_decisions(clusters, ReviewDecisions(ws, task).active())
     ids = stable_clusters(ws, task, run_id, clusters, scored.folder)
     clusters["cluster_id"] = ids.clusters["cluster_id"].to_numpy()

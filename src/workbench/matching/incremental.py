@@ -39,7 +39,12 @@ from scipy.sparse.csgraph import connected_components
 from workbench import artifacts
 from workbench.errors import WorkbenchError
 from workbench.matching import scale
-from workbench.matching.clustering import Clustering, finish_run, store_clusters
+from workbench.matching.clustering import (
+    Clustering,
+    finish_run,
+    store_clusters,
+    write_edge_positions,
+)
 from workbench.matching.labels import LabelStore
 from workbench.matching.pipeline import ScoredRun, _apply_labels, prepare_all, run_folder
 from workbench.matching.records import RecordReader, register_hashes, repeated_key, write_hashes
@@ -150,6 +155,7 @@ def _write_model_clusters(folder: Path, order: pa.Array, model_ids: pa.Array, mo
                              "right_key": order.take(edges["r"].to_numpy()),
                              "score": pa.array(edges["score"].to_numpy(), type=pa.float32())}),
                    folder / artifacts.EDGES)
+    write_edge_positions(edges, folder)
 
 
 class _Diff:
@@ -174,20 +180,18 @@ class _Diff:
             delta = con.sql("""SELECT n.key, n.row, w.key IS NOT NULL AS known FROM now n
                                LEFT JOIN was w ON n.key = w.key
                                WHERE w.key IS NULL OR w.hash <> n.hash ORDER BY n.row""").fetchnumpy()
-            old = con.sql("""SELECT m.file_row_number AS pos, coalesce(n.row, -1) AS row,
-                                    n.key IS NULL AS deleted, w.key IS NULL OR w.hash <> n.hash AS changed
-                             FROM model_file m LEFT JOIN now n ON CAST(m.key AS VARCHAR) = n.key
-                             LEFT JOIN was w ON n.key = w.key""").fetchnumpy()
+            old = con.sql("""SELECT m.file_row_number AS pos, coalesce(n.row, -1) AS row
+                             FROM model_file m LEFT JOIN now n ON CAST(m.key AS VARCHAR) = n.key""").fetchnumpy()
         finally:
             con.close()
         self.delta_keys = np.asarray(delta["key"], dtype=object)
         self.delta_rows = np.asarray(delta["row"], dtype="int64")
-        pos = np.asarray(old["pos"], dtype="int64")
-        deleted = np.asarray(old["deleted"], dtype=bool)
-        changed = ~deleted & np.asarray(old["changed"], dtype=bool)
-        self.row_of_old = np.full(n_before, -1, dtype="int64")
-        self.row_of_old[pos] = np.where(deleted | changed, -1, np.asarray(old["row"], dtype="int64"))
         known = np.asarray(delta["known"], dtype=bool)
+        row = np.asarray(old["row"], dtype="int64")
+        deleted = row < 0
+        row[np.isin(row, self.delta_rows[known])] = -1  # changed: worked as the delta
+        self.row_of_old = np.full(n_before, -1, dtype="int64")
+        self.row_of_old[np.asarray(old["pos"], dtype="int64")] = row
         self.new, self.changed, self.deleted = int((~known).sum()), int(known.sum()), int(deleted.sum())
 
 
@@ -254,18 +258,22 @@ def _carry_keys(before: Path, new_of_old: np.ndarray, out: Path) -> None:
 
 
 def _edges_by_position(before: Path, new_of_old: np.ndarray) -> pd.DataFrame:
-    """The last run's scored pairs between records still there unchanged, by this run's positions (the keys
-    matched to the last run's positions in DuckDB, in the file's order)."""
-    con = duckdb.connect()
-    try:
-        con.read_parquet((before / artifacts.EDGES).as_posix(), file_row_number=True).create_view("e")
-        con.read_parquet((before / artifacts.CLUSTERS_MODEL).as_posix(), file_row_number=True).create_view("m")
-        found = con.sql("""SELECT a.file_row_number AS l, b.file_row_number AS r, e.score FROM e
-                           JOIN m a ON CAST(e.left_key AS VARCHAR) = CAST(a.key AS VARCHAR)
-                           JOIN m b ON CAST(e.right_key AS VARCHAR) = CAST(b.key AS VARCHAR)
-                           ORDER BY e.file_row_number""").fetchnumpy()
-    finally:
-        con.close()
+    """The last run's scored pairs between records still there unchanged, by this run's positions (read by
+    the last run's positions, else its keys matched to them in DuckDB, in the file's order)."""
+    if (before / artifacts.EDGE_POSITIONS).exists():
+        found = pq.read_table(before / artifacts.EDGE_POSITIONS)
+        found = {c: found[c].to_numpy() for c in ("l", "r", "score")}
+    else:
+        con = duckdb.connect()
+        try:
+            con.read_parquet((before / artifacts.EDGES).as_posix(), file_row_number=True).create_view("e")
+            con.read_parquet((before / artifacts.CLUSTERS_MODEL).as_posix(), file_row_number=True).create_view("m")
+            found = con.sql("""SELECT a.file_row_number AS l, b.file_row_number AS r, e.score FROM e
+                               JOIN m a ON CAST(e.left_key AS VARCHAR) = CAST(a.key AS VARCHAR)
+                               JOIN m b ON CAST(e.right_key AS VARCHAR) = CAST(b.key AS VARCHAR)
+                               ORDER BY e.file_row_number""").fetchnumpy()
+        finally:
+            con.close()
     lpos = new_of_old[np.asarray(found["l"], dtype="int64")]
     rpos = new_of_old[np.asarray(found["r"], dtype="int64")]
     ok = (lpos >= 0) & (rpos >= 0)
