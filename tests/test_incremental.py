@@ -128,6 +128,8 @@ def test_a_split_made_in_review_survives_an_update(updated):
     key = multi["key"].iloc[-1]  # far from the records the update changes: only the decision brings it in
     members = list(now.loc[now["cluster_id"] == now.set_index("key").at[key, "cluster_id"], "key"])
     ReviewDecisions(ws, dd.task).split(key, members)
+    a, b = multi["key"].iloc[-40], now.loc[now["cluster_size"] == 1, "key"].iloc[-1]
+    ReviewDecisions(ws, dd.task).merge([a, b])  # two clusters the update does not touch either
     last = ws.path / ws.latest_result("dedupe")["folder"]
     (last / artifacts.EDGE_POSITIONS).unlink()  # as erasure leaves a run: this update joins its edges by key
     ws.load(_write(CUSTOMERS.iloc[:3].assign(city="Springfield"), tmp / "moved.csv"), name="customers",
@@ -136,6 +138,12 @@ def test_a_split_made_in_review_survives_an_update(updated):
     _stored_as_a_full_run_stores(ws, dd, updated_run)
     after = updated_run.clusters.set_index("key")
     assert after.at[key, "cluster_size"] == 1 and after.at[key, "decision"] == "split"
+    assert after.at[a, "cluster_id"] == after.at[b, "cluster_id"] and after.at[a, "decision"] == "merge"
+    # the next update starts from clusters the decisions formed, one of them undone since
+    ReviewDecisions(ws, dd.task).undo()  # the merge
+    ws.load(_write(CUSTOMERS.iloc[3:5].assign(city="Shelbyville"), tmp / "again.csv"), name="customers",
+            mode="append")
+    _stored_as_a_full_run_stores(ws, dd, dd.update(progress=False))
 
 
 def test_appending_needs_the_same_columns_and_an_update_a_clustering(tmp_path):

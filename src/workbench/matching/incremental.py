@@ -136,8 +136,9 @@ def update_clustering(ws: Workspace, dataset: Dataset, task: str, *, progress: A
             stored = store_clusters(ws, task, run.id, scored, clusters, report)
             log.time("store", t)
             return finish_run(ws, dataset, model, run, task, folder, log, len(stored), stored, extra)
-        figures, ids = store_update(ws, task, run.id, folder, last, order, model_ids, model_codes, confidence, kept,
-                                    affected, np.flatnonzero(gone), ReviewDecisions(ws, task).active())
+        figures, ids = store_update(ws, task, run.id, folder, last, order, model_ids, model_codes, confidence,
+                                    before_codes, kept, affected, np.flatnonzero(gone),
+                                    ReviewDecisions(ws, task).active())
         log.figures.update({f"ids_{event}": n for event, n in ids.items()})
         log.figures.update(report)
         log.figures.update(figures)

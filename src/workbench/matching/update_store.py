@@ -74,23 +74,23 @@ class LastRun:
 
 
 def store_update(ws: Any, task: str, run_id: int, folder: Path, last: LastRun, order: pa.Array,
-                 model_ids: pa.Array, model_codes: np.ndarray, confidence: np.ndarray, kept: np.ndarray,
-                 affected: np.ndarray, gone: np.ndarray, decisions: list[Decision]
+                 model_ids: pa.Array, model_codes: np.ndarray, confidence: np.ndarray, codes_before: np.ndarray,
+                 kept: np.ndarray, affected: np.ndarray, gone: np.ndarray, decisions: list[Decision]
                  ) -> tuple[dict[str, Any], dict[str, int]]:
     """Write the run's clusters (decisions and ids applied), registry and id history, working only the region.
 
-    ``order``: each position's key; ``model_ids`` (``model_codes``: equal ids, equal codes), ``confidence``: its
-    model cluster; ``kept``: each kept
-    position's row in the last run (the positions after them are the delta's); ``affected``: the positions
-    the model clustered again; ``gone``: the last run's rows whose record changed or left.
+    ``order``: each position's key; ``model_ids`` (``model_codes``: equal ids, equal codes), ``confidence``:
+    its model cluster; ``codes_before``: the last run's model cluster of each of its records (as codes);
+    ``kept``: each kept position's row in the last run (the positions after them are the delta's);
+    ``affected``: the positions the model clustered again; ``gone``: the last run's rows whose record changed
+    or left.
     Returns the run's figures and the id events' counts."""
     assert last.clusters is not None and last.registry is not None
     prev = last.clusters
     n, n_prev = len(order), prev.num_rows
     row_of = np.full(n, -1, dtype="int64")  # each position's row in the last run, -1 for the delta
     row_of[:len(kept)] = kept
-    prev_codes = codes_of(prev["cluster_id"])
-    region, prev_in = _region(order, model_codes, prev_codes, row_of, affected, gone,
+    region, prev_in = _region(order, model_codes, codes_before, row_of, affected, gone,
                               prev["decision"].is_valid().to_numpy(zero_copy_only=False), decisions)
 
     positions = np.flatnonzero(region)
@@ -119,28 +119,33 @@ def store_update(ws: Any, task: str, run_id: int, folder: Path, last: LastRun, o
     rows[last.registry.num_rows:] = last.registry.num_rows + np.arange(len(registry_rows), new_registry.num_rows)
     write_ids(ws, task, run_id, folder, pa.concat_tables([last.registry, new_registry]).take(rows), result)
 
-    outside = ~region
-    kept_codes = prev_codes[row_of[outside]]
+    outside = np.zeros(model_codes.max() + 1 if n else 0, dtype=bool)
+    outside[model_codes[~region]] = True  # model clusters kept as they were, and as stored
     size = clusters["cluster_size"].to_numpy()
-    figures = {"clusters": int(len(np.unique(kept_codes)) + final["cluster_id"].nunique()),
+    figures = {"clusters": int(outside.sum() + final["cluster_id"].nunique()),
                "records_in_multi_record_clusters": int((size > 1).sum())}
     return figures, result.counts()
 
 
-def _region(order: pa.Array, model_codes: np.ndarray, prev_codes: np.ndarray, row_of: np.ndarray,
+def _region(order: pa.Array, model_codes: np.ndarray, codes_before: np.ndarray, row_of: np.ndarray,
             affected: np.ndarray, gone: np.ndarray, decided_before: np.ndarray, decisions: list[Decision]
             ) -> tuple[np.ndarray, np.ndarray]:
-    """The positions to work again, closed over this run's model clusters and the last run's clusters, and
-    the last run's rows inside it (theirs: the gone records' too)."""
+    """The positions to work again, closed over this run's model clusters and the last run's
+    (``codes_before``), and the last run's rows inside it (the gone records' too).
+
+    A cluster the last run stored is either one a review decision formed, all its records tagged
+    (``decided_before``), or its model cluster less the records decisions moved out, which were tagged: with
+    every tagged record in, closing over the last run's model clusters closes over its stored clusters too."""
     region = affected.copy()
     named = sorted({str(k) for d in decisions for k in d.keys})
     if named:
         region |= pc.is_in(order, value_set=pa.array(named, type=pa.string())).to_numpy(zero_copy_only=False)
-    last_cluster = np.where(row_of >= 0, prev_codes[np.maximum(row_of, 0)], -1)
-    prev_hit = np.zeros(prev_codes.max() + 1 if len(prev_codes) else 0, dtype=bool)
-    prev_hit[prev_codes[gone]] = True  # clusters a changed or deleted record was in
-    prev_hit[prev_codes[decided_before]] = True  # clusters a decision formed at the last run
-    has_last = last_cluster >= 0
+    has_last = row_of >= 0
+    region[has_last] |= decided_before[row_of[has_last]]
+    last_cluster = np.where(has_last, codes_before[np.maximum(row_of, 0)], -1)
+    prev_hit = np.zeros(codes_before.max() + 1 if len(codes_before) else 0, dtype=bool)
+    prev_hit[codes_before[gone]] = True  # clusters a changed or deleted record was in
+    prev_hit[codes_before[decided_before]] = True
     while True:
         model_hit = np.zeros(model_codes.max() + 1 if len(model_codes) else 0, dtype=bool)
         model_hit[model_codes[region]] = True
@@ -148,7 +153,7 @@ def _region(order: pa.Array, model_codes: np.ndarray, prev_codes: np.ndarray, ro
         grown = region | model_hit[model_codes]
         grown[has_last] |= prev_hit[last_cluster[has_last]]
         if (grown == region).all():
-            return region, prev_hit[prev_codes]
+            return region, prev_hit[codes_before] | decided_before
         region = grown
 
 
