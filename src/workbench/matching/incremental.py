@@ -86,7 +86,7 @@ def update_clustering(ws: Workspace, dataset: Dataset, task: str, *, progress: A
         order = pa.concat_arrays([keys_before.take(kept), pa.array(diff.delta_keys, type=pa.string())])
         new_of_old = np.full(model_before.num_rows, -1, dtype="int64")
         new_of_old[kept] = np.arange(first_delta)
-        reader = RecordReader(dataset)
+        reader = RecordReader(dataset, [f.column for f in model.fields if f.column])  # what the fields read
 
         t = time.perf_counter()
         names = model.featurizer.names

@@ -71,11 +71,16 @@ def write_hashes(con: duckdb.DuckDBPyConnection, name: str, out: Path) -> None:
 
 class RecordReader:
     """Records of a dataset by their row in its data file, as ``keyed_records`` gives them (indexed by key as
-    text), for work that needs only some of them: the file is read once, only the rows asked for become pandas."""
+    text), for work that needs only some of them: the file is read once (``columns``: only these and the key),
+    only the rows asked for become pandas."""
 
-    def __init__(self, ds):
+    def __init__(self, ds, columns: list[str] | None = None):
         self.ds = ds
-        self.table = pq.read_table(ds.workspace.artifact_path(ds, artifacts.DATA))
+        path = ds.workspace.artifact_path(ds, artifacts.DATA)
+        if columns is not None:
+            names = pq.ParquetFile(path).schema_arrow.names
+            columns = [c for c in names if c == ds.key or c in set(columns)]  # as the file orders them
+        self.table = pq.read_table(path, columns=columns)
 
     def rows(self, rows: np.ndarray) -> pd.DataFrame:
         frame = self.table.take(pa.array(np.asarray(rows, dtype="int64"))).to_pandas()
