@@ -96,35 +96,65 @@ def stabilize(clusters: pd.DataFrame, previous: pd.DataFrame | None, registry: p
     kept_old = np.zeros(len(old_ids), dtype=bool)
     kept_old[whole[whole >= 0]] = True
 
-    # the other clusters by the rules above
+    # the other clusters by the rules above: old ids claimed, new ids given, the ids left retired
     rest = whole[codes] < 0
     label_rest = labels[codes[rest]]
     old_rest = old_ids[old_code[rest]] if len(old_ids) else np.full(rest.sum(), None, dtype=object)
     old_rest[old_code[rest] < 0] = None
+    known = _Known(reg_ids, old_ids, used)
+    overlap = _overlap(label_rest, old_rest, registry, known, pinned, run_id)
+    id_of, taken = _claim(overlap)
+    events, new_rows = _new_ids(label_rest, out["key"].to_numpy()[rest], overlap, id_of, taken, known, run_id)
+    rest_labels = np.flatnonzero(whole < 0)
+    id_by_label[rest_labels] = [id_of[lab] for lab in labels[rest_labels]]
+    out["cluster_id"] = id_by_label[codes]
+    lost, merged_into, gone_events = _lost(old_rest, out["cluster_id"].to_numpy()[rest], old_ids[~kept_old],
+                                           taken, registry, known, old_size)
+
+    registry = pd.concat([registry, pd.DataFrame(new_rows, columns=REGISTRY_COLUMNS)], ignore_index=True) \
+        if new_rows else registry.copy()
+    retired = registry["cluster_id"].astype(str).isin(lost)
+    registry.loc[retired, "status"] = "retired"
+    registry.loc[retired, "merged_into"] = registry.loc[retired, "cluster_id"].map(merged_into)
+    return StableIds(out, registry[REGISTRY_COLUMNS], pd.DataFrame(events + gone_events, columns=EVENT_COLUMNS))
+
+
+def _overlap(label_rest: np.ndarray, old_rest: np.ndarray, registry: pd.DataFrame, known: _Known,
+             pinned: Iterable[str], run_id: int) -> pd.DataFrame:
+    """Records shared by each (cluster label, old id), with the old id's age and whether the cluster is pinned,
+    in the order claims are settled: pinned first, then most records, then the oldest id."""
     overlap = (pd.DataFrame({"label": label_rest, "old": old_rest}).dropna()
                .groupby(["label", "old"], sort=False).size().rename("n").reset_index())
-    known = _Known(reg_ids, old_ids, used)
     since = registry["since_run"].to_numpy()
     pos = known.registry_positions(overlap["old"].to_numpy())
     overlap["since"] = np.where(pos >= 0, since[np.maximum(pos, 0)] if len(since) else run_id, run_id)
-    pinned_set = {str(p) for p in pinned}
-    overlap["pinned"] = overlap["label"].isin(pinned_set)
-    overlap = overlap.sort_values(["pinned", "n", "since", "old", "label"], ascending=[False, False, True, True, True],
-                                  kind="stable")
+    overlap["pinned"] = overlap["label"].isin({str(p) for p in pinned})
+    return overlap.sort_values(["pinned", "n", "since", "old", "label"], ascending=[False, False, True, True, True],
+                               kind="stable")
+
+
+def _claim(overlap: pd.DataFrame) -> tuple[dict[str, str], set[str]]:
+    """Each cluster's inherited id (greedily, in ``overlap``'s order), and the old ids so taken."""
     id_of: dict[str, str] = {}
-    taken: set[str] = set()  # old ids taken by these clusters (the carried ones are kept_old)
+    taken: set[str] = set()
     for lab, o in zip(overlap["label"], overlap["old"], strict=True):
         if lab not in id_of and o not in taken:
             id_of[lab] = o
             taken.add(o)
+    return id_of, taken
 
+
+def _new_ids(label_rest: np.ndarray, key_rest: np.ndarray, overlap: pd.DataFrame, id_of: dict[str, str],
+             taken: set[str], known: _Known, run_id: int) -> tuple[list[tuple], list[dict]]:
+    """A new id for each cluster that claimed none (added to ``id_of``): its smallest key not given before;
+    the ``new`` or ``split`` events and the registry rows."""
     events: list[tuple[str, str, str | None, int]] = []
     new_rows: list[dict] = []
     # the old id that kept most of each label's records, for splits
     main_old = overlap.sort_values(["n", "since", "old"], ascending=[False, True, True], kind="stable") \
         .drop_duplicates("label").set_index("label")["old"]
     unclaimed = np.fromiter((lab not in id_of for lab in label_rest), dtype=bool, count=len(label_rest))
-    ordered = pd.DataFrame({"label": label_rest[unclaimed], "key": out["key"].to_numpy()[rest][unclaimed]}) \
+    ordered = pd.DataFrame({"label": label_rest[unclaimed], "key": key_rest[unclaimed]}) \
         .sort_values(["label", "key"], kind="stable")
     smallest = ordered.drop_duplicates("label").set_index("label")["key"]  # (a groupby min of text runs in Python)
     sizes = ordered["label"].value_counts()
@@ -146,21 +176,25 @@ def stabilize(clusters: pd.DataFrame, previous: pd.DataFrame | None, registry: p
         events.append(("split" if split else "new", new_id, parent if split else None, int(sizes[lab])))
         new_rows.append({"cluster_id": new_id, "since_run": run_id, "status": "active", "merged_into": None,
                          "split_from": parent if split else None})
+    return events, new_rows
 
-    rest_labels = np.flatnonzero(whole < 0)
-    id_by_label[rest_labels] = [id_of[lab] for lab in labels[rest_labels]]
-    out["cluster_id"] = id_by_label[codes]
-    new_rest = out["cluster_id"].to_numpy()[rest]
 
-    # ids no cluster took: merged into where most of their records went, or retired with their records
+def _lost(old_rest: np.ndarray, new_rest: np.ndarray, not_carried: np.ndarray, taken: set[str],
+          registry: pd.DataFrame, known: _Known, old_size: np.ndarray
+          ) -> tuple[set[str], dict[str, str], list[tuple]]:
+    """The ids no cluster took (``not_carried``: old ids not kept whole), each merged into where most of its
+    records went, or retired with its records; and records moved between surviving clusters. The lost ids,
+    where the merged ones went, and the ``merge``, ``retire`` and ``move`` events."""
     flow = (pd.DataFrame({"old": old_rest, "new": new_rest}).dropna()
             .groupby(["old", "new"], sort=False).size().rename("n").reset_index())
-    lost = {o for o in old_ids[~kept_old] if o not in taken}
+    lost = {o for o in not_carried if o not in taken}
+    reg_ids = registry["cluster_id"].astype(str).to_numpy()
     active = reg_ids[(registry["status"] == "active").to_numpy()]
     lost |= {o for o in active[~known.is_old(active)] if o not in taken}  # active ids that held no record
     best = (flow[flow["old"].isin(lost)].sort_values(["n", "new"], ascending=[False, True], kind="stable")
             .drop_duplicates("old").set_index("old"))
     lost_records = flow[flow["old"].isin(lost)].groupby("old")["n"].sum()
+    events: list[tuple[str, str, str | None, int]] = []
     merged_into: dict[str, str] = {}
     for o in sorted(lost):
         if o in best.index:
@@ -172,13 +206,7 @@ def stabilize(clusters: pd.DataFrame, previous: pd.DataFrame | None, registry: p
     moved = flow[(flow["old"] != flow["new"]) & flow["old"].isin(taken) & flow["new"].isin(taken)]
     for o, n, k in zip(moved["old"], moved["new"], moved["n"], strict=True):
         events.append(("move", str(n), str(o), int(k)))
-
-    registry = pd.concat([registry, pd.DataFrame(new_rows, columns=REGISTRY_COLUMNS)], ignore_index=True) \
-        if new_rows else registry.copy()
-    gone = registry["cluster_id"].astype(str).isin(lost)
-    registry.loc[gone, "status"] = "retired"
-    registry.loc[gone, "merged_into"] = registry.loc[gone, "cluster_id"].map(merged_into)
-    return StableIds(out, registry[REGISTRY_COLUMNS], pd.DataFrame(events, columns=EVENT_COLUMNS))
+    return lost, merged_into, events
 
 
 def _positions(before: np.ndarray, keys: np.ndarray) -> np.ndarray:
