@@ -163,17 +163,18 @@ def _new_ids(label_rest: np.ndarray, key_rest: np.ndarray, overlap: pd.DataFrame
     used_keys = _Asked(set(ordered["key"].to_numpy(dtype=object)[given]), set(ordered["key"]), known)
     clash = smallest.index[smallest.isin(used_keys.given)]
     members = {k: g.to_numpy() for k, g in ordered[ordered["label"].isin(clash)].groupby("label")["key"]}
+    smallest_of, size_of, parent_of = smallest.to_dict(), sizes.to_dict(), main_old.to_dict()  # quick lookups
     for lab in pd.unique(label_rest[unclaimed]):  # in order of appearance
-        first = str(smallest[lab])
+        first = str(smallest_of[lab])
         new_id = first
         if lab in members or first in known.added:
             keys = members[lab] if lab in members else ordered.loc[ordered["label"] == lab, "key"].to_numpy()
             new_id = _fresh_id(keys, first, used_keys)
         known.add(new_id)
         id_of[lab] = new_id
-        parent = main_old.get(lab)
+        parent = parent_of.get(lab)
         split = parent is not None and parent in taken
-        events.append(("split" if split else "new", new_id, parent if split else None, int(sizes[lab])))
+        events.append(("split" if split else "new", new_id, parent if split else None, int(size_of[lab])))
         new_rows.append({"cluster_id": new_id, "since_run": run_id, "status": "active", "merged_into": None,
                          "split_from": parent if split else None})
     return events, new_rows
