@@ -146,6 +146,19 @@ def test_a_split_made_in_review_survives_an_update(updated):
     _stored_as_a_full_run_stores(ws, dd, dd.update(progress=False))
 
 
+def test_an_update_after_a_run_without_an_id_registry_works_every_record(updated):
+    ws, dd, *_, tmp = updated
+    last = ws.path / ws.latest_result("dedupe")["folder"]
+    before = pd.read_parquet(last / artifacts.CLUSTERS).set_index("key")["cluster_id"]
+    (last / artifacts.CLUSTER_IDS).unlink()  # as a run from before persistent ids left it
+    ws.load(_write(CUSTOMERS.iloc[5:6].assign(city="Ogdenville"), tmp / "third.csv"), name="customers",
+            mode="append")
+    after = dd.update(progress=False)
+    _stored_as_a_full_run_stores(ws, dd, after)
+    ids = after.clusters.set_index("key")["cluster_id"]
+    assert len(ids) == len(before) and (ids == before[ids.index]).mean() > 0.99
+
+
 def test_appending_needs_the_same_columns_and_an_update_a_clustering(tmp_path):
     ws = Workspace(tmp_path / "ws", user="ann")
     ws.load(_write(CUSTOMERS.iloc[:50], tmp_path / "c.csv"), key="customer_id", name="customers")

@@ -125,25 +125,31 @@ def update_clustering(ws: Workspace, dataset: Dataset, task: str, *, progress: A
         log.time("cluster", t)
         t = time.perf_counter()
         _write_model_clusters(folder, order, model_ids, model_codes, confidence, edges)
-        extra = {"update_of": last_id, "labels": labels.counts()}
-        last = LastRun(before, keys_before)
-        if not last.usable:  # the last run predates persistent ids: the full computation
-            clusters = pd.DataFrame({"key": order.to_numpy(zero_copy_only=False),
-                                     "cluster_id": model_ids.to_numpy(zero_copy_only=False),
-                                     "confidence": confidence})
-            scored = ScoredRun(folder, clusters["key"].to_numpy(), clusters["key"].to_numpy(), edges, None, log,
-                               model.threshold, model)
-            stored = store_clusters(ws, task, run.id, scored, clusters, report)
-            log.time("store", t)
-            return finish_run(ws, dataset, model, run, task, folder, log, len(stored), stored, extra)
-        figures, ids = store_update(ws, task, run.id, folder, last, order, model_ids, model_codes, confidence,
-                                    before_codes, kept, affected, np.flatnonzero(gone),
-                                    ReviewDecisions(ws, task).active())
-        log.figures.update({f"ids_{event}": n for event, n in ids.items()})
-        log.figures.update(report)
-        log.figures.update(figures)
+        stored = _store(ws, task, run.id, folder, LastRun(before, keys_before), order, model_ids, model_codes,
+                        confidence, before_codes, kept, affected, np.flatnonzero(gone), edges, report, log, model)
         log.time("store", t)
-        return finish_run(ws, dataset, model, run, task, folder, log, len(order), None, extra)
+        return finish_run(ws, dataset, model, run, task, folder, log, len(order), stored,
+                          {"update_of": last_id, "labels": labels.counts()})
+
+
+def _store(ws: Workspace, task: str, run_id: int, folder: Path, last: LastRun, order: pa.Array, model_ids: pa.Array,
+           model_codes: np.ndarray, confidence: np.ndarray, before_codes: np.ndarray, kept: np.ndarray,
+           affected: np.ndarray, gone: np.ndarray, edges: pd.DataFrame, report: dict[str, Any], log: scale.StageLog,
+           model: MatchModel) -> pd.DataFrame | None:
+    """Store the run's clusters with review decisions and ids: over the region the update touched
+    (``update_store``), or over every record when the last run predates persistent ids (then returned)."""
+    if not last.usable:
+        clusters = pd.DataFrame({"key": order.to_numpy(zero_copy_only=False),
+                                 "cluster_id": model_ids.to_numpy(zero_copy_only=False), "confidence": confidence})
+        keys = clusters["key"].to_numpy()
+        return store_clusters(ws, task, run_id, ScoredRun(folder, keys, keys, edges, None, log, model.threshold, model),
+                              clusters, report)
+    figures, ids = store_update(ws, task, run_id, folder, last, order, model_ids, model_codes, confidence,
+                                before_codes, kept, affected, gone, ReviewDecisions(ws, task).active())
+    log.figures.update({f"ids_{event}": n for event, n in ids.items()})
+    log.figures.update(report)
+    log.figures.update(figures)
+    return None
 
 
 def _write_model_clusters(folder: Path, order: pa.Array, model_ids: pa.Array, model_codes: np.ndarray,
