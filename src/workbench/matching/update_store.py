@@ -100,7 +100,11 @@ def store_update(ws: Any, task: str, run_id: int, folder: Path, last: LastRun, o
     model["cluster_size"] = sizes_of(model_codes[positions])
     final = apply_decisions(model, decisions)
     previous = prev.select(["key", "cluster_id"]).take(np.flatnonzero(prev_in)).to_pandas()
-    registry_rows = _registry_rows(last.registry, previous["cluster_id"], prev["cluster_id"])
+    # the last run's clusters outside the region are its model clusters (``_region``): its ids, counted
+    outside_before = np.zeros(codes_before.max() + 1 if n_prev else 0, dtype=bool)
+    outside_before[codes_before[~prev_in]] = True
+    n_ids = int(outside_before.sum()) + previous["cluster_id"].nunique()
+    registry_rows = _registry_rows(last.registry, previous["cluster_id"], prev["cluster_id"], n_ids)
     result = stabilize(final[["key", "cluster_id"]], previous, last.registry.take(registry_rows).to_pandas(),
                        run_id, pinned=verified(final), used=IdSet(last.registry["cluster_id"], prev["cluster_id"]))
     final["cluster_id"] = result.clusters["cluster_id"].to_numpy()
@@ -157,11 +161,15 @@ def _region(order: pa.Array, model_codes: np.ndarray, codes_before: np.ndarray, 
         region = grown
 
 
-def _registry_rows(registry: pa.Table, region_ids: pd.Series, prev_ids: pa.ChunkedArray) -> np.ndarray:
+def _registry_rows(registry: pa.Table, region_ids: pd.Series, prev_ids: pa.ChunkedArray, n_ids: int
+                   ) -> np.ndarray:
     """The registry's rows of the region's old ids, and of active ids that held no record at the last run
-    (a full run retires them; so does the region)."""
+    (a full run retires them; so does the region). ``n_ids``: the ids the last run's clusters hold, each an
+    active id of its registry (the run wrote both): as many active ids means none is without records."""
     ids = registry["cluster_id"]
     mine = pc.is_in(ids, value_set=pa.array(pd.unique(region_ids.astype(str)), type=pa.string()))
     active = pc.equal(registry["status"], "active")
+    if pc.sum(active).as_py() == n_ids:
+        return np.flatnonzero(mine.to_numpy(zero_copy_only=False))
     orphan = pc.and_(active, pc.invert(pc.is_in(ids, value_set=prev_ids.combine_chunks())))
     return np.flatnonzero(pc.or_(mine, orphan).to_numpy(zero_copy_only=False))
