@@ -150,7 +150,9 @@ def main() -> None:
     parser.add_argument("--labels", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=1, help="runs per engine (median reported)")
     parser.add_argument("--master", default="local[2]")
-    parser.add_argument("--driver-memory", default="4g", help="spark.driver.memory (the JVM's heap on local)")
+    parser.add_argument("--driver-memory", default=None,
+                        help="spark.driver.memory, the JVM's heap on a local master (default: Spark's, 1g, as "
+                             "local_session leaves it)")
     parser.add_argument("--engine-run", help=argparse.SUPPRESS)  # one engine's runs, in a process of its own
     args = parser.parse_args()
     if args.engine_run:
@@ -197,7 +199,7 @@ def one_size(rows: int, args) -> dict:
         print("each engine in a fresh Python process; memory: resident, summed over its process tree, sampled "
               "every 0.2 s, in MB")
         print(f"local: {lt:.1f} s (median of {args.repeats}), {_memory(local)}; stages {local['stages']}")
-        print(f"spark ({args.master}, driver memory {args.driver_memory}): {st:.1f} s (median of {args.repeats}), "
+        print(f"spark ({args.master}, driver memory {args.driver_memory or 'default (1g)'}): {st:.1f} s (median of {args.repeats}), "
               f"{_memory(spark)} (driver: this Python; jvm: Spark's; workers: Spark's Python workers); "
               f"stages {spark['stages']}")
         print(f"ratio spark / local: {st / lt:.2f} (issue target: at most 2)")
