@@ -36,7 +36,7 @@ def spark_link_scoring(spark: Any, model: MatchModel, left_raw: pd.DataFrame, ri
     offset = len(left_all)
     names = model.featurizer.names
     both = pd.concat([left_all[names], right_all[names]], ignore_index=True)  # right positions after the left
-    records = ship_records(spark, both, folder)
+    records = ship_records(spark, both)
     del both
     edges, _ = score_stages(spark, model, records, plan, log, lambda keys: spark_link_pairs(keys.drop("sk"), offset))
     spark.sparkContext.setJobDescription(None)
