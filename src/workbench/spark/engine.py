@@ -56,7 +56,7 @@ def spark_scoring(spark: Any, model: MatchModel, raw: pd.DataFrame, folder: Path
     left_all, right_all, plan, log = prepare_and_plan(model, raw, None, folder, learn=learn, progress=progress)
     keys_arr = left_all.index.to_numpy()
     records = ship_records(spark, left_all[model.featurizer.names])
-    del left_all, right_all  # shipped: the driver keeps no prepared text (1M records: ~0.85 GB of strings)
+    del left_all, right_all  # shipped: the prepared strings that are not the raw records' own go (1M: ~0.25 GB)
     edges, scorer = score_stages(spark, model, records, plan, log, spark_candidate_pairs)
     threshold = model.threshold
 
