@@ -6,7 +6,11 @@ clusters once on this machine to learn the blocking rules; then that run's
 saved model clusters the data headless on both engines (``--repeats`` times
 each, medians): seconds, the ratio spark / local (the issue's target: at most
 2), whether the partitions agree, and the peak memory of the whole process
-tree (this Python, the JVM and Spark's Python workers; psutil, sampled).
+tree (psutil, sampled): the driver's Python, and on Spark the JVM and Spark's
+Python workers too. Each engine runs in a fresh Python process of its own
+(``--engine``), so neither peak holds the generated data, the first clustering
+or the other engine's leftovers; each reports its process' memory before the
+run (imports, workspace) and the breakdown per process at the peak.
 Several sizes in one go (``--rows 30000,100000,1000000``) end with the scaling
 curve: per size and engine, seconds, candidate pairs and peak memory.
 
@@ -16,7 +20,9 @@ curve: per size and engine, seconds, candidate pairs and peak memory.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -31,46 +37,67 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import cluster_from_truth, cluster_metrics  # noqa: E402
 
 from workbench import artifacts  # noqa: E402
-from workbench.matching.clustering import cluster_with_model  # noqa: E402
-from workbench.matching.trained import MatchModel  # noqa: E402
-from workbench.samples import generate_customers_large  # noqa: E402
-from workbench.spark import local_session  # noqa: E402
+
+#: The processes of the tree, by kind: this Python (the driver), Spark's JVM, Spark's Python workers.
+KINDS = ("driver", "jvm", "workers")
+
+
+def _kind(process: psutil.Process, me: psutil.Process) -> str:
+    if process.pid == me.pid:
+        return "driver"
+    return "jvm" if process.name().startswith("java") else "workers"
 
 
 class TreePeak:
-    """Peak resident memory of this process and all its descendants, summed, sampled every ``interval`` s."""
+    """Peak resident memory of this process and all its descendants, summed, sampled every ``interval`` s;
+    the sum per kind of process (:data:`KINDS`) at that peak, and each kind's own peak."""
 
     def __init__(self, interval: float = 0.2):
         self.interval, self.peak, self._stop = interval, 0, threading.Event()
+        self.at_peak = dict.fromkeys(KINDS, 0)
+        self.kind_peaks = dict.fromkeys(KINDS, 0)
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _sample(self) -> int:
+    def _sample(self) -> dict[str, int]:
         me = psutil.Process()
-        total = 0
+        by_kind = dict.fromkeys(KINDS, 0)
         for p in [me, *me.children(recursive=True)]:
             try:
-                total += p.memory_info().rss
+                by_kind[_kind(p, me)] += p.memory_info().rss
             except psutil.Error:
                 pass
-        return total
+        return by_kind
+
+    def _take(self) -> None:
+        by_kind = self._sample()
+        for kind, rss in by_kind.items():
+            self.kind_peaks[kind] = max(self.kind_peaks[kind], rss)
+        if sum(by_kind.values()) > self.peak:
+            self.peak, self.at_peak = sum(by_kind.values()), by_kind
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, self._sample())
+            self._take()
             self._stop.wait(self.interval)
 
     def __enter__(self) -> TreePeak:
-        self.peak = self._sample()
+        self._take()
         self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+        self._take()
 
     @property
     def mb(self) -> int:
         return round(self.peak / 2**20)
+
+    def breakdown(self) -> dict[str, dict[str, int]]:
+        """MB per kind of process: at the tree's peak, and each kind's own peak (not simultaneous)."""
+        return {"at_peak": {k: round(v / 2**20) for k, v in self.at_peak.items()},
+                "own_peak": {k: round(v / 2**20) for k, v in self.kind_peaks.items()}}
 
 
 def partition(folder: Path) -> set[frozenset]:
@@ -79,12 +106,42 @@ def partition(folder: Path) -> set[frozenset]:
     return {frozenset(k) for k in multi.groupby("cluster_id")["key"].apply(list)}
 
 
-def timed(ws, ds, model_path: Path, **engine) -> tuple[float, int, object]:
-    with TreePeak() as peak:
-        t = time.perf_counter()
-        clustering = cluster_with_model(ws, ds, MatchModel.load(model_path), progress=False, **engine)
-        seconds = time.perf_counter() - t
-    return seconds, peak.mb, clustering
+def engine_run(spec: dict) -> dict:
+    """One engine's runs (in this process, started for them alone): seconds, peak MB and breakdown per run,
+    this process' memory before the first run, and the last run's clustering (folder, figures, seconds)."""
+    from workbench import Workspace
+    from workbench.matching.clustering import cluster_with_model
+    from workbench.matching.trained import MatchModel
+
+    ws = Workspace(spec["workspace"], user="bench")
+    ds = ws.dataset(spec["dataset"])
+    engine: dict = {}
+    spark = None
+    if spec["engine"] == "spark":
+        from workbench.spark import local_session
+
+        spark = local_session(spec["master"], app_name="bench-spark-match", checkpoint_dir=spec["checkpoint"],
+                              driver_memory=spec["driver_memory"])
+        engine = {"engine": "spark", "spark": spark}
+    before = TreePeak()._sample()
+    runs = []
+    for _ in range(spec["repeats"]):
+        with TreePeak() as peak:
+            t = time.perf_counter()
+            clustering = cluster_with_model(ws, ds, MatchModel.load(Path(spec["model"])), progress=False, **engine)
+            seconds = time.perf_counter() - t
+        runs.append({"seconds": seconds, "mb": peak.mb, **peak.breakdown()})
+    if spark is not None:
+        spark.stop()
+    return {"runs": runs, "before": {k: round(v / 2**20) for k, v in before.items()},
+            "folder": str(clustering.folder), "figures": clustering.figures, "stages": clustering.seconds}
+
+
+def in_own_process(spec: dict) -> dict:
+    """:func:`engine_run` in a fresh Python process: its peak is its own, not the parent's data and leftovers."""
+    out = subprocess.run([sys.executable, __file__, "--engine-run", json.dumps(spec)], check=True,
+                         stdout=subprocess.PIPE, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -93,50 +150,75 @@ def main() -> None:
     parser.add_argument("--labels", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=1, help="runs per engine (median reported)")
     parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--driver-memory", default=None,
+                        help="spark.driver.memory, the JVM's heap on a local master (default: Spark's, 1g, as "
+                             "local_session leaves it)")
+    parser.add_argument("--engine-run", help=argparse.SUPPRESS)  # one engine's runs, in a process of its own
     args = parser.parse_args()
+    if args.engine_run:
+        print(json.dumps(engine_run(json.loads(args.engine_run))))
+        return
     sizes = [int(n) for n in args.rows.replace("_", "").split(",")]
     curve = [one_size(n, args) for n in sizes]
     if len(curve) > 1:
-        print("scaling curve (seconds, candidate pairs, peak memory of the process tree):")
+        print("scaling curve (seconds, candidate pairs, peak memory of each engine's process tree):")
         print(f"{'rows':>10} {'pairs':>12} {'local s':>8} {'local MB':>8} {'spark s':>8} {'spark MB':>8} {'ratio':>6}")
         for row in curve:
             print(f"{row['rows']:>10,} {row['pairs']:>12,} {row['local_s']:>8.1f} {row['local_mb']:>8,} "
                   f"{row['spark_s']:>8.1f} {row['spark_mb']:>8,} {row['spark_s'] / row['local_s']:>6.2f}")
 
 
+def _memory(result: dict) -> str:
+    """The peak run's memory: the tree's peak, its parts at that moment, each part's own peak, the start."""
+    run = max(result["runs"], key=lambda r: r["mb"])
+    parts = [k for k in KINDS if run["own_peak"][k]]
+    at, own = run["at_peak"], run["own_peak"]
+    return (f"peak {run['mb']:,} MB = " + " + ".join(f"{k} {at[k]:,}" for k in parts)
+            + "; own peaks " + ", ".join(f"{k} {own[k]:,}" for k in parts)
+            + "; before the run " + ", ".join(f"{k} {result['before'][k]:,}" for k in parts if result["before"][k]))
+
+
 def one_size(rows: int, args) -> dict:
-    """Both engines on ``rows`` generated customers; prints the figures and returns the curve's row."""
+    """Both engines on ``rows`` generated customers, each in a fresh process; prints the figures and
+    returns the curve's row."""
     with tempfile.TemporaryDirectory() as tmp:
-        customers, truth = generate_customers_large(rows)
+        customers, truth = generate_customers(rows)
         ws, dd, first, seconds, entity = cluster_from_truth(customers, truth, tmp, args.labels)
-        ds = dd.left_ds
         print(f"{rows:,} generated customers, {dd.labels.counts()} labels; first clustering (learns "
               f"blocking) {seconds:.1f} s: {first.figures['blocking']}")
-        model_path = first.model_path
+        spec = {"workspace": str(ws.path), "dataset": dd.left_ds.name, "model": str(first.model_path),
+                "repeats": args.repeats, "master": args.master, "driver_memory": args.driver_memory,
+                "checkpoint": str(Path(tmp) / "ckpt")}
+        local = in_own_process({**spec, "engine": "local"})
+        spark = in_own_process({**spec, "engine": "spark"})
 
-        local = [timed(ws, ds, model_path) for _ in range(args.repeats)]
-        spark = local_session(args.master, app_name="bench-spark-match", checkpoint_dir=str(Path(tmp) / "ckpt"),
-                              driver_memory="4g")
-        on_spark = [timed(ws, ds, model_path, engine="spark", spark=spark) for _ in range(args.repeats)]
-        spark.stop()
-
-        lt, st = statistics.median(s for s, _, _ in local), statistics.median(s for s, _, _ in on_spark)
-        lm, sm = max(m for _, m, _ in local), max(m for _, m, _ in on_spark)
-        lc, sc = local[-1][2], on_spark[-1][2]
-        same = partition(lc.folder) == partition(sc.folder)
-        print(f"local: {lt:.1f} s (median of {args.repeats}), peak memory of the process tree "
-              f"{lm:,} MB; stages {lc.seconds}")
-        print(f"spark ({args.master}): {st:.1f} s (median of {args.repeats}), peak memory of the process tree "
-              f"(driver, JVM, Python workers) {sm:,} MB; stages {sc.seconds}")
+        lt, st = (statistics.median(r["seconds"] for r in e["runs"]) for e in (local, spark))
+        lm, sm = (max(r["mb"] for r in e["runs"]) for e in (local, spark))
+        lf, sf = local["figures"], spark["figures"]
+        same = partition(Path(local["folder"])) == partition(Path(spark["folder"]))
+        print("each engine in a fresh Python process; memory: resident, summed over its process tree, sampled "
+              "every 0.2 s, in MB")
+        print(f"local: {lt:.1f} s (median of {args.repeats}), {_memory(local)}; stages {local['stages']}")
+        print(f"spark ({args.master}, driver memory {args.driver_memory or 'default (1g)'}): {st:.1f} s (median of {args.repeats}), "
+              f"{_memory(spark)} (driver: this Python; jvm: Spark's; workers: Spark's Python workers); "
+              f"stages {spark['stages']}")
         print(f"ratio spark / local: {st / lt:.2f} (issue target: at most 2)")
-        print(f"partitions agree: {'yes' if same else 'NO'}; candidate pairs {lc.figures['pairs']:,} local, "
-              f"{sc.figures['pairs']:,} spark; kept {lc.figures['kept']:,} / {sc.figures['kept']:,}; "
-              f"windowed blocks {lc.figures['windowed_blocks']} / {sc.figures['windowed_blocks']}")
-        print("accuracy against the truth: local " + ", ".join(f"{k} {v}" for k, v in
-                                                                cluster_metrics(lc.clusters, entity).items())
-              + "; spark " + ", ".join(f"{k} {v}" for k, v in cluster_metrics(sc.clusters, entity).items()))
-        return {"rows": rows, "pairs": int(lc.figures["pairs"]), "local_s": lt, "local_mb": lm, "spark_s": st,
+        print(f"partitions agree: {'yes' if same else 'NO'}; candidate pairs {lf['pairs']:,} local, "
+              f"{sf['pairs']:,} spark; kept {lf['kept']:,} / {sf['kept']:,}; "
+              f"windowed blocks {lf['windowed_blocks']} / {sf['windowed_blocks']}")
+        print("accuracy against the truth: " + "; ".join(
+            name + " " + ", ".join(f"{k} {v}" for k, v in
+                                   cluster_metrics(pd.read_parquet(Path(e["folder"]) / artifacts.CLUSTERS),
+                                                   entity).items())
+            for name, e in (("local", local), ("spark", spark))))
+        return {"rows": rows, "pairs": int(lf["pairs"]), "local_s": lt, "local_mb": lm, "spark_s": st,
                 "spark_mb": sm}
+
+
+def generate_customers(rows: int):
+    from workbench.samples import generate_customers_large
+
+    return generate_customers_large(rows)
 
 
 if __name__ == "__main__":

@@ -71,11 +71,11 @@ def test_spark_engine_matches_the_single_machine_engine(spark, tmp_path):
     assert pairs.toPandas().sort_values(["l", "r"], ignore_index=True).equals(expected)
 
     # scoring by position (fields broadcast) and by the joined records' text give the same scores
-    records = engine.records_frame(spark, prepared)
     some = pairs.orderBy("l", "r").limit(3000)
-    by_text = engine.PairScorer(spark, model, records, len(names)).scored(some).toPandas()
-    by_position = engine.PairScorer(spark, model, records, len(names),
-                                    fields=scale.to_columns(prepared, names)).scored(some).toPandas()
+    joined = engine.ship_records(spark, prepared, broadcast=False)
+    assert joined.fields is None
+    by_text = engine.PairScorer(spark, model, joined).scored(some).toPandas()
+    by_position = engine.PairScorer(spark, model, engine.ship_records(spark, prepared)).scored(some).toPandas()
     assert len(by_text) == 3000 and by_text["score"].nunique() > 10
     by = ["l", "r"]
     assert by_text.sort_values(by, ignore_index=True).equals(by_position.sort_values(by, ignore_index=True))

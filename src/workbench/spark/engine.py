@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +41,8 @@ from workbench.spark.session import require_pyspark
 
 #: Models rebuilt from their document in this Python worker, by broadcast id (workers are reused).
 _MODELS: dict[str, MatchModel] = {}
-#: Broadcast record fields rebuilt in this Python worker, by the scorer's id.
-_FIELDS: dict[str, list[np.ndarray]] = {}
+#: Broadcast record fields rebuilt in this Python worker, by their broadcast (while PySpark keeps it here).
+_FIELDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 #: Most records whose fields are broadcast to the Python workers for scoring by position (each
 #: worker holds them: distinct values once, an int32 code per record and field); past it pairs
 #: are joined to the records' text.
@@ -51,8 +53,11 @@ def spark_scoring(spark: Any, model: MatchModel, raw: pd.DataFrame, folder: Path
                   learn: PlanLearner | None = None, progress: Any = True) -> ScoredRun:
     """``pipeline.run_scoring`` of one dataset (deduplication) with the keys, pairs and scores worked on Spark."""
     require_pyspark()
-    left_all, _, plan, log = prepare_and_plan(model, raw, None, folder, learn=learn, progress=progress)
-    edges, scorer = score_stages(spark, model, left_all, plan, log, spark_candidate_pairs)
+    left_all, right_all, plan, log = prepare_and_plan(model, raw, None, folder, learn=learn, progress=progress)
+    keys_arr = left_all.index.to_numpy()
+    records = ship_records(spark, left_all[model.featurizer.names])
+    del left_all, right_all  # shipped: the prepared strings that are not the raw records' own go (1M: ~0.25 GB)
+    edges, scorer = score_stages(spark, model, records, plan, log, spark_candidate_pairs)
     threshold = model.threshold
 
     # Complete components as one machine does, on the driver's copy of the edges (the store writes
@@ -63,21 +68,20 @@ def spark_scoring(spark: Any, model: MatchModel, raw: pd.DataFrame, folder: Path
     log.time("complete components", t)
     log.figures["component_pairs_added"] = len(edges) - n_before
     spark.sparkContext.setJobDescription(None)
-    keys_arr = left_all.index.to_numpy()
-    edges = _apply_labels(labels, edges, keys_arr, keys_arr, len(left_all), True)
+    edges = _apply_labels(labels, edges, keys_arr, keys_arr, len(keys_arr), True)
     return ScoredRun(folder, keys_arr, keys_arr, edges, plan, log, threshold, model)
 
 
-def score_stages(spark: Any, model: MatchModel, prepared: pd.DataFrame, plan: BlockingPlan, log: scale.StageLog,
+def score_stages(spark: Any, model: MatchModel, records: ShippedRecords, plan: BlockingPlan, log: scale.StageLog,
                  pairs_of: Callable[[Any], tuple[Any, dict]]) -> tuple[pd.DataFrame, PairScorer]:
     """Block keys, candidate pairs (``pairs_of(keys)``: the Spark pairs and their counts) and scores of the
-    ``prepared`` records (by position) on Spark, each stage timed in ``log``: the kept edges (``l``, ``r``,
-    ``score`` at least half the threshold, in ``l, r`` order) and the scorer (for more pairs)."""
+    shipped prepared ``records`` (the model's fields, by position) on Spark, each stage timed in ``log``: the
+    kept edges (``l``, ``r``, ``score`` at least half the threshold, in ``l, r`` order) and the scorer (for
+    more pairs)."""
     names = model.featurizer.names
-    records = records_frame(spark, prepared[names])
 
     t = _stage(spark, "block keys")
-    keys = keys_frame(records, plan.predicates, names).persist()
+    keys = keys_frame(records.frame, plan.predicates, names).persist()
     log.figures["block_keys"] = keys.count()  # materialized here, so the stage's time is its own
     log.time("block keys", t)
 
@@ -90,7 +94,7 @@ def score_stages(spark: Any, model: MatchModel, prepared: pd.DataFrame, plan: Bl
     log.figures.update(counts)
 
     t = _stage(spark, "score")
-    scorer = PairScorer(spark, model, records, len(names), fields=scale.to_columns(prepared[names], names))
+    scorer = PairScorer(spark, model, records)
     edges = scorer.scored(pairs, min_score=min(0.5, model.threshold) / 2).toPandas()
     edges = edges.sort_values(["l", "r"], kind="stable", ignore_index=True)
     pairs.unpersist()
@@ -120,10 +124,38 @@ def _stage(spark: Any, stage: str) -> float:
 
 
 # -- stages ------------------------------------------------------------------------
+@dataclass
+class ShippedRecords:
+    """Prepared records handed to Spark (:func:`ship_records`): nothing in it holds their text as Python strings."""
+
+    #: :func:`records_frame`: ``rid`` (position), ``c0``.. (the fields in order).
+    frame: Any
+    n_fields: int
+    #: Per field, :func:`_factorized` (for :class:`PairScorer`'s broadcast); None to join the records instead.
+    fields: list[tuple[np.ndarray, Any]] | None
+
+
+def ship_records(spark: Any, prepared: pd.DataFrame, *, broadcast: bool | None = None) -> ShippedRecords:
+    """``prepared`` (the model's fields in order, by position) for Spark: the records frame, and the fields
+    factorized for scoring by position if ``broadcast`` (default: up to :data:`BROADCAST_RECORDS` records).
+
+    Neither keeps the driver's strings alive (the distinct values go to Arrow), so a caller that drops
+    ``prepared`` afterwards gets that memory back.
+    """
+    frame = records_frame(spark, prepared)
+    if broadcast is None:
+        broadcast = len(prepared) <= BROADCAST_RECORDS
+    columns = list(prepared.columns)
+    fields = [_factorized(values) for values in scale.to_columns(prepared, columns)] if broadcast else None
+    return ShippedRecords(frame, len(columns), fields)
+
+
 def records_frame(spark: Any, prepared: pd.DataFrame) -> Any:
     """Prepared records as a Spark DataFrame ``rid`` (position), ``c0``.. (fields in order, text or null).
 
-    Columns are renamed: a field's name need not be a valid Spark column name.
+    Columns are renamed: a field's name need not be a valid Spark column name. ``createDataFrame`` keeps
+    them in the driver's JVM for the frame's lifetime; writing them to Parquet and reading that back
+    instead made no difference to the JVM's peak at 1M records (1g heap: 1,463 MB against 1,424 MB).
     """
     cols = {"rid": np.arange(len(prepared), dtype="int64")}
     for i, name in enumerate(prepared.columns):
@@ -236,16 +268,15 @@ def _block_pairs(keys: pd.DataFrame, max_block: int, window: int) -> pd.DataFram
 class PairScorer:
     """Scores pairs of record positions on Spark with a model, its document broadcast to the workers.
 
-    With ``fields`` (the prepared records as ``scale.to_columns`` gives them, in
-    ``records``' order), up to :data:`BROADCAST_RECORDS` records, the fields are
-    broadcast too and each Python worker scores pairs by position with
-    ``scale.score_positions``, as one machine does: only ``l``, ``r`` travel over
-    Arrow. Otherwise the pairs are joined to ``records`` twice and every pair
-    carries both records' text (100k records: 49 s against 23 s, local[2]).
+    When ``records`` carry their fields factorized (:func:`ship_records`, up to
+    :data:`BROADCAST_RECORDS` records), the fields are broadcast too and each
+    Python worker scores pairs by position with ``scale.score_positions``, as one
+    machine does: only ``l``, ``r`` travel over Arrow. Otherwise the pairs are
+    joined to the records frame twice and every pair carries both records' text
+    (100k records: 49 s against 23 s, local[2]).
     """
 
-    def __init__(self, spark: Any, model: MatchModel, records: Any, n_fields: int, *,
-                 fields: Sequence[np.ndarray] | None = None):
+    def __init__(self, spark: Any, model: MatchModel, records: ShippedRecords):
         freq = model.featurizer.name_freq
         document = {
             "doc": model.to_dict(),
@@ -253,12 +284,10 @@ class PairScorer:
             "frequencies": None if freq is None else freq.to_numpy(dtype=float),
             "min_freq": float(model.featurizer.min_freq),
         }
-        self.spark, self.records, self.n_fields = spark, records, n_fields
+        self.spark, self.records, self.n_fields = spark, records.frame, records.n_fields
         self.model_id = uuid.uuid4().hex
         self.document = spark.sparkContext.broadcast(document)
-        self.fields = None
-        if fields is not None and len(fields) == n_fields and len(fields[0]) <= BROADCAST_RECORDS:
-            self.fields = spark.sparkContext.broadcast([_factorized(values) for values in fields])
+        self.fields = None if records.fields is None else spark.sparkContext.broadcast(records.fields)
 
     def scored(self, pairs: Any, *, min_score: float | None = None, keep: str | None = None) -> Any:
         """``pairs`` (``l``, ``r`` and an optional ``keep`` column) with ``score`` (float), those >= ``min_score``."""
@@ -275,7 +304,7 @@ class PairScorer:
 
         def by_position(batches):
             model = _worker_model(model_id, document.value)
-            columns = _worker_fields(model_id, fields.value)
+            columns = _worker_fields(fields)
             for batch in batches:
                 yield out(batch, scale.score_positions(batch["l"].to_numpy("int64"), batch["r"].to_numpy("int64"),
                                                        columns, columns, model.featurizer.columns, model.predict))
@@ -306,20 +335,39 @@ class PairScorer:
         return scores
 
 
-def _factorized(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A field as (codes, distinct values with None last): what repeats (cities, names) travels once."""
+def _factorized(values: np.ndarray) -> tuple[np.ndarray, Any]:
+    """A field as (codes, distinct values with null last, an Arrow string array): what repeats (cities,
+    names) travels once, and the distinct values are copied out of the driver's Python strings."""
+    import pyarrow as pa
+
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     codes[codes < 0] = len(uniques)
-    return codes.astype("int32"), np.append(np.asarray(uniques, dtype=object), None)
+    return codes.astype("int32"), pa.array([*uniques, None], type=pa.string())
 
 
-def _worker_fields(model_id: str, factorized: list) -> list[np.ndarray]:
-    """The broadcast fields as object arrays (``scale.to_columns``' form), rebuilt once per Python worker."""
-    columns = _FIELDS.get(model_id)
+class _Coded:
+    """A factorized field that indexes like its object array (``scale.to_columns``' form): ``column[positions]``
+    gives the values, built per batch instead of a Python object per record held for the whole run."""
+
+    def __init__(self, codes: np.ndarray, uniques: np.ndarray):
+        self.codes, self.uniques = codes, uniques
+
+    def __getitem__(self, positions: np.ndarray) -> np.ndarray:
+        return self.uniques[self.codes[positions]]
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+def _worker_fields(fields: Any) -> list[_Coded]:
+    """The broadcast fields (a Broadcast of :func:`_factorized` fields) as columns that index like
+    ``scale.to_columns``' object arrays, rebuilt once per Python worker and freed with the broadcast:
+    PySpark drops a broadcast from a worker as soon as it runs a task without it, so the clustering that
+    follows the scoring does not carry the records' fields in every worker."""
+    columns = _FIELDS.get(fields)
     if columns is None:
-        columns = [uniques[codes] for codes, uniques in factorized]
-        _FIELDS.clear()
-        _FIELDS[model_id] = columns
+        columns = [_Coded(codes, uniques.to_numpy(zero_copy_only=False)) for codes, uniques in fields.value]
+        _FIELDS[fields] = columns
     return columns
 
 

@@ -22,7 +22,7 @@ from workbench.matching import scale
 from workbench.matching.labels import Label
 from workbench.matching.pipeline import PlanLearner, ScoredRun, _apply_labels, prepare_and_plan
 from workbench.matching.trained import MatchModel
-from workbench.spark.engine import score_stages
+from workbench.spark.engine import score_stages, ship_records
 from workbench.spark.session import require_pyspark
 
 
@@ -36,7 +36,9 @@ def spark_link_scoring(spark: Any, model: MatchModel, left_raw: pd.DataFrame, ri
     offset = len(left_all)
     names = model.featurizer.names
     both = pd.concat([left_all[names], right_all[names]], ignore_index=True)  # right positions after the left
-    edges, _ = score_stages(spark, model, both, plan, log, lambda keys: spark_link_pairs(keys.drop("sk"), offset))
+    records = ship_records(spark, both)
+    del both
+    edges, _ = score_stages(spark, model, records, plan, log, lambda keys: spark_link_pairs(keys.drop("sk"), offset))
     spark.sparkContext.setJobDescription(None)
     threshold = model.threshold
     left_keys, right_keys = left_all.index.to_numpy(), right_all.index.to_numpy()
