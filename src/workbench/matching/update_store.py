@@ -1,7 +1,7 @@
 """Storing an update's clustering: only the region the delta touched is worked, the rest read from the last run.
 
 A full run stores its model clustering, applies the review decisions and
-gives persistent ids over every record (``clustering._store``). An update
+gives persistent ids over every record (``clustering.store_clusters``). An update
 changes few clusters, so it does the same over a *region*:
 
 - the records the model clustered again (``incremental._affected``);
