@@ -371,7 +371,12 @@ def _source_lists(cluster_ids: pd.Index, member_cluster: pd.Series, member_sourc
 def cluster_sizes(cluster_ids: np.ndarray) -> np.ndarray:
     """Per record, the number of records sharing its cluster id (integer codes: quick on millions)."""
     codes, _ = pd.factorize(cluster_ids, use_na_sentinel=False)
-    return np.bincount(codes, minlength=1)[codes].astype("int64")
+    return sizes_of_codes(codes)
+
+
+def sizes_of_codes(codes: np.ndarray) -> np.ndarray:
+    """Per record, the number of records sharing its cluster's integer code."""
+    return np.bincount(codes, minlength=1)[codes].astype("int64") if len(codes) else np.empty(0, dtype="int64")
 
 
 def multi_record(clusters: pd.DataFrame) -> pd.DataFrame:

@@ -49,8 +49,8 @@ from workbench.matching.labels import LabelStore
 from workbench.matching.pipeline import ScoredRun, _apply_labels, prepare_all, run_folder
 from workbench.matching.records import RecordReader, register_hashes, repeated_key, write_hashes
 from workbench.matching.trained import MatchModel
-from workbench.matching.update_store import LastRun, codes_of, sizes_of, store_update
-from workbench.review import ReviewDecisions
+from workbench.matching.update_store import LastRun, closure, codes_of, store_update
+from workbench.review import ReviewDecisions, sizes_of_codes
 from workbench.workspace import Dataset, Workspace, slug
 
 KEYS = "keys_left"
@@ -155,7 +155,7 @@ def _store(ws: Workspace, task: str, run_id: int, folder: Path, last: LastRun, o
 def _write_model_clusters(folder: Path, order: pa.Array, model_ids: pa.Array, model_codes: np.ndarray,
                           confidence: np.ndarray, edges: pd.DataFrame) -> None:
     """The run's model clustering (with its sizes) and its scored links, by key, as a full run writes them."""
-    size = sizes_of(model_codes)
+    size = sizes_of_codes(model_codes)
     pq.write_table(pa.table({"key": order, "cluster_id": model_ids, "confidence": confidence, "cluster_size": size}),
                    folder / artifacts.CLUSTERS_MODEL)
     pq.write_table(pa.table({"left_key": order.take(edges["l"].to_numpy()),
@@ -296,21 +296,15 @@ def _affected(edges: pd.DataFrame, threshold: float, n: int, first_delta: int, c
     either kept whole or clustered again whole (``kept``: each kept position's row in the last run)."""
     strong = edges[edges["score"] >= threshold]
     graph = coo_matrix((np.ones(len(strong)), (strong["l"].to_numpy(), strong["r"].to_numpy())), shape=(n, n))
-    n_comp, comp = connected_components(graph, directed=False)
-    former = codes[kept]  # each kept position's former cluster (the delta's positions come after them)
-    hit_before = np.zeros(codes.max() + 1 if len(codes) else 0, dtype=bool)
-    hit_before[codes[gone]] = True
-    hit = np.zeros(n, dtype=bool)
-    hit[first_delta:] = True
-    while True:
-        hit[:first_delta] |= hit_before[former]
-        hit_comp = np.zeros(n_comp, dtype=bool)
-        hit_comp[comp[hit]] = True
-        grown = hit_comp[comp]
-        hit_before[former[grown[:first_delta]]] = True
-        if (grown == hit).all():
-            return grown
-        hit = grown
+    _, comp = connected_components(graph, directed=False)
+    former = np.full(n, -1, dtype="int64")
+    former[:first_delta] = codes[kept]  # each kept position's former cluster (the delta's come after them)
+    gone_cluster = np.zeros(codes.max() + 1 if len(codes) else 0, dtype=bool)
+    gone_cluster[codes[gone]] = True
+    seed = np.zeros(n, dtype=bool)
+    seed[first_delta:] = True
+    seed[:first_delta] = gone_cluster[former[:first_delta]]
+    return closure(seed, comp, former)
 
 
 def _recluster(edges: pd.DataFrame, affected: np.ndarray, model: MatchModel, prepared: _Prepared, order: pa.Array,

@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from workbench import artifacts
 from workbench.cluster_ids import verified, write_ids
 from workbench.matching.stable_ids import REGISTRY_COLUMNS, IdSet, stabilize
-from workbench.review import CLUSTER_COLUMNS, Decision, apply_decisions
+from workbench.review import CLUSTER_COLUMNS, Decision, apply_decisions, sizes_of_codes
 
 CLUSTERS_SCHEMA = pa.schema([("key", pa.string()), ("cluster_id", pa.string()), ("confidence", pa.float64()),
                              ("cluster_size", pa.int64()), ("decision", pa.string()), ("reviewed", pa.bool_())])
@@ -47,9 +47,20 @@ def codes_of(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return pc.dictionary_encode(values).indices.to_numpy(zero_copy_only=False).astype("int64")
 
 
-def sizes_of(codes: np.ndarray) -> np.ndarray:
-    """Per record, the number of records sharing its code."""
-    return np.bincount(codes, minlength=1)[codes].astype("int64") if len(codes) else np.empty(0, dtype="int64")
+def closure(seed: np.ndarray, *groupings: np.ndarray) -> np.ndarray:
+    """``seed`` (a mask of records) grown until it holds every group it touches whole, in each grouping (a
+    code per record, -1 for none): components, former clusters, new clusters."""
+    region = seed.copy()
+    while True:
+        grown = region.copy()
+        for codes in groupings:
+            has = codes >= 0
+            hit = np.zeros(codes.max() + 1 if has.any() else 0, dtype=bool)
+            hit[codes[region & has]] = True
+            grown[has] |= hit[codes[has]]
+        if (grown == region).all():
+            return region
+        region = grown
 
 
 class LastRun:
@@ -97,7 +108,7 @@ def store_update(ws: Any, task: str, run_id: int, folder: Path, last: LastRun, o
     model = pd.DataFrame({"key": order.take(positions).to_numpy(zero_copy_only=False),
                           "cluster_id": model_ids.take(positions).to_numpy(zero_copy_only=False),
                           "confidence": confidence[positions]})
-    model["cluster_size"] = sizes_of(model_codes[positions])
+    model["cluster_size"] = sizes_of_codes(model_codes[positions])
     final = apply_decisions(model, decisions)
     previous = prev.select(["key", "cluster_id"]).take(np.flatnonzero(prev_in)).to_pandas()
     # the last run's clusters outside the region are its model clusters (``_region``): its ids, counted
@@ -118,9 +129,10 @@ def store_update(ws: Any, task: str, run_id: int, folder: Path, last: LastRun, o
 
     new_registry = pa.Table.from_pandas(result.registry[REGISTRY_COLUMNS], schema=REGISTRY_SCHEMA,
                                         preserve_index=False)
-    rows = np.arange(last.registry.num_rows + new_registry.num_rows - len(registry_rows))
-    rows[registry_rows] = last.registry.num_rows + np.arange(len(registry_rows))  # updated in place
-    rows[last.registry.num_rows:] = last.registry.num_rows + np.arange(len(registry_rows), new_registry.num_rows)
+    n_reg = last.registry.num_rows  # the region's rows updated in place, its new ids after all of them
+    rows = np.arange(n_reg)
+    rows[registry_rows] = n_reg + np.arange(len(registry_rows))
+    rows = np.concatenate([rows, n_reg + np.arange(len(registry_rows), new_registry.num_rows)])
     write_ids(ws, task, run_id, folder, pa.concat_tables([last.registry, new_registry]).take(rows), result)
 
     outside = np.zeros(model_codes.max() + 1 if n else 0, dtype=bool)
@@ -140,25 +152,20 @@ def _region(order: pa.Array, model_codes: np.ndarray, codes_before: np.ndarray, 
     A cluster the last run stored is either one a review decision formed, all its records tagged
     (``decided_before``), or its model cluster less the records decisions moved out, which were tagged: with
     every tagged record in, closing over the last run's model clusters closes over its stored clusters too."""
-    region = affected.copy()
+    seed = affected.copy()
     named = sorted({str(k) for d in decisions for k in d.keys})
     if named:
-        region |= pc.is_in(order, value_set=pa.array(named, type=pa.string())).to_numpy(zero_copy_only=False)
+        seed |= pc.is_in(order, value_set=pa.array(named, type=pa.string())).to_numpy(zero_copy_only=False)
     has_last = row_of >= 0
-    region[has_last] |= decided_before[row_of[has_last]]
+    seed[has_last] |= decided_before[row_of[has_last]]
     last_cluster = np.where(has_last, codes_before[np.maximum(row_of, 0)], -1)
-    prev_hit = np.zeros(codes_before.max() + 1 if len(codes_before) else 0, dtype=bool)
-    prev_hit[codes_before[gone]] = True  # clusters a changed or deleted record was in
-    prev_hit[codes_before[decided_before]] = True
-    while True:
-        model_hit = np.zeros(model_codes.max() + 1 if len(model_codes) else 0, dtype=bool)
-        model_hit[model_codes[region]] = True
-        prev_hit[last_cluster[region & has_last]] = True
-        grown = region | model_hit[model_codes]
-        grown[has_last] |= prev_hit[last_cluster[has_last]]
-        if (grown == region).all():
-            return region, prev_hit[codes_before] | decided_before
-        region = grown
+    gone_cluster = np.zeros(codes_before.max() + 1 if len(codes_before) else 0, dtype=bool)
+    gone_cluster[codes_before[gone]] = True  # clusters a changed or deleted record was in
+    seed[has_last] |= gone_cluster[last_cluster[has_last]]
+    region = closure(seed, model_codes, last_cluster)
+    last_hit = gone_cluster.copy()
+    last_hit[last_cluster[region & has_last]] = True
+    return region, last_hit[codes_before] | decided_before
 
 
 def _registry_rows(registry: pa.Table, region_ids: pd.Series, prev_ids: pa.ChunkedArray, n_ids: int
