@@ -13,6 +13,9 @@ or the other engine's leftovers; each reports its process' memory before the
 run (imports, workspace) and the breakdown per process at the peak.
 Several sizes in one go (``--rows 30000,100000,1000000``) end with the scaling
 curve: per size and engine, seconds, candidate pairs and peak memory.
+Past a few million records the first clustering (labeling, learning blocking
+on every record) outlasts the runs measured: ``--learn-rows`` learns the model
+on a random sample instead, and ``--engines spark`` runs one engine only.
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_spark_match.py --rows 100000
 """
@@ -36,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import cluster_from_truth, cluster_metrics  # noqa: E402
 
-from workbench import artifacts  # noqa: E402
+from workbench import Workspace, artifacts  # noqa: E402
 
 #: The processes of the tree, by kind: this Python (the driver), Spark's JVM, Spark's Python workers.
 KINDS = ("driver", "jvm", "workers")
@@ -109,7 +112,6 @@ def partition(folder: Path) -> set[frozenset]:
 def engine_run(spec: dict) -> dict:
     """One engine's runs (in this process, started for them alone): seconds, peak MB and breakdown per run,
     this process' memory before the first run, and the last run's clustering (folder, figures, seconds)."""
-    from workbench import Workspace
     from workbench.matching.clustering import cluster_with_model
     from workbench.matching.trained import MatchModel
 
@@ -153,6 +155,10 @@ def main() -> None:
     parser.add_argument("--driver-memory", default=None,
                         help="spark.driver.memory, the JVM's heap on a local master (default: Spark's, 1g, as "
                              "local_session leaves it)")
+    parser.add_argument("--learn-rows", type=int, default=None,
+                        help="learn the model (labels, blocking) on this many of the records, drawn at random, "
+                             "then run it on all of them (large sizes: the first clustering is not the subject)")
+    parser.add_argument("--engines", default="local,spark", help="engines run: local,spark (default), or one")
     parser.add_argument("--engine-run", help=argparse.SUPPRESS)  # one engine's runs, in a process of its own
     args = parser.parse_args()
     if args.engine_run:
@@ -164,8 +170,15 @@ def main() -> None:
         print("scaling curve (seconds, candidate pairs, peak memory of each engine's process tree):")
         print(f"{'rows':>10} {'pairs':>12} {'local s':>8} {'local MB':>8} {'spark s':>8} {'spark MB':>8} {'ratio':>6}")
         for row in curve:
-            print(f"{row['rows']:>10,} {row['pairs']:>12,} {row['local_s']:>8.1f} {row['local_mb']:>8,} "
-                  f"{row['spark_s']:>8.1f} {row['spark_mb']:>8,} {row['spark_s'] / row['local_s']:>6.2f}")
+            ratio = row["spark_s"] / row["local_s"] if row["spark_s"] and row["local_s"] else None
+            print(f"{row['rows']:>10,} {row['pairs']:>12,} {_fig(row['local_s'], '.1f'):>8} "
+                  f"{_fig(row['local_mb'], ','):>8} {_fig(row['spark_s'], '.1f'):>8} {_fig(row['spark_mb'], ','):>8} "
+                  f"{_fig(ratio, '.2f'):>6}")
+
+
+def _fig(value, spec: str) -> str:
+    """A curve figure, or "-" for an engine not run."""
+    return "-" if value is None else format(value, spec)
 
 
 def _memory(result: dict) -> str:
@@ -179,40 +192,62 @@ def _memory(result: dict) -> str:
 
 
 def one_size(rows: int, args) -> dict:
-    """Both engines on ``rows`` generated customers, each in a fresh process; prints the figures and
-    returns the curve's row."""
+    """The engines on ``rows`` generated customers, each in a fresh process; prints the figures and
+    returns the curve's row (None for an engine not run)."""
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         customers, truth = generate_customers(rows)
-        ws, dd, first, seconds, entity = cluster_from_truth(customers, truth, tmp, args.labels)
-        print(f"{rows:,} generated customers, {dd.labels.counts()} labels; first clustering (learns "
-              f"blocking) {seconds:.1f} s: {first.figures['blocking']}")
-        spec = {"workspace": str(ws.path), "dataset": dd.left_ds.name, "model": str(first.model_path),
+        learn = args.learn_rows is not None and args.learn_rows < rows
+        sample = customers.sample(args.learn_rows, random_state=0) if learn else customers
+        folder = Path(tmp) / "learn" if learn else Path(tmp)
+        folder.mkdir(exist_ok=True)
+        ws, dd, first, seconds, entity = cluster_from_truth(sample, truth, folder, args.labels)
+        print(f"{rows:,} generated customers; model learned on {len(sample):,} of them: {dd.labels.counts()} labels, "
+              f"first clustering (learns blocking) {seconds:.1f} s: {first.figures['blocking']}")
+        dataset = dd.left_ds.name
+        if learn:  # the model runs on every record, in a workspace of their own
+            path = Path(tmp) / "customers.parquet"
+            customers.to_parquet(path, index=False)
+            ws.close()
+            ws = Workspace(Path(tmp) / "ws", user="bench")
+            dataset = ws.load(path, key="customer_id").name
+            ws.close()
+        del customers, sample
+        spec = {"workspace": str(ws.path), "dataset": dataset, "model": str(first.model_path),
                 "repeats": args.repeats, "master": args.master, "driver_memory": args.driver_memory,
                 "checkpoint": str(Path(tmp) / "ckpt")}
-        local = in_own_process({**spec, "engine": "local"})
-        spark = in_own_process({**spec, "engine": "spark"})
-
-        lt, st = (statistics.median(r["seconds"] for r in e["runs"]) for e in (local, spark))
-        lm, sm = (max(r["mb"] for r in e["runs"]) for e in (local, spark))
-        lf, sf = local["figures"], spark["figures"]
-        same = partition(Path(local["folder"])) == partition(Path(spark["folder"]))
+        runs = {engine: in_own_process({**spec, "engine": engine}) for engine in engines}
         print("each engine in a fresh Python process; memory: resident, summed over its process tree, sampled "
               "every 0.2 s, in MB")
-        print(f"local: {lt:.1f} s (median of {args.repeats}), {_memory(local)}; stages {local['stages']}")
-        print(f"spark ({args.master}, driver memory {args.driver_memory or 'default (1g)'}): {st:.1f} s (median of {args.repeats}), "
-              f"{_memory(spark)} (driver: this Python; jvm: Spark's; workers: Spark's Python workers); "
-              f"stages {spark['stages']}")
-        print(f"ratio spark / local: {st / lt:.2f} (issue target: at most 2)")
-        print(f"partitions agree: {'yes' if same else 'NO'}; candidate pairs {lf['pairs']:,} local, "
-              f"{sf['pairs']:,} spark; kept {lf['kept']:,} / {sf['kept']:,}; "
-              f"windowed blocks {lf['windowed_blocks']} / {sf['windowed_blocks']}")
+        secs = {e: statistics.median(r["seconds"] for r in result["runs"]) for e, result in runs.items()}
+        mbs = {e: max(r["mb"] for r in result["runs"]) for e, result in runs.items()}
+        if "local" in runs:
+            print(f"local: {secs['local']:.1f} s (median of {args.repeats}), {_memory(runs['local'])}; "
+                  f"stages {runs['local']['stages']}")
+        if "spark" in runs:
+            print(f"spark ({args.master}, driver memory {args.driver_memory or 'default (1g)'}): {secs['spark']:.1f} s "
+                  f"(median of {args.repeats}), {_memory(runs['spark'])} (driver: this Python; jvm: Spark's; "
+                  f"workers: Spark's Python workers); stages {runs['spark']['stages']}")
+        figures = {e: result["figures"] for e, result in runs.items()}
+        if len(runs) == 2:
+            local, spark = runs["local"], runs["spark"]
+            lf, sf = figures["local"], figures["spark"]
+            same = partition(Path(local["folder"])) == partition(Path(spark["folder"]))
+            print(f"ratio spark / local: {secs['spark'] / secs['local']:.2f} (issue target: at most 2)")
+            print(f"partitions agree: {'yes' if same else 'NO'}; candidate pairs {lf['pairs']:,} local, "
+                  f"{sf['pairs']:,} spark; kept {lf['kept']:,} / {sf['kept']:,}; "
+                  f"windowed blocks {lf['windowed_blocks']} / {sf['windowed_blocks']}")
+        else:
+            f = next(iter(figures.values()))
+            print(f"candidate pairs {f['pairs']:,}; kept {f['kept']:,}; windowed blocks {f['windowed_blocks']}")
         print("accuracy against the truth: " + "; ".join(
             name + " " + ", ".join(f"{k} {v}" for k, v in
                                    cluster_metrics(pd.read_parquet(Path(e["folder"]) / artifacts.CLUSTERS),
                                                    entity).items())
-            for name, e in (("local", local), ("spark", spark))))
-        return {"rows": rows, "pairs": int(lf["pairs"]), "local_s": lt, "local_mb": lm, "spark_s": st,
-                "spark_mb": sm}
+            for name, e in runs.items()))
+        return {"rows": rows, "pairs": int(next(iter(figures.values()))["pairs"]),
+                "local_s": secs.get("local"), "local_mb": mbs.get("local"),
+                "spark_s": secs.get("spark"), "spark_mb": mbs.get("spark")}
 
 
 def generate_customers(rows: int):
