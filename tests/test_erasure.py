@@ -132,6 +132,7 @@ def test_forget_leaves_no_trace_of_the_customer_and_the_workspace_still_works(er
     other = before[before[ds_before.key] != who["key"]].iloc[[0, 100, 2000]]
     needles = [who["key"], who["email"], who["phone"], who["name"]]
     assert _files_holding(ws.path, needles), "the customer should be in the workspace before forgetting"
+    assert list(ws.path.rglob(f"{artifacts.PREPARED}/*.arrow")), "a clustering keeps its standardized records"
 
     report = forget(ws, who["key"])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -12,6 +13,9 @@ from test_matching import label_from_truth
 from workbench import WorkbenchError, Workspace, artifacts
 from workbench.cluster_ids import previous_clustering, verified
 from workbench.matching.clustering import cluster_with_model
+from workbench.matching.pipeline import prepare_all
+from workbench.matching.prepared_store import PreparedStore
+from workbench.matching.records import keyed_records
 from workbench.matching.stable_ids import EVENT_COLUMNS, stabilize
 from workbench.matching.trained import MatchModel
 from workbench.review import ReviewDecisions, apply_decisions, current_clusters
@@ -69,6 +73,18 @@ def _stored_as_a_full_run_stores(ws: Workspace, dd, clustering) -> None:
                                   check_dtype=False)
 
 
+def _prepared_as_standardized(ws: Workspace, clustering) -> None:
+    """The standardized records a run keeps for the next update (an update's: the last run's, linked by
+    position, and its delta's) are, position for position, what standardizing its records now gives."""
+    model = MatchModel.load(clustering.model_path)
+    names = model.featurizer.names
+    store = PreparedStore.open(clustering.folder, names)
+    keys = pd.read_parquet(clustering.folder / artifacts.CLUSTERS_MODEL)["key"].astype(str)
+    assert store is not None and len(store) == len(keys)
+    expected = prepare_all(keyed_records(ws.dataset("customers")).loc[keys], model.fields, False)[names]
+    pd.testing.assert_frame_equal(store.rows(np.arange(len(store))), _none(expected.reset_index(drop=True)))
+
+
 def _none(frame: pd.DataFrame) -> pd.DataFrame:
     """Missing values as None (a file holds nulls; a frame built in pandas may hold NaN)."""
     return frame.astype(object).where(frame.notna(), None)
@@ -102,6 +118,8 @@ def test_new_records_join_clusters_as_a_full_run_would_and_untouched_clusters_ke
     assert len(grown.clusters) == len(CUSTOMERS)
     assert 0 < f["reclustered_records"] < len(CUSTOMERS) / 2  # only what the delta touches
     _stored_as_a_full_run_stores(ws, dd, grown)
+    _prepared_as_standardized(ws, first)
+    _prepared_as_standardized(ws, grown)
     assert _same_partition_share(_ids(grown), _batch(ws, dd, grown, tmp)) >= 0.995
     before, after = _ids(first), _ids(grown).reindex(_ids(first).index)
     same_members = _same_partition_share(before, _ids(grown)[before.index])
@@ -120,6 +138,7 @@ def test_a_delta_of_the_whole_dataset_gives_the_batch_partition(updated):
     assert whole.figures["changed_records"] == len(CUSTOMERS) and whole.figures["reclustered_records"] == len(
         CUSTOMERS)
     _stored_as_a_full_run_stores(ws, dd, whole)
+    _prepared_as_standardized(ws, whole)  # every record changed: the store rewritten
     batch = _batch(ws, dd, whole, tmp)
     assert _same_partition_share(_ids(whole), batch) == 1.0
     same = _members(_ids(whole)) == _members(_ids(grown))  # the clusters the full rework did not change
@@ -175,6 +194,28 @@ def test_an_update_after_a_run_without_an_id_registry_works_every_record(updated
     _stored_as_a_full_run_stores(ws, dd, after)
     ids = after.clusters.set_index("key")["cluster_id"]
     assert len(ids) == len(before) and (ids == before[ids.index]).mean() > 0.99
+
+
+def test_an_update_after_a_run_that_kept_no_standardized_records_standardizes_what_it_pairs(updated):
+    ws, dd, *_, tmp = updated
+    last = ws.latest_result("dedupe")["folder"]
+    copy = tmp / "kept-none"
+    shutil.copytree(ws.path, copy)
+    shutil.rmtree(copy / last / artifacts.PREPARED)  # as erasure, or a run on Spark, leaves it
+    changed = _write(CUSTOMERS.iloc[20:60].assign(city="Capital City"), tmp / "fifth.csv")
+    ws.load(changed, name="customers", mode="append")
+    kept = dd.update(progress=False)
+    other = Workspace(copy, user="ann")
+    other.load(changed, name="customers", mode="append")
+    again = other.deduper(other.dataset("customers")).update(progress=False)
+    assert kept.figures["changed_records"] == again.figures["changed_records"] == 40
+    for name in (artifacts.CLUSTERS_MODEL, artifacts.EDGES, artifacts.CLUSTERS):
+        a, b = pd.read_parquet(kept.folder / name), pd.read_parquet(again.folder / name)
+        if name == artifacts.EDGES:
+            a, b = (e.sort_values(["left_key", "right_key"], ignore_index=True) for e in (a, b))
+        pd.testing.assert_frame_equal(a, b)
+    assert not (again.folder / artifacts.PREPARED).exists()  # nothing to extend: the next full run keeps them
+    _prepared_as_standardized(ws, kept)
 
 
 def test_appending_needs_the_same_columns_and_an_update_a_clustering(tmp_path):

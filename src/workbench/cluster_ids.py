@@ -16,7 +16,6 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from workbench import artifacts, store
 from workbench.errors import WorkbenchError
@@ -36,10 +35,7 @@ def write_ids(ws: Any, task: str, run_id: int, folder: Path, registry: pd.DataFr
               result: StableIds) -> None:
     """Write a run's id registry (a frame or an Arrow table) and id history into ``folder``; summarize the
     changes in the audit log."""
-    if isinstance(registry, pa.Table):
-        pq.write_table(registry, folder / artifacts.CLUSTER_IDS)
-    else:
-        registry.to_parquet(folder / artifacts.CLUSTER_IDS, index=False)
+    artifacts.write_table(registry, folder / artifacts.CLUSTER_IDS)
     history = result.events.assign(run_id=run_id, at=store.now().isoformat())
     history.to_parquet(folder / artifacts.ID_HISTORY, index=False)
     changes = {k: v for k, v in result.counts().items() if v}

@@ -73,8 +73,8 @@ ERASED = "[erased]"
 #: Personal values shorter than this are not searched for elsewhere (too common to identify anyone).
 MIN_VALUE_LENGTH = 5
 _SECRET_KEY = "erasure_secret"
-#: A run's scratch files, by record position: deleted, not rewritten.
-_SCRATCH = ("keys_left", "keys_right", "probe", artifacts.PAIRS, artifacts.SCORES)
+#: A run's scratch files, by record position: deleted, not rewritten (standardized records included).
+_SCRATCH = ("keys_left", "keys_right", "probe", artifacts.PAIRS, artifacts.SCORES, artifacts.PREPARED)
 _CACHES = ("dashboard-summary.json",)
 _BASE_FILES = (artifacts.DATA, artifacts.REJECTS, artifacts.KEY_PROBLEMS)
 
@@ -535,7 +535,7 @@ def _matching_folder(folder: Path, own: set[str], master: set[str], changes: lis
                 _write(lk[~gone].reset_index(drop=True), links)
     scratch = [folder / n for n in _SCRATCH if (folder / n).exists()]
     if scratch:
-        changes.append("scratch files deleted (block keys, pairs, scores)")
+        changes.append("scratch files deleted (block keys, pairs, scores, standardized records)")
     caches = [folder / n for n in _CACHES if (folder / n).exists()]
     if caches:
         changes.append("cached dashboard figures deleted")

@@ -678,8 +678,14 @@ def _process_alive(pid: int, started: datetime | None) -> bool:
     return created <= started.timestamp() + 1
 
 
+#: Rows per row group of a dataset's files: DuckDB scans row groups in parallel (hashing a million records
+#: for an update: 0.33 s in one group, 0.20 s in eight), and a reader of a few rows decodes only their groups.
+ROW_GROUP_ROWS = 131_072
+
+
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Write a frame; object columns of mixed types (Excel) are stored as text."""
+    """Write a frame in row groups of :data:`ROW_GROUP_ROWS`; object columns of mixed types (Excel) are
+    stored as text."""
     frame = frame.copy(deep=False)
     frame.columns = [str(c) for c in frame.columns]
     try:
@@ -691,7 +697,7 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
         table = pa.Table.from_pandas(frame, preserve_index=False)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # a reader never sees half a file
     try:
-        pq.write_table(table, tmp)
+        pq.write_table(table, tmp, row_group_size=ROW_GROUP_ROWS)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -17,7 +17,6 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from workbench import artifacts
 from workbench.cluster_ids import stable_clusters
@@ -179,10 +178,10 @@ def cluster_with_model(ws: Workspace, dataset: Dataset | str, model: MatchModel,
 
 def write_edge_positions(edges: pd.DataFrame, folder: Path) -> None:
     """A run's edges by position (``l``, ``r``, ``score``): ``artifacts.EDGE_POSITIONS``."""
-    pq.write_table(pa.table({"l": pa.array(edges["l"].to_numpy(), type=pa.int64()),
-                             "r": pa.array(edges["r"].to_numpy(), type=pa.int64()),
-                             "score": pa.array(edges["score"].to_numpy(), type=pa.float32())}),
-                   folder / artifacts.EDGE_POSITIONS)
+    artifacts.write_table(pa.table({"l": pa.array(edges["l"].to_numpy(), type=pa.int64()),
+                                    "r": pa.array(edges["r"].to_numpy(), type=pa.int64()),
+                                    "score": pa.array(edges["score"].to_numpy(), type=pa.float32())}),
+                          folder / artifacts.EDGE_POSITIONS)
 
 
 def store_clusters(ws: Workspace, task: str, run_id: int, scored: ScoredRun, clusters: pd.DataFrame,
@@ -194,15 +193,15 @@ def store_clusters(ws: Workspace, task: str, run_id: int, scored: ScoredRun, clu
     clusters["cluster_size"] = cluster_sizes(clusters["cluster_id"].to_numpy())
     # the model's clustering and its links stay apart from the analysts' review decisions,
     # which are replayed over every clustering (workbench.review)
-    clusters.to_parquet(scored.folder / artifacts.CLUSTERS_MODEL, index=False)
-    pd.DataFrame({"left_key": keys[scored.edges["l"].to_numpy()], "right_key": keys[scored.edges["r"].to_numpy()],
-                  "score": scored.edges["score"].to_numpy()}).to_parquet(scored.folder / artifacts.EDGES,
-                                                                          index=False)
+    artifacts.write_table(clusters, scored.folder / artifacts.CLUSTERS_MODEL)
+    artifacts.write_table(pd.DataFrame({"left_key": keys[scored.edges["l"].to_numpy()],
+                                        "right_key": keys[scored.edges["r"].to_numpy()],
+                                        "score": scored.edges["score"].to_numpy()}), scored.folder / artifacts.EDGES)
     write_edge_positions(scored.edges, scored.folder)
     clusters = apply_decisions(clusters, ReviewDecisions(ws, task).active())
     ids = stable_clusters(ws, task, run_id, clusters, scored.folder)
     clusters["cluster_id"] = ids.clusters["cluster_id"].to_numpy()
-    clusters.to_parquet(scored.folder / artifacts.CLUSTERS, index=False)
+    artifacts.write_table(clusters, scored.folder / artifacts.CLUSTERS)
     scored.log.figures.update({f"ids_{event}": n for event, n in ids.counts().items()})  # ids_new, ids_merge, ...
     scored.log.figures.update(report)
     scored.log.figures["clusters"] = int(clusters["cluster_id"].nunique())

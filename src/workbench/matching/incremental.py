@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ from workbench.matching.clustering import (
 )
 from workbench.matching.labels import LabelStore
 from workbench.matching.pipeline import ScoredRun, _apply_labels, prepare_all, run_folder
+from workbench.matching.prepared_store import PreparedStore
 from workbench.matching.records import RecordReader, register_hashes, repeated_key, write_hashes
 from workbench.matching.trained import MatchModel
 from workbench.matching.update_store import LastRun, closure, codes_of, store_update
@@ -91,6 +93,9 @@ def update_clustering(ws: Workspace, dataset: Dataset, task: str, *, progress: A
         t = time.perf_counter()
         names = model.featurizer.names
         delta_prep = prepare_all(reader.rows(diff.delta_rows), model.fields, progress)
+        kept_prep = PreparedStore.open(before, names)  # the last run's records, standardized then
+        if kept_prep is not None and len(kept_prep) != model_before.num_rows:
+            kept_prep = None  # not row for row its clusters (never expected): standardized again when paired
         log.time("standardize", t)
         t = time.perf_counter()
         _carry_keys(before / KEYS, new_of_old, folder / KEYS)
@@ -106,7 +111,8 @@ def update_clustering(ws: Workspace, dataset: Dataset, task: str, *, progress: A
         pairs = pd.read_parquet(folder / artifacts.PAIRS)
         li, ri = pairs["l"].to_numpy(), pairs["r"].to_numpy()
         rows = np.concatenate([diff.row_of_old[kept], diff.delta_rows])  # each position's row in the data file
-        prepared = _Prepared(reader, rows, model, delta_prep, first_delta)
+        prepared = _Prepared(reader, rows, model, delta_prep, first_delta,
+                             None if kept_prep is None else (lambda positions: kept_prep.rows(kept[positions])))
         scores = prepared.score(li, ri) if len(li) else np.empty(0)
         keep = scores >= min(0.5, model.threshold) / 2
         new_edges = pd.DataFrame({"l": li[keep], "r": ri[keep], "score": scores[keep].astype("f4")})
@@ -125,6 +131,8 @@ def update_clustering(ws: Workspace, dataset: Dataset, task: str, *, progress: A
         log.time("cluster", t)
         t = time.perf_counter()
         _write_model_clusters(folder, order, model_ids, model_codes, confidence, edges)
+        if kept_prep is not None:
+            kept_prep.extend(folder, kept, delta_prep)
         stored = _store(ws, task, run.id, folder, LastRun(before, keys_before), order, model_ids, model_codes,
                         confidence, before_codes, kept, affected, np.flatnonzero(gone), edges, report, log, model)
         log.time("store", t)
@@ -156,12 +164,12 @@ def _write_model_clusters(folder: Path, order: pa.Array, model_ids: pa.Array, mo
                           confidence: np.ndarray, edges: pd.DataFrame) -> None:
     """The run's model clustering (with its sizes) and its scored links, by key, as a full run writes them."""
     size = sizes_of_codes(model_codes)
-    pq.write_table(pa.table({"key": order, "cluster_id": model_ids, "confidence": confidence, "cluster_size": size}),
-                   folder / artifacts.CLUSTERS_MODEL)
-    pq.write_table(pa.table({"left_key": order.take(edges["l"].to_numpy()),
-                             "right_key": order.take(edges["r"].to_numpy()),
-                             "score": pa.array(edges["score"].to_numpy(), type=pa.float32())}),
-                   folder / artifacts.EDGES)
+    artifacts.write_table(pa.table({"key": order, "cluster_id": model_ids, "confidence": confidence,
+                                    "cluster_size": size}), folder / artifacts.CLUSTERS_MODEL)
+    artifacts.write_table(pa.table({"left_key": order.take(edges["l"].to_numpy()),
+                                    "right_key": order.take(edges["r"].to_numpy()),
+                                    "score": pa.array(edges["score"].to_numpy(), type=pa.float32())}),
+                          folder / artifacts.EDGES)
     write_edge_positions(edges, folder)
 
 
@@ -203,11 +211,13 @@ class _Diff:
 
 
 class _Prepared:
-    """Standardized records by run position, prepared on demand (the delta up front, others when paired)."""
+    """Standardized records by run position, prepared on demand (the delta up front, others when paired):
+    a kept record from ``kept`` (its prepared fields by position, as the last run kept them) when given,
+    else read from the data file and standardized."""
 
     def __init__(self, reader: RecordReader, rows: np.ndarray, model: MatchModel, delta_prep: pd.DataFrame,
-                 first_delta: int):
-        self.reader, self.file_rows, self.model = reader, rows, model
+                 first_delta: int, kept: Callable[[np.ndarray], pd.DataFrame] | None = None):
+        self.reader, self.file_rows, self.model, self.kept = reader, rows, model, kept
         self.names = model.featurizer.names
         self.row = np.full(len(rows), -1, dtype="int64")  # each position's row in ``frames``, -1 when not prepared
         self.frames: list[pd.DataFrame] = []
@@ -221,8 +231,10 @@ class _Prepared:
 
     def columns(self, positions: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
         """Object columns of the prepared records at ``positions``, and each position's row in them."""
-        todo = np.unique(positions[self.row[positions] < 0])
-        if len(todo):
+        todo = np.unique(positions[self.row[positions] < 0])  # kept records only: the delta is prepared
+        if len(todo) and self.kept is not None:
+            self._add(todo, self.kept(todo))
+        elif len(todo):
             self._add(todo, prepare_all(self.reader.rows(self.file_rows[todo]), self.model.fields, False))
         if len(self.frames) > 1:
             self.frames = [pd.concat(self.frames, ignore_index=True)]

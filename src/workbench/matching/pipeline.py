@@ -27,6 +27,7 @@ from workbench.matching.blocking import (
 )
 from workbench.matching.fields import prepare_records
 from workbench.matching.labels import Label
+from workbench.matching.prepared_store import write_prepared
 from workbench.matching.trained import MatchModel
 
 
@@ -155,6 +156,9 @@ def run_scoring(model: MatchModel, left_raw: pd.DataFrame, right_raw: pd.DataFra
             edges, threshold, lambda li, ri: scale.score_positions(li, ri, left_cols, left_cols, featurize, predict))
         log.time("complete components", t)
         log.figures["component_pairs_added"] = len(edges) - n_before
+        t = time.perf_counter()
+        write_prepared(folder, left_all, names)  # what the next update pairs its new records with
+        log.time("keep prepared", t)
     edges = _apply_labels(labels, edges, left_all.index.to_numpy(), right_all.index.to_numpy(), offset,
                           dedupe_mode)
     return ScoredRun(folder, left_all.index.to_numpy(), right_all.index.to_numpy(), edges, plan, log, threshold,

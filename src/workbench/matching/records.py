@@ -71,19 +71,34 @@ def write_hashes(con: duckdb.DuckDBPyConnection, name: str, out: Path) -> None:
 
 class RecordReader:
     """Records of a dataset by their row in its data file, as ``keyed_records`` gives them (indexed by key as
-    text), for work that needs only some of them: the file is read once (``columns``: only these and the key),
-    only the rows asked for become pandas."""
+    text), for work that needs only some of them: only the row groups holding rows asked for are read, each
+    once (``columns``: only these and the key), and only the rows asked for become pandas."""
 
     def __init__(self, ds, columns: list[str] | None = None):
         self.ds = ds
-        path = ds.workspace.artifact_path(ds, artifacts.DATA)
+        self.file = pq.ParquetFile(ds.workspace.artifact_path(ds, artifacts.DATA))
         if columns is not None:
-            names = pq.ParquetFile(path).schema_arrow.names
-            columns = [c for c in names if c == ds.key or c in set(columns)]  # as the file orders them
-        self.table = pq.read_table(path, columns=columns)
+            columns = [c for c in self.file.schema_arrow.names if c == ds.key or c in set(columns)]  # file order
+        self.columns = columns
+        meta = self.file.metadata
+        self.starts = np.cumsum([0] + [meta.row_group(i).num_rows for i in range(meta.num_row_groups)])
+        self.groups: dict[int, pa.Table] = {}
 
     def rows(self, rows: np.ndarray) -> pd.DataFrame:
-        frame = self.table.take(pa.array(np.asarray(rows, dtype="int64"))).to_pandas()
+        rows = np.asarray(rows, dtype="int64")
+        group = np.searchsorted(self.starts, rows, side="right") - 1
+        needed = np.unique(group)
+        for g in needed:
+            if g not in self.groups:
+                self.groups[g] = self.file.read_row_group(int(g), columns=self.columns)
+        # the groups asked for, in order, one after another: each row's place among them
+        sizes = np.array([self.groups[g].num_rows for g in needed], dtype="int64")
+        offset = np.zeros(len(self.starts), dtype="int64")
+        offset[needed] = np.cumsum(sizes) - sizes
+        schema = self.file.schema_arrow
+        table = pa.concat_tables([self.groups[g] for g in needed]) if len(needed) else \
+            schema.empty_table().select(self.columns or schema.names)
+        frame = table.take(pa.array(offset[group] + rows - self.starts[group])).to_pandas()
         return _keyed(frame, frame[self.ds.key].astype(str))
 
 

@@ -125,7 +125,7 @@ def store_update(ws: Any, task: str, run_id: int, folder: Path, last: LastRun, o
     take[positions] = n_prev + np.arange(len(positions))
     region_table = pa.Table.from_pandas(final[CLUSTER_COLUMNS], schema=CLUSTERS_SCHEMA, preserve_index=False)
     clusters = pa.concat_tables([prev, region_table]).take(take)
-    pq.write_table(clusters, folder / artifacts.CLUSTERS)
+    artifacts.write_table(clusters, folder / artifacts.CLUSTERS)
 
     new_registry = pa.Table.from_pandas(result.registry[REGISTRY_COLUMNS], schema=REGISTRY_SCHEMA,
                                         preserve_index=False)
