@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -11,6 +12,7 @@ from workbench import WorkbenchError, Workspace, artifacts
 from workbench.matching import scale
 from workbench.matching.clustering import cluster_with_model
 from workbench.matching.pipeline import prepare_all
+from workbench.matching.prepared_store import PreparedStore
 from workbench.matching.records import keyed_records
 from workbench.matching.trained import MatchModel
 
@@ -51,6 +53,12 @@ def test_spark_engine_matches_the_single_machine_engine(spark, tmp_path):
     assert _partition(lm) == _partition(sm)
     assert (lm["confidence"] - sm["confidence"]).abs().max() <= 1e-6
     assert _partition(local.clusters) == _partition(on_spark.clusters)
+    # both keep the standardized records for the next update; Spark's copy of them (read from a file on a
+    # local master) is gone once scored
+    fields = MatchModel.load(local.model_path).featurizer.names
+    kept = [PreparedStore.open(c.folder, fields) for c in (local, on_spark)]
+    pd.testing.assert_frame_equal(*(k.rows(np.arange(len(k))) for k in kept))
+    assert len(kept[0]) == len(ds.frame) and not (on_spark.folder / artifacts.SPARK_RECORDS).exists()
 
     # the stages themselves: the same block keys, and the same candidate pairs when blocks are
     # windowed (a cap of 20 windows many of the sample's blocks)

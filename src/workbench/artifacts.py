@@ -30,6 +30,8 @@ RECORDS = "records.parquet"
 #: A clustering run's standardized records by position (``matching.prepared_store``): what the next
 #: update pairs its new records with, not standardized again. Personal data: erasure deletes it.
 PREPARED = "prepared"
+#: The Spark engine's prepared records, by position, while a run scores them on a local master (scratch).
+SPARK_RECORDS = "spark_records.parquet"
 #: A matching or linking run's model: the versioned JSON document (its name frequencies beside it).
 MODEL = "model.json"
 #: A linking run: the best master record per acquired record.

@@ -31,11 +31,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from workbench import artifacts
 from workbench.errors import WorkbenchError
 from workbench.matching import scale
 from workbench.matching.blocking import BlockingPlan, block_keys
 from workbench.matching.labels import Label
 from workbench.matching.pipeline import PlanLearner, ScoredRun, _apply_labels, prepare_and_plan
+from workbench.matching.prepared_store import write_prepared
 from workbench.matching.trained import MatchModel
 from workbench.spark.session import require_pyspark
 
@@ -47,6 +49,8 @@ _FIELDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 #: worker holds them: distinct values once, an int32 code per record and field); past it pairs
 #: are joined to the records' text.
 BROADCAST_RECORDS = 2_000_000
+#: Rows per row group of the prepared records' file (``artifacts.SPARK_RECORDS``).
+RECORDS_ROW_GROUP = 100_000
 
 
 def spark_scoring(spark: Any, model: MatchModel, raw: pd.DataFrame, folder: Path, *, labels: Sequence[Label] = (),
@@ -55,7 +59,10 @@ def spark_scoring(spark: Any, model: MatchModel, raw: pd.DataFrame, folder: Path
     require_pyspark()
     left_all, right_all, plan, log = prepare_and_plan(model, raw, None, folder, learn=learn, progress=progress)
     keys_arr = left_all.index.to_numpy()
-    records = ship_records(spark, left_all[model.featurizer.names])
+    t = time.perf_counter()
+    write_prepared(folder, left_all, model.featurizer.names)  # what the next update pairs its new records with
+    log.time("keep prepared", t)
+    records = ship_records(spark, left_all[model.featurizer.names], folder)
     del left_all, right_all  # shipped: the prepared strings that are not the raw records' own go (1M: ~0.25 GB)
     edges, scorer = score_stages(spark, model, records, plan, log, spark_candidate_pairs)
     threshold = model.threshold
@@ -68,6 +75,7 @@ def spark_scoring(spark: Any, model: MatchModel, raw: pd.DataFrame, folder: Path
     log.time("complete components", t)
     log.figures["component_pairs_added"] = len(edges) - n_before
     spark.sparkContext.setJobDescription(None)
+    (folder / artifacts.SPARK_RECORDS).unlink(missing_ok=True)  # every pair is scored
     edges = _apply_labels(labels, edges, keys_arr, keys_arr, len(keys_arr), True)
     return ScoredRun(folder, keys_arr, keys_arr, edges, plan, log, threshold, model)
 
@@ -135,14 +143,18 @@ class ShippedRecords:
     fields: list[tuple[np.ndarray, Any]] | None
 
 
-def ship_records(spark: Any, prepared: pd.DataFrame, *, broadcast: bool | None = None) -> ShippedRecords:
+def ship_records(spark: Any, prepared: pd.DataFrame, folder: Path | None = None, *,
+                 broadcast: bool | None = None) -> ShippedRecords:
     """``prepared`` (the model's fields in order, by position) for Spark: the records frame, and the fields
     factorized for scoring by position if ``broadcast`` (default: up to :data:`BROADCAST_RECORDS` records).
 
-    Neither keeps the driver's strings alive (the distinct values go to Arrow), so a caller that drops
-    ``prepared`` afterwards gets that memory back.
+    On a local master with a run ``folder``, the records frame reads them from a Parquet file there
+    (``artifacts.SPARK_RECORDS``, which the caller deletes once scored) instead of the driver's JVM holding them
+    (:func:`records_frame`). Neither keeps the driver's strings alive (the distinct values go to Arrow), so
+    a caller that drops ``prepared`` afterwards gets that memory back.
     """
-    frame = records_frame(spark, prepared)
+    local = str(spark.sparkContext.master).startswith("local")
+    frame = records_frame(spark, prepared, folder / artifacts.SPARK_RECORDS if local and folder is not None else None)
     if broadcast is None:
         broadcast = len(prepared) <= BROADCAST_RECORDS
     columns = list(prepared.columns)
@@ -150,12 +162,15 @@ def ship_records(spark: Any, prepared: pd.DataFrame, *, broadcast: bool | None =
     return ShippedRecords(frame, len(columns), fields)
 
 
-def records_frame(spark: Any, prepared: pd.DataFrame) -> Any:
+def records_frame(spark: Any, prepared: pd.DataFrame, path: Path | None = None) -> Any:
     """Prepared records as a Spark DataFrame ``rid`` (position), ``c0``.. (fields in order, text or null).
 
-    Columns are renamed: a field's name need not be a valid Spark column name. ``createDataFrame`` keeps
-    them in the driver's JVM for the frame's lifetime; writing them to Parquet and reading that back
-    instead made no difference to the JVM's peak at 1M records (1g heap: 1,463 MB against 1,424 MB).
+    Columns are renamed: a field's name need not be a valid Spark column name. Without ``path``,
+    ``createDataFrame``: the driver's JVM holds the records for the frame's lifetime. At 1M records with
+    Spark's default 1g heap that made no difference to the JVM's peak (1,463 MB against 1,424 MB from a
+    file), but 5M generated customers ran it out of heap (``OutOfMemoryError`` in
+    ``readArrowStreamFromFile``). With ``path`` (a new Parquet file Spark's executors can read), the
+    records are written there a row group at a time and Spark streams them from it.
     """
     cols = {"rid": np.arange(len(prepared), dtype="int64")}
     for i, name in enumerate(prepared.columns):
@@ -166,7 +181,18 @@ def records_frame(spark: Any, prepared: pd.DataFrame) -> Any:
                                  "the Spark engine ships prepared fields as text")
         cols[f"c{i}"] = values
     schema = ", ".join(["rid long"] + [f"c{i} string" for i in range(len(prepared.columns))])
-    return spark.createDataFrame(pd.DataFrame(cols), schema=schema)
+    if path is None:
+        return spark.createDataFrame(pd.DataFrame(cols), schema=schema)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow_schema = pa.schema([("rid", pa.int64())] + [(f"c{i}", pa.string()) for i in range(len(prepared.columns))])
+    with pq.ParquetWriter(path, arrow_schema) as writer:  # a row group at a time: bounded Arrow memory
+        for start in range(0, len(prepared), RECORDS_ROW_GROUP):
+            writer.write_table(pa.table({c: pa.array(v[start:start + RECORDS_ROW_GROUP],
+                                                     type=arrow_schema.field(c).type)
+                                         for c, v in cols.items()}, schema=arrow_schema))
+    return spark.read.schema(schema).parquet(str(path))
 
 
 def _fields(batch: pd.DataFrame, prefix: str, n_fields: int) -> list[np.ndarray]:

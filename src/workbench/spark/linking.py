@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from workbench import artifacts
 from workbench.matching import scale
 from workbench.matching.labels import Label
 from workbench.matching.pipeline import PlanLearner, ScoredRun, _apply_labels, prepare_and_plan
@@ -36,10 +37,11 @@ def spark_link_scoring(spark: Any, model: MatchModel, left_raw: pd.DataFrame, ri
     offset = len(left_all)
     names = model.featurizer.names
     both = pd.concat([left_all[names], right_all[names]], ignore_index=True)  # right positions after the left
-    records = ship_records(spark, both)
+    records = ship_records(spark, both, folder)
     del both
     edges, _ = score_stages(spark, model, records, plan, log, lambda keys: spark_link_pairs(keys.drop("sk"), offset))
     spark.sparkContext.setJobDescription(None)
+    (folder / artifacts.SPARK_RECORDS).unlink(missing_ok=True)  # every pair is scored
     threshold = model.threshold
     left_keys, right_keys = left_all.index.to_numpy(), right_all.index.to_numpy()
     edges = _apply_labels(labels, edges, left_keys, right_keys, offset, False)
