@@ -71,6 +71,10 @@ def _stored_as_a_full_run_stores(ws: Workspace, dd, clustering) -> None:
                                   check_dtype=False)
     pd.testing.assert_frame_equal(pd.read_parquet(folder / artifacts.ID_HISTORY)[EVENT_COLUMNS], expected.events,
                                   check_dtype=False)
+    # the model clusters as codes, for the next update: the same partition of the records
+    codes = pd.read_parquet(folder / artifacts.CLUSTER_CODES)["code"].to_numpy()
+    model_ids = pd.read_parquet(folder / artifacts.CLUSTERS_MODEL)["cluster_id"].to_numpy()
+    assert (pd.factorize(codes)[0] == pd.factorize(model_ids)[0]).all()
 
 
 def _prepared_as_standardized(ws: Workspace, clustering) -> None:
@@ -196,12 +200,14 @@ def test_an_update_after_a_run_without_an_id_registry_works_every_record(updated
     assert len(ids) == len(before) and (ids == before[ids.index]).mean() > 0.99
 
 
-def test_an_update_after_a_run_that_kept_no_standardized_records_standardizes_what_it_pairs(updated):
+def test_an_update_after_a_run_that_kept_nothing_by_position_works_from_keys_and_the_data_file(updated):
     ws, dd, *_, tmp = updated
     last = ws.latest_result("dedupe")["folder"]
     copy = tmp / "kept-none"
     shutil.copytree(ws.path, copy)
-    shutil.rmtree(copy / last / artifacts.PREPARED)  # as erasure, or a run on Spark, leaves it
+    shutil.rmtree(copy / last / artifacts.PREPARED)  # as erasure leaves a run: its files by position gone
+    for by_position in (artifacts.EDGE_POSITIONS, artifacts.CLUSTER_CODES):
+        (copy / last / by_position).unlink()
     changed = _write(CUSTOMERS.iloc[20:60].assign(city="Capital City"), tmp / "fifth.csv")
     ws.load(changed, name="customers", mode="append")
     kept = dd.update(progress=False)

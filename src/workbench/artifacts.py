@@ -21,6 +21,9 @@ EDGES = "edges.parquet"
 #: join by key; erasure removes it with the rows it shifts (the update then joins by key).
 EDGE_POSITIONS = "edge_positions.parquet"
 CLUSTERS_MODEL = "clusters_model.parquet"
+#: Each record's model cluster as an integer code (``CLUSTERS_MODEL``'s rows; equal ids, equal codes): what
+#: the next update groups records by without encoding a million ids; erasure removes it with the rows it shifts.
+CLUSTER_CODES = "cluster_codes.parquet"
 CLUSTERS = "clusters.parquet"
 #: A clustering run's persistent ids: the registry of every id given for its task, and the run's id changes.
 CLUSTER_IDS = "cluster_ids.parquet"

@@ -514,7 +514,8 @@ def _matching_folder(folder: Path, own: set[str], master: set[str], changes: lis
                     renamed = dict(zip(before[moved], after.loc[moved, "cluster_id"].astype(str), strict=True))
                 if not dry_run:
                     _write(after, path)
-                    (folder / artifacts.EDGE_POSITIONS).unlink(missing_ok=True)  # positions it shifted
+                    for by_position in (artifacts.EDGE_POSITIONS, artifacts.CLUSTER_CODES):  # rows it shifted
+                        (folder / by_position).unlink(missing_ok=True)
     _id_files(folder, own, renamed, changes, dry_run)
     _drop_rows(folder / artifacts.RECORDS, lambda h: _erased_rows(h["key"], own), "record hash(es)", changes,
                dry_run)

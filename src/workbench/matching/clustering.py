@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from workbench import artifacts
 from workbench.cluster_ids import stable_clusters
@@ -26,7 +28,13 @@ from workbench.matching.labels import Label, LabelStore
 from workbench.matching.pipeline import PlanLearner, ScoredRun, run_folder, run_scoring
 from workbench.matching.records import keyed_records, record_by_key, write_record_hashes
 from workbench.matching.trained import MatchModel
-from workbench.review import ReviewDecisions, apply_decisions, cluster_sizes, multi_record
+from workbench.matching.update_store import codes_of
+from workbench.review import (
+    ReviewDecisions,
+    apply_decisions,
+    multi_record,
+    sizes_of_codes,
+)
 from workbench.workspace import Dataset, Run, Workspace, slug
 
 
@@ -184,13 +192,29 @@ def write_edge_positions(edges: pd.DataFrame, folder: Path) -> None:
                           folder / artifacts.EDGE_POSITIONS)
 
 
+def write_cluster_codes(codes: np.ndarray, folder: Path) -> None:
+    """A run's model clusters as integer codes, by position: ``artifacts.CLUSTER_CODES``."""
+    artifacts.write_table(pa.table({"code": pa.array(codes, type=pa.int64())}), folder / artifacts.CLUSTER_CODES)
+
+
+def read_cluster_codes(folder: Path, cluster_ids: pa.ChunkedArray) -> np.ndarray:
+    """A run's model cluster codes (``cluster_ids``: its ``CLUSTERS_MODEL`` ids), read when it wrote them."""
+    path = folder / artifacts.CLUSTER_CODES
+    if path.exists():
+        codes = pq.read_table(path)["code"].to_numpy()
+        if len(codes) == len(cluster_ids):
+            return codes
+    return codes_of(cluster_ids)
+
+
 def store_clusters(ws: Workspace, task: str, run_id: int, scored: ScoredRun, clusters: pd.DataFrame,
            report: dict[str, Any]) -> pd.DataFrame:
     """Write the run's clusters (the model's, then with review decisions applied and the ids of the
     task's previous clustering: ``workbench.cluster_ids``) and its scored links."""
     keys = scored.left_keys
     clusters = clusters.reset_index(drop=True)
-    clusters["cluster_size"] = cluster_sizes(clusters["cluster_id"].to_numpy())
+    codes, _ = pd.factorize(clusters["cluster_id"].to_numpy(), use_na_sentinel=False)
+    clusters["cluster_size"] = sizes_of_codes(codes)
     # the model's clustering and its links stay apart from the analysts' review decisions,
     # which are replayed over every clustering (workbench.review)
     artifacts.write_table(clusters, scored.folder / artifacts.CLUSTERS_MODEL)
@@ -198,6 +222,7 @@ def store_clusters(ws: Workspace, task: str, run_id: int, scored: ScoredRun, clu
                                         "right_key": keys[scored.edges["r"].to_numpy()],
                                         "score": scored.edges["score"].to_numpy()}), scored.folder / artifacts.EDGES)
     write_edge_positions(scored.edges, scored.folder)
+    write_cluster_codes(codes, scored.folder)
     clusters = apply_decisions(clusters, ReviewDecisions(ws, task).active())
     ids = stable_clusters(ws, task, run_id, clusters, scored.folder)
     clusters["cluster_id"] = ids.clusters["cluster_id"].to_numpy()

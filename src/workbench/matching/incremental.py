@@ -43,7 +43,9 @@ from workbench.matching import scale
 from workbench.matching.clustering import (
     Clustering,
     finish_run,
+    read_cluster_codes,
     store_clusters,
+    write_cluster_codes,
     write_edge_positions,
 )
 from workbench.matching.labels import LabelStore
@@ -51,7 +53,7 @@ from workbench.matching.pipeline import ScoredRun, _apply_labels, prepare_all, r
 from workbench.matching.prepared_store import PreparedStore
 from workbench.matching.records import RecordReader, register_hashes, repeated_key, write_hashes
 from workbench.matching.trained import MatchModel
-from workbench.matching.update_store import LastRun, closure, codes_of, store_update
+from workbench.matching.update_store import LastRun, closure, store_update
 from workbench.review import ReviewDecisions, sizes_of_codes
 from workbench.workspace import Dataset, Workspace, slug
 
@@ -121,7 +123,7 @@ def update_clustering(ws: Workspace, dataset: Dataset, task: str, *, progress: A
 
         t = time.perf_counter()
         edges = pd.concat([_edges_by_position(before, new_of_old), new_edges], ignore_index=True)
-        before_codes = codes_of(model_before["cluster_id"])
+        before_codes = read_cluster_codes(before, model_before["cluster_id"])
         gone = diff.row_of_old < 0
         affected = _affected(edges, model.threshold, len(order), first_delta, before_codes, gone, kept)
         log.figures["reclustered_records"] = int(affected.sum())
@@ -171,6 +173,7 @@ def _write_model_clusters(folder: Path, order: pa.Array, model_ids: pa.Array, mo
                                     "score": pa.array(edges["score"].to_numpy(), type=pa.float32())}),
                           folder / artifacts.EDGES)
     write_edge_positions(edges, folder)
+    write_cluster_codes(model_codes, folder)
 
 
 class _Diff:
