@@ -208,6 +208,8 @@ def test_an_update_after_a_run_that_kept_nothing_by_position_works_from_keys_and
     shutil.rmtree(copy / last / artifacts.PREPARED)  # as erasure leaves a run: its files by position gone
     for by_position in (artifacts.EDGE_POSITIONS, artifacts.CLUSTER_CODES):
         (copy / last / by_position).unlink()
+    hashes = copy / last / artifacts.RECORDS  # not in the run's order (as runs before they were wrote them)
+    pd.read_parquet(hashes).iloc[::-1].to_parquet(hashes, index=False)
     changed = _write(CUSTOMERS.iloc[20:60].assign(city="Capital City"), tmp / "fifth.csv")
     ws.load(changed, name="customers", mode="append")
     kept = dd.update(progress=False)

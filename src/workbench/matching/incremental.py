@@ -33,6 +33,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -51,7 +52,7 @@ from workbench.matching.clustering import (
 from workbench.matching.labels import LabelStore
 from workbench.matching.pipeline import ScoredRun, _apply_labels, prepare_all, run_folder
 from workbench.matching.prepared_store import PreparedStore
-from workbench.matching.records import RecordReader, register_hashes, repeated_key, write_hashes
+from workbench.matching.records import RecordReader, register_hashes, repeated_key
 from workbench.matching.trained import MatchModel
 from workbench.matching.update_store import LastRun, closure, store_update
 from workbench.review import ReviewDecisions, sizes_of_codes
@@ -80,14 +81,16 @@ def update_clustering(ws: Workspace, dataset: Dataset, task: str, *, progress: A
         t = time.perf_counter()
         model_before = pq.read_table(before / artifacts.CLUSTERS_MODEL, columns=["key", "cluster_id", "confidence"])
         keys_before = model_before["key"].combine_chunks().cast(pa.string())
-        diff = _Diff(dataset, before, model_before.num_rows, folder / artifacts.RECORDS)
+        diff = _Diff(dataset, before, keys_before)
         log.figures.update(new_records=diff.new, changed_records=diff.changed, deleted_records=diff.deleted)
-        log.time("compare", t)
 
         # the run's record positions: the last run's records still there unchanged, in their order, then the delta
         kept = np.flatnonzero(diff.row_of_old >= 0)
         first_delta = len(kept)
         order = pa.concat_arrays([keys_before.take(kept), pa.array(diff.delta_keys, type=pa.string())])
+        artifacts.write_table(diff.hashes.take(np.concatenate([diff.row_of_old[kept], diff.delta_rows])),
+                              folder / artifacts.RECORDS)  # by position: what the next update compares with
+        log.time("compare", t)
         new_of_old = np.full(model_before.num_rows, -1, dtype="int64")
         new_of_old[kept] = np.arange(first_delta)
         reader = RecordReader(dataset, [f.column for f in model.fields if f.column])  # what the fields read
@@ -181,36 +184,54 @@ class _Diff:
 
     ``delta_keys``, ``delta_rows``: new and changed records, in data file order, and their rows there;
     ``row_of_old``: per record of the last run (its order), its row in the data file, -1 when deleted or changed;
-    ``new``, ``changed``, ``deleted``: counts. The hashes are written to ``out`` (the run's, for the next update)."""
+    ``new``, ``changed``, ``deleted``: counts; ``hashes``: every record's key and hash, in data file order.
 
-    def __init__(self, ds: Dataset, before: Path, n_before: int, out: Path):
+    The last run's hashes (``artifacts.RECORDS``) are read by position when they are its records in order
+    (runs write them so): one join of the hashes then says everything; else they are matched to its
+    records by key (``keys``: its records' keys, in order)."""
+
+    def __init__(self, ds: Dataset, before: Path, keys: pa.Array):
         con = duckdb.connect()
         try:
             register_hashes(con, ds, "now_view")
             con.execute("CREATE TEMP TABLE now AS SELECT * FROM now_view")  # hashed once, read thrice
-            write_hashes(con, "now", out)
-            con.read_parquet((before / artifacts.RECORDS).as_posix()).create_view("was")
-            con.read_parquet((before / artifacts.CLUSTERS_MODEL).as_posix(), file_row_number=True) \
-                .create_view("model_file")
+            self.hashes = con.sql("SELECT key, hash FROM now ORDER BY row").arrow()
+            if isinstance(self.hashes, pa.RecordBatchReader):
+                self.hashes = self.hashes.read_all()
             dup = con.execute("SELECT key FROM now GROUP BY key HAVING count(*) > 1 LIMIT 1").fetchone()
             if dup:
                 raise repeated_key(ds, dup[0])
-            delta = con.sql("""SELECT n.key, n.row, w.key IS NOT NULL AS known FROM now n
-                               LEFT JOIN was w ON n.key = w.key
-                               WHERE w.key IS NULL OR w.hash <> n.hash ORDER BY n.row""").fetchnumpy()
-            old = con.sql("""SELECT m.file_row_number AS pos, coalesce(n.row, -1) AS row
-                             FROM model_file m LEFT JOIN now n ON CAST(m.key AS VARCHAR) = n.key""").fetchnumpy()
+            was = pq.read_table(before / artifacts.RECORDS)
+            if was.num_rows == len(keys) and pc.all(pc.equal(was["key"].cast(pa.string()), keys)).as_py():
+                con.register("was", was.append_column("pos", pa.array(np.arange(len(keys), dtype="int64"))))
+                both = con.sql("""SELECT coalesce(w.pos, -1) AS pos, coalesce(n.row, -1) AS row,
+                                         (w.pos IS NULL OR w.hash <> n.hash) AS worked
+                                  FROM now n FULL OUTER JOIN was w ON n.key = w.key""").fetchnumpy()
+                pos, row = np.asarray(both["pos"], dtype="int64"), np.asarray(both["row"], dtype="int64")
+                worked = (row >= 0) & np.asarray(both["worked"], dtype=bool)
+                delta_rows = np.sort(row[worked])
+                known = np.isin(delta_rows, row[worked & (pos >= 0)])
+                old, old_row = pos[pos >= 0], np.where(worked, -1, row)[pos >= 0]
+            else:
+                con.read_parquet((before / artifacts.RECORDS).as_posix()).create_view("was")
+                con.register("model_keys", pa.table({"key": keys, "pos": np.arange(len(keys), dtype="int64")}))
+                delta = con.sql("""SELECT n.row, w.key IS NOT NULL AS known FROM now n
+                                   LEFT JOIN was w ON n.key = w.key
+                                   WHERE w.key IS NULL OR w.hash <> n.hash ORDER BY n.row""").fetchnumpy()
+                delta_rows = np.asarray(delta["row"], dtype="int64")
+                known = np.asarray(delta["known"], dtype=bool)
+                found = con.sql("""SELECT m.pos, coalesce(n.row, -1) AS row
+                                   FROM model_keys m LEFT JOIN now n ON m.key = n.key""").fetchnumpy()
+                old, old_row = np.asarray(found["pos"], dtype="int64"), np.asarray(found["row"], dtype="int64")
+                old_row[np.isin(old_row, delta_rows[known])] = -1  # changed: worked as the delta
         finally:
             con.close()
-        self.delta_keys = np.asarray(delta["key"], dtype=object)
-        self.delta_rows = np.asarray(delta["row"], dtype="int64")
-        known = np.asarray(delta["known"], dtype=bool)
-        row = np.asarray(old["row"], dtype="int64")
-        deleted = row < 0
-        row[np.isin(row, self.delta_rows[known])] = -1  # changed: worked as the delta
-        self.row_of_old = np.full(n_before, -1, dtype="int64")
-        self.row_of_old[np.asarray(old["pos"], dtype="int64")] = row
-        self.new, self.changed, self.deleted = int((~known).sum()), int(known.sum()), int(deleted.sum())
+        self.delta_rows = delta_rows
+        self.delta_keys = self.hashes["key"].take(pa.array(delta_rows)).to_numpy(zero_copy_only=False)
+        self.row_of_old = np.full(len(keys), -1, dtype="int64")
+        self.row_of_old[old] = old_row
+        self.new, self.changed = int((~known).sum()), int(known.sum())
+        self.deleted = len(keys) - int((self.row_of_old >= 0).sum()) - self.changed
 
 
 class _Prepared:
