@@ -28,7 +28,8 @@ CLUSTERS = "clusters.parquet"
 #: A clustering run's persistent ids: the registry of every id given for its task, and the run's id changes.
 CLUSTER_IDS = "cluster_ids.parquet"
 ID_HISTORY = "id_history.parquet"
-#: A clustering run's records by content hash (what the next incremental run compares against).
+#: A clustering run's records by content hash, in its records' order (a full run's is the data file's; an
+#: update writes them by position): what the next incremental run compares against, by position.
 RECORDS = "records.parquet"
 #: A clustering run's standardized records by position (``matching.prepared_store``): what the next
 #: update pairs its new records with, not standardized again. Personal data: erasure deletes it.
