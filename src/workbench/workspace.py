@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
@@ -241,41 +242,51 @@ class Workspace:
         if key is not None and key != base.key:
             raise WorkbenchError(f"{base.label} is keyed by {base.key!r}, not {key!r}")
         delta = load_table(source, key=base.key, **loader_options)
-        extra = [c for c in delta.frame.columns if c not in base.frame.columns]
-        missing = [c for c in base.frame.columns if c not in delta.frame.columns]
+        columns = pq.read_schema(self.artifact_path(base, artifacts.DATA)).names
+        extra = [c for c in delta.frame.columns if c not in columns]
+        missing = [c for c in columns if c not in delta.frame.columns]
         if extra or missing:
             what = "; ".join(part for part in (f"new column(s) {', '.join(map(repr, extra))}" if extra else "",
                                                f"missing column(s) {', '.join(map(repr, missing))}" if missing
                                                else "") if part)
             raise WorkbenchError(f"{delta.source}: cannot append to {base.label}: {what}")
         new_keys = delta.frame[base.key].astype(str)
-        old_keys = base.frame[base.key].astype(str)
-        replaced = old_keys.isin(set(new_keys))
-        frame = pd.concat([base.frame[~replaced], delta.frame[list(base.frame.columns)]], ignore_index=True)
-        note = (f"appended to {base.label}: {int((~new_keys.isin(set(old_keys))).sum()):,} new record(s), "
-                f"{int(replaced.sum()):,} replaced by a newer one, {len(delta.rejects):,} rejected")
-        result = LoadResult(frame=frame, rejects=delta.rejects, source=delta.source, format=delta.format,
-                            encoding=delta.encoding, rows_read=len(frame) + len(delta.rejects),
+        rows = _appended_rows(self.artifact_path(base, artifacts.DATA), base.key, delta.frame, new_keys)
+        if rows is None:  # a column of another type: pandas aligns them, reading every record into Python
+            old_keys = base.frame[base.key].astype(str)
+            is_replaced = old_keys.isin(set(new_keys))
+            frame = pd.concat([base.frame[~is_replaced], delta.frame[list(base.frame.columns)]], ignore_index=True)
+            rows = _arrow_table(frame), int(is_replaced.sum()), int((~new_keys.isin(set(old_keys))).sum())
+        table, replaced, n_new = rows
+        note = (f"appended to {base.label}: {n_new:,} new record(s), "
+                f"{replaced:,} replaced by a newer one, {len(delta.rejects):,} rejected")
+        result = LoadResult(frame=delta.frame, rejects=delta.rejects, source=delta.source, format=delta.format,
+                            encoding=delta.encoding, rows_read=table.num_rows + len(delta.rejects),
                             warnings=[*delta.warnings, note], key_problems=delta.key_problems)
-        ds = self._register(result, name=name, key=base.key, schema=base.schema, provenance=base.provenance)
-        self.record("append", ds.label, to=base.label, rows=len(delta.frame), replaced=int(replaced.sum()))
+        ds = self._register(result, name=name, key=base.key, schema=base.schema, provenance=base.provenance,
+                            rows=table)
+        self.record("append", ds.label, to=base.label, rows=len(delta.frame), replaced=replaced)
         return ds
 
     def _register(self, result: LoadResult, *, name: str, key: str | None, schema: Schema,
-                  provenance: Provenance | None = None) -> Dataset:
+                  provenance: Provenance | None = None, rows: pa.Table | None = None) -> Dataset:
         """Register the version first (one transaction), then write its files into a folder of its own.
+
+        ``rows``: the version's rows as an Arrow table (an append's: ``result`` is then its delta's load),
+        written as they are instead of ``result.frame``.
 
         Readers see the version once its files are complete; a failed write
         leaves a ``failed`` row and no folder.
         """
         self.require_writable("loading a dataset")
         provenance = provenance or Provenance()
-        dataset_id, version, rel = self._allocate_version(result, name=name, key=key, schema=schema,
+        n_kept = len(result.frame) if rows is None else rows.num_rows
+        dataset_id, version, rel = self._allocate_version(result, n_kept, name=name, key=key, schema=schema,
                                                           provenance=provenance)
         folder = self.path / rel
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            _write_parquet(result.frame, folder / artifacts.DATA)
+            _write_parquet(result.frame if rows is None else rows, folder / artifacts.DATA)
             _write_parquet(result.rejects, folder / artifacts.REJECTS)
             _write_parquet(result.key_problems, folder / artifacts.KEY_PROBLEMS)
         except BaseException:
@@ -288,16 +299,16 @@ class Workspace:
             f"{name} v{version}",
             source=str(result.source),
             rows_read=result.rows_read,
-            rows_kept=len(result.frame),
+            rows_kept=n_kept,
             rows_rejected=len(result.rejects),
             **({"provenance": provenance.to_dict()} if provenance.known else {}),
         )
         ds = self.dataset_by_id(dataset_id)
-        ds._frame = result.frame
+        ds._frame = result.frame if rows is None else None
         ds._rejects = result.rejects
         return ds
 
-    def _allocate_version(self, result: LoadResult, *, name: str, key: str | None,
+    def _allocate_version(self, result: LoadResult, n_kept: int, *, name: str, key: str | None,
                           schema: Schema, provenance: Provenance | None = None) -> tuple[int, int, str]:
         """(id, version, folder): the next version of ``name``, registered as ``loading`` under the write lock."""
         t = store.datasets_table
@@ -314,7 +325,7 @@ class Workspace:
                         encoding=result.encoding,
                         key=key,
                         rows_read=result.rows_read,
-                        rows_kept=len(result.frame),
+                        rows_kept=n_kept,
                         rows_rejected=len(result.rejects),
                         schema_json=store.dumps(schema.to_dict()),
                         warnings_json=store.dumps(list(result.warnings)),
@@ -683,18 +694,47 @@ def _process_alive(pid: int, started: datetime | None) -> bool:
 ROW_GROUP_ROWS = 131_072
 
 
-def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Write a frame in row groups of :data:`ROW_GROUP_ROWS`; object columns of mixed types (Excel) are
-    stored as text."""
+def _arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """A frame as Arrow, without its index; object columns of mixed types (Excel) become text."""
     frame = frame.copy(deep=False)
     frame.columns = [str(c) for c in frame.columns]
     try:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        return pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         for col in frame.columns:
             if frame[col].dtype == object:
                 frame[col] = frame[col].map(lambda v: v if v is None or isinstance(v, str) or pd.isna(v) else str(v))
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _appended_rows(data: Path, key: str, delta: pd.DataFrame, delta_keys: pd.Series
+                   ) -> tuple[pa.Table, int, int] | None:
+    """An append in Arrow: the last version's rows (``data``) whose key the delta does not hold, then the
+    delta's, in the last version's columns and types; with the count of rows replaced and of new keys.
+    None when the key is neither text nor integer (its text form is pandas') or a delta column has another
+    type than the last version's: the caller aligns them in pandas."""
+    base = pq.read_table(data)
+    key_type = base.schema.field(key).type
+    if not (pa.types.is_string(key_type) or pa.types.is_large_string(key_type) or pa.types.is_integer(key_type)):
+        return None
+    added = _arrow_table(delta[base.column_names])
+    # a column cast to another type would change values pandas keeps ("0123" read as 123): only the same
+    # type, or none at all (a column the delta leaves empty), goes through Arrow
+    if any(not (a.type == b.type or pa.types.is_null(a.type))
+           for a, b in zip(added.schema, base.schema, strict=True)):
+        return None
+    added = added.cast(base.schema)
+    wanted = pa.array(delta_keys.unique(), type=pa.string())
+    old_keys = base[key].cast(pa.string())
+    replaced = pc.is_in(old_keys, value_set=wanted)
+    n_replaced = pc.sum(replaced).as_py() or 0
+    n_new = int((~delta_keys.isin(set(pc.filter(old_keys, replaced).to_pylist()))).sum())
+    return pa.concat_tables([base.filter(pc.invert(replaced)), added]), int(n_replaced), n_new
+
+
+def _write_parquet(frame: pd.DataFrame | pa.Table, path: Path) -> None:
+    """Write a frame (or an Arrow table) in row groups of :data:`ROW_GROUP_ROWS`."""
+    table = frame if isinstance(frame, pa.Table) else _arrow_table(frame)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # a reader never sees half a file
     try:
         pq.write_table(table, tmp, row_group_size=ROW_GROUP_ROWS)
