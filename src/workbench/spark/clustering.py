@@ -19,7 +19,7 @@ import pandas as pd
 
 from workbench.errors import WorkbenchError
 from workbench.matching import scale
-from workbench.spark.components import Components, checkpoint, connected_components
+from workbench.spark.components import Components, connected_components
 from workbench.spark.session import require_pyspark
 
 #: applyInPandas groups per core of the session, each a bucket of components: one group per
@@ -40,19 +40,34 @@ _OUT = "node long, cluster long, confidence float, cut double"
 class SparkClusters:
     """The clustering of scored edges on Spark: records in clusters of 2+, the report, the components."""
 
-    #: Spark DataFrame ``node``, ``cluster`` (smallest node of the cluster), ``confidence`` (float),
-    #: one row per record in a cluster of 2+ (a record not there is alone, confidence 1).
-    assignments: Any
-    #: ``scale.cluster_edges``' report: components, largest_component, oversized_components
-    #: (and oversized_cut_at when one was cut).
+    #: The per-bucket clustering (:data:`_OUT`): a row per record in a cluster of 2+, and a row with ``node``
+    #: -1 per oversized component, carrying the score it was cut at.
+    out: Any
+    #: ``scale.cluster_edges``' report: components, largest_component, oversized_components (and
+    #: oversized_cut_at when one was cut, known once the clustering is computed: :meth:`arrays`).
     report: dict
     components: Components
 
+    @property
+    def assignments(self) -> Any:
+        """Spark DataFrame ``node``, ``cluster`` (smallest node of the cluster), ``confidence`` (float), one row
+        per record in a cluster of 2+ (a record not there is alone, confidence 1)."""
+        from pyspark.sql import functions as F
+
+        return self.out.where(F.col("node") >= 0).drop("cut")
+
     def arrays(self, n_records: int) -> tuple[np.ndarray, np.ndarray]:
-        """(cluster, confidence) per record position, as ``scale.cluster_edges`` returns them (collected)."""
+        """(cluster, confidence) per record position, as ``scale.cluster_edges`` returns them (collected).
+
+        One Spark job computes and collects the clustering, the cuts with it: a second pass for the cuts ran
+        a stage of a few milliseconds a task, where one task's start-up alone made it look skewed."""
         cluster = np.arange(n_records, dtype="int64")
         confidence = np.ones(n_records, dtype="f4")
-        local = self.assignments.toPandas()
+        local = self.out.toPandas()
+        cuts = local["node"].to_numpy("int64") < 0
+        if cuts.any():
+            self.report["oversized_cut_at"] = round(float(local["cut"].to_numpy()[cuts].max()), 4)
+        local = local[~cuts]
         nodes = local["node"].to_numpy("int64")
         if len(nodes) and (nodes.min() < 0 or nodes.max() >= n_records):
             raise WorkbenchError(f"edges name record positions outside 0..{n_records - 1}")
@@ -69,7 +84,8 @@ def spark_cluster_edges(edges: Any, threshold: float, *, max_component: int = sc
     core, more past :data:`COMPONENTS_PER_BUCKET` a bucket); ``distributed``
     forces the components' path (see
     :func:`~workbench.spark.components.connected_components`). The edges are
-    read three times: persist them if they are costly to compute.
+    read three times: persist them if they are costly to compute. The clustering
+    itself runs when :meth:`SparkClusters.arrays` collects it.
     """
     require_pyspark()
     from pyspark.sql import functions as F
@@ -91,8 +107,7 @@ def spark_cluster_edges(edges: Any, threshold: float, *, max_component: int = sc
                                                    F.count(F.when(F.col("count") > max_component, 1)),
                                                    F.min("component")).first()
     if not n_comp:
-        empty = edges.sparkSession.createDataFrame([], "node long, cluster long, confidence float")
-        return SparkClusters(empty, report, components)
+        return SparkClusters(edges.sparkSession.createDataFrame([], _OUT), report, components)
     if lowest < 0:  # positions are >= 0, and -1 marks a cut in the output below
         raise WorkbenchError(f"edges name a negative record position ({lowest})")
     report.update(components=int(n_comp), largest_component=int(largest), oversized_components=int(oversized))
@@ -111,12 +126,8 @@ def spark_cluster_edges(edges: Any, threshold: float, *, max_component: int = sc
     def run(bucket: pd.DataFrame) -> pd.DataFrame:
         return _cluster_bucket(bucket, threshold, max_component)
 
-    out = checkpoint(inner.groupBy(F.pmod(F.xxhash64("component"), F.lit(n_buckets)).alias("bucket"))
-                     .applyInPandas(run, _OUT))
-    cut = out.where(F.col("node") < 0).agg(F.max("cut")).first()[0]
-    if cut is not None:
-        report["oversized_cut_at"] = round(cut, 4)
-    return SparkClusters(out.where(F.col("node") >= 0).drop("cut"), report, components)
+    out = inner.groupBy(F.pmod(F.xxhash64("component"), F.lit(n_buckets)).alias("bucket")).applyInPandas(run, _OUT)
+    return SparkClusters(out, report, components)
 
 
 def _cluster_bucket(bucket: pd.DataFrame, threshold: float, max_component: int) -> pd.DataFrame:
