@@ -85,3 +85,15 @@ def test_text_keys_appended_to_integer_keys_keep_their_text(tmp_path):
     got = ws.dataset("people").frame
     assert [str(k) for k in got["id"]] == ["7", "07", "8"] and list(got["name"]) == ["Ann", "Cy", "Bo"]
     assert any("1 new record(s), 1 replaced by a newer one" in w for w in grown.warnings)
+
+
+@pytest.mark.parametrize("ages", [[30, 40], [30.0, np.nan]])  # the same type (Arrow), or not (pandas)
+def test_a_record_without_a_key_replaces_none_and_none_replaces_it(tmp_path, ages):
+    pd.DataFrame({"id": ["1", None, "3"], "age": [20, 21, 22]}).to_parquet(tmp_path / "base.parquet", index=False)
+    ws = Workspace(tmp_path / "ws", user="ann")
+    ws.load(tmp_path / "base.parquet", key="id", name="people")
+    pd.DataFrame({"id": [None, "3"], "age": ages}).to_parquet(tmp_path / "delta.parquet", index=False)
+    grown = ws.load(tmp_path / "delta.parquet", name="people", mode="append")
+    got = ws.dataset("people").frame
+    assert list(got["id"]) == ["1", None, None, "3"] and got["age"].iloc[1] == 21  # nothing lost
+    assert any("1 new record(s), 1 replaced by a newer one" in w for w in grown.warnings)

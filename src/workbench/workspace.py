@@ -250,13 +250,13 @@ class Workspace:
                                                f"missing column(s) {', '.join(map(repr, missing))}" if missing
                                                else "") if part)
             raise WorkbenchError(f"{delta.source}: cannot append to {base.label}: {what}")
-        new_keys = delta.frame[base.key].astype(str)
+        new_keys = _key_text(delta.frame[base.key])  # a record without a key replaces none, and none replaces it
         rows = _appended_rows(self.artifact_path(base, artifacts.DATA), base.key, delta.frame, new_keys)
         if rows is None:  # a column of another type: pandas aligns them, reading every record into Python
-            old_keys = base.frame[base.key].astype(str)
-            is_replaced = old_keys.isin(set(new_keys))
+            old_keys = _key_text(base.frame[base.key])
+            is_replaced = old_keys.isin(set(new_keys.dropna()))
             frame = pd.concat([base.frame[~is_replaced], delta.frame[list(base.frame.columns)]], ignore_index=True)
-            rows = _arrow_table(frame), int(is_replaced.sum()), int((~new_keys.isin(set(old_keys))).sum())
+            rows = _arrow_table(frame), int(is_replaced.sum()), int((~new_keys.isin(set(old_keys.dropna()))).sum())
         table, replaced, n_new = rows
         note = (f"appended to {base.label}: {n_new:,} new record(s), "
                 f"{replaced:,} replaced by a newer one, {len(delta.rejects):,} rejected")
@@ -707,9 +707,15 @@ def _arrow_table(frame: pd.DataFrame) -> pa.Table:
         return pa.Table.from_pandas(frame, preserve_index=False)
 
 
+def _key_text(keys: pd.Series) -> pd.Series:
+    """Keys as text, as an append matches them; missing keys stay missing (NaN): they match nothing."""
+    return keys.astype(str).where(keys.notna())
+
+
 def _appended_rows(data: Path, key: str, delta: pd.DataFrame, delta_keys: pd.Series
                    ) -> tuple[pa.Table, int, int] | None:
-    """An append in Arrow: the last version's rows (``data``) whose key the delta does not hold, then the
+    """An append in Arrow: the last version's rows (``data``) whose key the delta does not hold (``delta_keys``:
+    :func:`_key_text` of its keys; a missing key holds none), then the
     delta's, in the last version's columns and types; with the count of rows replaced and of new keys.
     None when the key is neither text nor integer (its text form is pandas') or a delta column has another
     type than the last version's: the caller aligns them in pandas."""
@@ -724,7 +730,7 @@ def _appended_rows(data: Path, key: str, delta: pd.DataFrame, delta_keys: pd.Ser
            for a, b in zip(added.schema, base.schema, strict=True)):
         return None
     added = added.cast(base.schema)
-    wanted = pa.array(delta_keys.unique(), type=pa.string())
+    wanted = pa.array(delta_keys.dropna().unique(), type=pa.string())
     old_keys = base[key].cast(pa.string())
     replaced = pc.is_in(old_keys, value_set=wanted)
     n_replaced = pc.sum(replaced).as_py() or 0
