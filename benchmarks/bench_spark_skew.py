@@ -91,11 +91,11 @@ def task_skew(spark) -> list[dict]:
 
 
 def _task_figures(task: dict) -> dict:
-    """One task's duration split (deserialize, run, GC, result) and the records it read (input + shuffle), in ms."""
+    """One task's launch time; its duration and the split (deserialize, run, GC) in ms; the records it read."""
     m = task.get("taskMetrics") or {}
     read = (m.get("inputMetrics") or {}).get("recordsRead", 0) + \
         (m.get("shuffleReadMetrics") or {}).get("recordsRead", 0)
-    return {"index": task["index"], "executor_thread_start": task["launchTime"], "duration": task.get("duration", 0),
+    return {"index": task["index"], "launch": task["launchTime"], "duration": task.get("duration", 0),
             "deserialize": m.get("executorDeserializeTime", 0), "run": m.get("executorRunTime", 0),
             "gc": m.get("jvmGcTime", 0), "records": read}
 
@@ -158,7 +158,7 @@ def _report(stages: list[dict]) -> float:
           "(ms; records read = input + shuffle):")
     print(f"{'task':>4} {'launch':>12} {'duration':>8} {'deserialize':>11} {'run':>6} {'gc':>5} {'records':>9}")
     for t in sorted(w["tasks_detail"], key=lambda t: t["index"]):
-        print(f"{t['index']:>4} {t['executor_thread_start'][11:23]:>12} {t['duration']:>8} "
+        print(f"{t['index']:>4} {t['launch'][11:23]:>12} {t['duration']:>8} "
               f"{t['deserialize']:>11} {t['run']:>6} {t['gc']:>5} {t['records']:>9,}")
     return w["ratio"]
 
