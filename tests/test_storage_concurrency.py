@@ -268,7 +268,7 @@ def test_a_load_whose_process_died_is_marked_failed_and_its_files_removed(tmp_pa
     from workbench.loading import load_table
 
     result = load_table(_csv(tmp_path / "late.csv", 3, "r"), key="id")
-    reopened._allocate_version(result, name="people", key="id", schema=ws.dataset("people").schema)
+    reopened._allocate_version(result, len(result.frame), name="people", key="id", schema=ws.dataset("people").schema)
     assert Workspace(ws_path).mark_abandoned_loads() == []
 
 
