@@ -267,3 +267,29 @@ def test_cli_updates_a_clustered_dataset_with_a_file_of_new_records(updated, cap
     assert clusters.at["N000001", "cluster_id"] == clusters.at[sources[0], "cluster_id"]
     assert main(["dedupe", str(tmp / "new.csv"), "--update", "nosuch", "--workspace", str(ws.path)]) == 2
     assert "no dataset named 'nosuch'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("max_block", [4, 1000])  # with blocks windowed, and with every block paired whole
+def test_the_delta_gets_the_candidate_pairs_a_full_join_gives_it(tmp_path, max_block):
+    from workbench.matching import scale
+
+    rng = np.random.default_rng(7)
+    n, first_delta = 400, 360
+    rid = np.repeat(np.arange(n), 2)
+    keys = pd.DataFrame({"rid": rid, "pred": np.tile(np.array([0, 1], dtype="int16"), n),
+                         "key": [f"k{v}" for v in rng.zipf(1.6, 2 * n) % 40],
+                         "sk": [f"s{v:03d}" for v in rng.integers(0, 60, 2 * n)]})
+    folder = tmp_path / "keys"
+    folder.mkdir()
+    keys[keys["rid"] < first_delta].to_parquet(folder / "keys-000000000.parquet", index=False)
+    keys[keys["rid"] >= first_delta].to_parquet(folder / f"keys-{first_delta:09d}.parquet", index=False)
+
+    full = scale.candidate_pairs(folder, None, tmp_path / "all.parquet", max_block=max_block, window=3)
+    delta = scale.delta_candidate_pairs(folder, first_delta, tmp_path / "delta.parquet", max_block=max_block,
+                                        window=3)
+    everything = pd.read_parquet(tmp_path / "all.parquet")
+    expected = everything[(everything["l"] >= first_delta) | (everything["r"] >= first_delta)]
+    got = pd.read_parquet(tmp_path / "delta.parquet")
+    assert len(got) > 50
+    assert got.sort_values(["l", "r"], ignore_index=True).equals(expected.sort_values(["l", "r"], ignore_index=True))
+    assert (delta["windowed_blocks"] > 0) == (full["windowed_blocks"] > 0) == (max_block == 4)

@@ -192,15 +192,22 @@ def delta_candidate_pairs(keys: Path, first_delta: int, out: Path, *, max_block:
     con.read_parquet(f"{keys.as_posix()}/*.parquet").create_view("all_keys")
     con.execute(f"""
         CREATE TEMP TABLE touched AS SELECT DISTINCT pred, key FROM all_keys WHERE rid >= {int(first_delta)}""")
+    # the sort keys (long text) are read only for the records of blocks too large to pair whole: most deltas
+    # touch none, and reading them for every member of every touched block was a third of the join
     con.execute("""
-        CREATE TEMP TABLE k AS SELECT a.rid, a.pred, a.key, a.sk, count(*) OVER (PARTITION BY a.pred, a.key) AS n
+        CREATE TEMP TABLE k AS SELECT a.rid, a.pred, a.key, count(*) OVER (PARTITION BY a.pred, a.key) AS n
         FROM all_keys a JOIN touched t ON a.pred = t.pred AND a.key = t.key""")
+    con.execute(f"CREATE TEMP TABLE big_blocks AS SELECT DISTINCT pred, key FROM k WHERE n > {max_block}")
+    big_from = "all_keys" if con.execute("SELECT count(*) FROM big_blocks").fetchone()[0] else \
+        "(SELECT * FROM all_keys LIMIT 0)"
+    con.execute(f"""CREATE TEMP TABLE big_k AS SELECT a.rid, a.pred, a.key, a.sk FROM {big_from} a
+                    JOIN big_blocks b ON a.pred = b.pred AND a.key = b.key""")
     con.sql(f"""
           WITH small AS (SELECT a.rid AS l, b.rid AS r FROM k a JOIN k b
                          ON a.pred = b.pred AND a.key = b.key AND a.rid < b.rid
                          WHERE a.n <= {max_block} AND (a.rid >= {int(first_delta)} OR b.rid >= {int(first_delta)})),
           big AS (SELECT rid, pred, key, row_number() OVER (PARTITION BY pred, key ORDER BY sk, rid) AS rn
-                  FROM k WHERE n > {max_block}),
+                  FROM big_k),
           win AS (SELECT least(a.rid, b.rid) AS l, greatest(a.rid, b.rid) AS r FROM big a JOIN big b
                   ON a.pred = b.pred AND a.key = b.key AND b.rn > a.rn AND b.rn <= a.rn + {window}
                   WHERE a.rid <> b.rid AND (a.rid >= {int(first_delta)} OR b.rid >= {int(first_delta)}))
