@@ -293,3 +293,22 @@ def test_the_delta_gets_the_candidate_pairs_a_full_join_gives_it(tmp_path, max_b
     assert len(got) > 50
     assert got.sort_values(["l", "r"], ignore_index=True).equals(expected.sort_values(["l", "r"], ignore_index=True))
     assert (delta["windowed_blocks"] > 0) == (full["windowed_blocks"] > 0) == (max_block == 4)
+
+
+@pytest.mark.parametrize("twice", ["a new key", "a key clustered before"])
+def test_an_update_refuses_a_key_that_names_two_records(updated, tmp_path, twice):
+    ws, dd, first, unchanged, grown, tmp = updated
+    copy = tmp_path / "ws"
+    shutil.copytree(ws.path, copy)
+    other = Workspace(copy, user="ann")
+    record = CUSTOMERS.iloc[[FIRST + 1]].copy() if twice == "a new key" else CUSTOMERS.iloc[[3]].copy()
+    if twice == "a new key":
+        record["customer_id"] = "NEW-1"
+    delta = pd.concat([record, record.assign(email="other@example.org")], ignore_index=True)
+    ds = other.load(_write(delta, tmp_path / "twice.csv"), name="customers", mode="append")
+    assert (other.dataset("customers").frame["customer_id"] == record["customer_id"].iloc[0]).sum() == 2
+    from workbench.matching.incremental import update_clustering
+
+    # (a session refuses the dataset as it opens; the update is also run without one: workbench dedupe --update)
+    with pytest.raises(WorkbenchError, match=f"repeats \\(e.g. '{record['customer_id'].iloc[0]}'\\)"):
+        update_clustering(other, ds, dd.task, progress=False)

@@ -194,13 +194,10 @@ class _Diff:
         con = duckdb.connect()
         try:
             register_hashes(con, ds, "now_view")
-            con.execute("CREATE TEMP TABLE now AS SELECT * FROM now_view")  # hashed once, read thrice
+            con.execute("CREATE TEMP TABLE now AS SELECT * FROM now_view")  # hashed once, read twice or more
             self.hashes = con.sql("SELECT key, hash FROM now ORDER BY row").arrow()
             if isinstance(self.hashes, pa.RecordBatchReader):
                 self.hashes = self.hashes.read_all()
-            dup = con.execute("SELECT key FROM now GROUP BY key HAVING count(*) > 1 LIMIT 1").fetchone()
-            if dup:
-                raise repeated_key(ds, dup[0])
             was = pq.read_table(before / artifacts.RECORDS)
             if was.num_rows == len(keys) and pc.all(pc.equal(was["key"].cast(pa.string()), keys)).as_py():
                 con.register("was", was.append_column("pos", pa.array(np.arange(len(keys), dtype="int64"))))
@@ -208,11 +205,18 @@ class _Diff:
                                          (w.pos IS NULL OR w.hash <> n.hash) AS worked
                                   FROM now n FULL OUTER JOIN was w ON n.key = w.key""").fetchnumpy()
                 pos, row = np.asarray(both["pos"], dtype="int64"), np.asarray(both["row"], dtype="int64")
+                # a key twice in the data joins its last run's record twice, or (new) is twice in the delta
+                twice = np.flatnonzero(np.bincount(pos[pos >= 0], minlength=1) > 1)
+                if len(twice):
+                    raise repeated_key(ds, keys[int(twice[0])].as_py())
                 worked = (row >= 0) & np.asarray(both["worked"], dtype=bool)
                 delta_rows = np.sort(row[worked])
                 known = np.isin(delta_rows, row[worked & (pos >= 0)])
                 old, old_row = pos[pos >= 0], np.where(worked, -1, row)[pos >= 0]
             else:
+                dup = con.execute("SELECT key FROM now GROUP BY key HAVING count(*) > 1 LIMIT 1").fetchone()
+                if dup:
+                    raise repeated_key(ds, dup[0])
                 con.read_parquet((before / artifacts.RECORDS).as_posix()).create_view("was")
                 con.register("model_keys", pa.table({"key": keys, "pos": np.arange(len(keys), dtype="int64")}))
                 delta = con.sql("""SELECT n.row, w.key IS NOT NULL AS known FROM now n
@@ -228,6 +232,9 @@ class _Diff:
             con.close()
         self.delta_rows = delta_rows
         self.delta_keys = self.hashes["key"].take(pa.array(delta_rows)).to_numpy(zero_copy_only=False)
+        repeated = pd.Series(self.delta_keys).duplicated()
+        if repeated.any():
+            raise repeated_key(ds, self.delta_keys[int(np.flatnonzero(repeated)[0])])
         self.row_of_old = np.full(len(keys), -1, dtype="int64")
         self.row_of_old[old] = old_row
         self.new, self.changed = int((~known).sum()), int(known.sum())
