@@ -169,3 +169,19 @@ def test_erasing_a_record_whose_key_names_clusters_leaves_no_trace_in_the_ids(ru
     registry = pd.read_parquet(ws.path / ws.latest_result("dedupe", ds)["folder"] / artifacts.CLUSTER_IDS)
     assert registry["cluster_id"].is_unique
     assert key not in set(current_clusters(ws, ds)["cluster_id"])
+
+
+def test_ids_held_elsewhere_are_not_given_again_suffixed_ones_included():
+    """``used`` (a whole registry, asked in batches; ids with a suffix from one scan): a split-off cluster whose
+    keys are all ids already takes the first suffix free of them."""
+    import pyarrow as pa
+
+    from workbench.matching.stable_ids import IdSet
+
+    held = IdSet(pa.chunked_array([["a", "a~2"], ["b~3"]]), pa.array(["a~3", "z"]))
+    assert ["a~2" in held, "a~3" in held, "b~3" in held, "a~4" in held, "a" in held, "b" in held] == \
+        [True, True, True, False, True, False]
+    first = stabilize(frame({"x": ["a", "b", "c"]}), None, None, run_id=1)
+    split = stabilize(frame({"x": ["b", "c"], "y": ["a"]}), first.clusters, first.registry, run_id=2,
+                      used=IdSet(pa.array(["a", "a~2", "a~3"])))
+    assert ids(split) == {"a": "a~4", "b": "a", "c": "a"}  # the larger part keeps "a"; a~2, a~3 are held

@@ -63,6 +63,7 @@ import sqlalchemy as sa
 
 from workbench import access, artifacts, audit, store
 from workbench.errors import WorkbenchError
+from workbench.matching.stable_ids import SUFFIX
 from workbench.review import cluster_sizes
 from workbench.schema import Role
 
@@ -574,7 +575,7 @@ def _id_files(folder: Path, own: set[str], renamed: dict[str, str], changes: lis
             return value
         if value in renamed:
             return renamed[value]
-        base, _, suffix = value.rpartition("~")
+        base, _, suffix = value.rpartition(SUFFIX)
         if value in own or (base in own and suffix.isdigit()):
             return opaque.setdefault(value, f"erased-{secrets.token_hex(6)}")
         return value

@@ -21,6 +21,7 @@ the id history of a run.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
 
@@ -32,6 +33,8 @@ import pyarrow.compute as pc
 EVENTS = ("new", "merge", "split", "move", "retire")
 REGISTRY_COLUMNS = ["cluster_id", "since_run", "status", "merged_into", "split_from"]
 EVENT_COLUMNS = ["event", "cluster_id", "other_id", "records"]
+#: Between a key and a number, an id made unique (``_fresh_id``): ``C-0001~2``.
+SUFFIX = "~"
 
 
 @dataclass
@@ -245,7 +248,14 @@ class IdSet:
         return pc.is_in(asked, value_set=pa.concat_arrays(found)).to_numpy(zero_copy_only=False)
 
     def __contains__(self, cluster_id: object) -> bool:
+        if isinstance(cluster_id, str) and SUFFIX in cluster_id:
+            return cluster_id in self.suffixed  # ``_fresh_id`` tries these one by one: no scan each
         return bool(self.isin(np.asarray([cluster_id], dtype=object))[0])
+
+    @functools.cached_property
+    def suffixed(self) -> set[str]:
+        """The ids held that have the suffix mark (few, unless the keys themselves hold it), found in one scan."""
+        return {i for ids in self.ids for i in ids.filter(pc.match_substring(ids, SUFFIX)).to_pylist()}
 
 
 class _Known:
@@ -326,6 +336,6 @@ def _fresh_id(keys: np.ndarray, smallest: str, used: Container[str]) -> str:
         if k not in used:
             return str(k)
     n = 2
-    while f"{smallest}~{n}" in used:
+    while f"{smallest}{SUFFIX}{n}" in used:
         n += 1
-    return f"{smallest}~{n}"
+    return f"{smallest}{SUFFIX}{n}"
