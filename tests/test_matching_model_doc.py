@@ -131,3 +131,34 @@ def test_cli_saves_a_model_and_clusters_headless_with_it(clustered, tmp_path, ca
     assert usage.value.code == 2 and "one of the arguments --labels --model" in capsys.readouterr().err
     assert main([*args, "--model", str(tmp_path / "none.json"), "--out", str(tmp_path / "c.csv")]) == 2
     assert "no such model file" in capsys.readouterr().err
+
+
+def test_a_model_saved_unchanged_links_its_name_frequencies_and_a_changed_one_writes_them(clustered, tmp_path):
+    """An update saves the model it loaded: the sidecar is the same file, not written again; new frequencies,
+    or a sidecar changed on disk since the load, are written from the model and hashed anew."""
+    clustering = clustered[3]
+    doc = json.loads(clustering.model_path.read_text())
+    sidecar = clustering.folder / doc["name_frequencies"]["file"]
+    model = MatchModel.load(clustering.model_path)
+    same = model.save(tmp_path / "same" / "model.json")
+    linked = same.parent / doc["name_frequencies"]["file"]
+    assert linked.stat().st_ino == sidecar.stat().st_ino
+    assert json.loads(same.read_text()) == doc and MatchModel.load(same).featurizer.name_freq.equals(
+        model.featurizer.name_freq)
+
+    copy = tmp_path / "copy"
+    shutil.copytree(clustering.folder, copy, dirs_exist_ok=True)
+    loaded = MatchModel.load(copy / "model.json")
+    table = pd.read_parquet(copy / doc["name_frequencies"]["file"])
+    table.loc[0, "frequency"] = 0.5
+    (copy / doc["name_frequencies"]["file"]).unlink()
+    table.to_parquet(copy / doc["name_frequencies"]["file"], index=False)  # changed after the load
+    saved = loaded.save(tmp_path / "tampered" / "model.json")
+    assert json.loads(saved.read_text())["name_frequencies"]["sha256"] == doc["name_frequencies"]["sha256"]
+    assert MatchModel.load(saved).featurizer.name_freq.equals(model.featurizer.name_freq)
+
+    loaded.featurizer.name_freq = model.featurizer.name_freq * 2  # new frequencies
+    changed = loaded.save(tmp_path / "changed" / "model.json")
+    assert json.loads(changed.read_text())["name_frequencies"]["sha256"] != doc["name_frequencies"]["sha256"]
+    assert np.allclose(MatchModel.load(changed).featurizer.name_freq.to_numpy(),
+                       model.featurizer.name_freq.to_numpy() * 2)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,8 @@ class MatchModel:
     predicates: list[Predicate] = field(default_factory=list)
     labels_sha256: str = ""
     featurizer: Featurizer = field(init=False, repr=False)
+    #: the name frequencies as ``load`` read them (series, file, sha256): saved unchanged, the file is linked
+    _names_loaded: tuple[pd.Series, Path, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.classifier.fitted:
@@ -105,8 +108,12 @@ class MatchModel:
         if self.featurizer.name_freq is not None:
             names_file = path.with_suffix("").name + ".names.parquet"
             freq = self.featurizer.name_freq
-            table = pd.DataFrame({"name": freq.index.astype(str), "frequency": freq.to_numpy(dtype=float)})
-            digest = _write_atomic(path.parent / names_file, lambda p: table.to_parquet(p, index=False))
+            loaded = self._names_loaded
+            if loaded is not None and loaded[0] is freq and loaded[1].is_file() and _sha256(loaded[1]) == loaded[2]:
+                digest = _write_atomic(path.parent / names_file, lambda p: _link_or_copy(loaded[1], p))
+            else:
+                table = pd.DataFrame({"name": freq.index.astype(str), "frequency": freq.to_numpy(dtype=float)})
+                digest = _write_atomic(path.parent / names_file, lambda p: table.to_parquet(p, index=False))
         text = json.dumps(self.to_dict(names_file, digest), indent=2, ensure_ascii=False) + "\n"
         _write_atomic(path, lambda p: Path(p).write_text(text, encoding="utf-8"))
         return path
@@ -133,6 +140,8 @@ class MatchModel:
             table = pd.read_parquet(sidecar)
             model.featurizer.name_freq = pd.Series(table["frequency"].to_numpy(), index=table["name"].to_numpy())
             model.featurizer.min_freq = float(names["min_freq"])
+            # saved again unchanged (an update's run keeps its model): the file linked, not written again
+            model._names_loaded = (model.featurizer.name_freq, sidecar, names["sha256"])
         return model
 
     @classmethod
@@ -240,6 +249,14 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _link_or_copy(source: Path, target: str | Path) -> None:
+    """``target`` the same file as ``source``: a hard link (run files are never written in place), else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def _write_atomic(path: Path, write) -> str:
