@@ -37,7 +37,7 @@ def write_ids(ws: Any, task: str, run_id: int, folder: Path, registry: pd.DataFr
     changes in the audit log."""
     artifacts.write_table(registry, folder / artifacts.CLUSTER_IDS)
     history = result.events.assign(run_id=run_id, at=store.now().isoformat())
-    history.to_parquet(folder / artifacts.ID_HISTORY, index=False)
+    artifacts.write_table(history, folder / artifacts.ID_HISTORY)
     changes = {k: v for k, v in result.counts().items() if v}
     ws.record("cluster ids", task, run=run_id, **changes)
 

@@ -135,11 +135,13 @@ def update_clustering(ws: Workspace, dataset: Dataset, task: str, *, progress: A
             edges, affected, model, prepared, order, model_before, before_codes, kept, labels.active(), progress)
         log.time("cluster", t)
         t = time.perf_counter()
-        _write_model_clusters(folder, order, model_ids, model_codes, confidence, edges)
-        if kept_prep is not None:
-            kept_prep.extend(folder, kept, delta_prep)
-        stored = _store(ws, task, run.id, folder, LastRun(before, keys_before), order, model_ids, model_codes,
-                        confidence, before_codes, kept, affected, np.flatnonzero(gone), edges, report, log, model)
+        with artifacts.deferred_writes():  # the model clusters written while the stored ones are worked out
+            _write_model_clusters(folder, order, model_ids, model_codes, confidence, edges)
+            if kept_prep is not None:
+                kept_prep.extend(folder, kept, delta_prep)
+            stored = _store(ws, task, run.id, folder, LastRun(before, keys_before), order, model_ids, model_codes,
+                            confidence, before_codes, kept, affected, np.flatnonzero(gone), edges, report, log,
+                            model)
         log.time("store", t)
         return finish_run(ws, dataset, model, run, task, folder, log, len(order), stored,
                           {"update_of": last_id, "labels": labels.counts()})
