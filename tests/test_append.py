@@ -38,8 +38,10 @@ def test_an_append_holds_the_last_versions_rows_replaced_or_joined_by_the_deltas
     base.to_parquet(tmp_path / "base.parquet", index=False)
     ws = Workspace(tmp_path / "ws", user="ann")
     ws.load(tmp_path / "base.parquet", key="id", name="people")
-    for step in range(3):  # replaced and new keys mixed, the delta in its own order, appended on appends
-        picked = np.concatenate([rng.choice(keys, 40, replace=False), np.arange(5000 + 30 * step, 5030 + 30 * step)])
+    for step in range(4):  # replaced and new keys mixed (new only, last), the delta in its own order, on appends
+        n_replaced = 40 if step < 3 else 0
+        picked = np.concatenate([rng.choice(keys, n_replaced, replace=False),
+                                 np.arange(5000 + 30 * step, 5030 + 30 * step)])
         delta = _people(rng, rng.permutation(picked).astype(str) if text_keys else rng.permutation(picked))
         delta = delta[["city", "id", "score", "name"]]  # columns in another order
         delta.to_parquet(tmp_path / f"delta{step}.parquet", index=False)
@@ -54,7 +56,7 @@ def test_an_append_holds_the_last_versions_rows_replaced_or_joined_by_the_deltas
         assert grown.rows_kept == len(expected) and grown.rows_read == grown.rows_kept + grown.rows_rejected
         n_new = int((~delta["id"].astype(str).isin(set(before["id"].astype(str)))).sum())
         assert n_new == 30
-        assert any(f"{n_new} new record(s), 40 replaced by a newer one" in w for w in grown.warnings)
+        assert any(f"{n_new} new record(s), {n_replaced} replaced by a newer one" in w for w in grown.warnings)
         keys = got["id"].to_numpy()
 
 

@@ -735,7 +735,8 @@ def _appended_rows(data: Path, key: str, delta: pd.DataFrame, delta_keys: pd.Ser
     replaced = pc.is_in(old_keys, value_set=wanted)
     n_replaced = pc.sum(replaced).as_py() or 0
     n_new = int((~delta_keys.isin(set(pc.filter(old_keys, replaced).to_pylist()))).sum())
-    return pa.concat_tables([base.filter(pc.invert(replaced)), added]), int(n_replaced), n_new
+    kept = base.filter(pc.invert(replaced)) if n_replaced else base  # (a filter copies every column)
+    return pa.concat_tables([kept, added]), int(n_replaced), n_new
 
 
 def _write_parquet(frame: pd.DataFrame | pa.Table, path: Path) -> None:
