@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from dedupe.predicates import CompoundPredicate, Predicate
 
 from workbench.errors import WorkbenchError
@@ -137,8 +138,12 @@ class MatchModel:
             if _sha256(sidecar) != names.get("sha256"):
                 raise WorkbenchError(f"{path}: {sidecar.name} does not match the hash in the model "
                                      "(changed or from another model)")
-            table = pd.read_parquet(sidecar)
-            model.featurizer.name_freq = pd.Series(table["frequency"].to_numpy(), index=table["name"].to_numpy())
+            try:
+                table = pq.read_table(sidecar, columns=["name", "frequency"])  # (pandas' reader: thrice slower)
+            except (OSError, ValueError, KeyError) as exc:  # (Arrow's errors are these)
+                raise WorkbenchError(f"{path}: {sidecar.name} is not a name-frequency table ({exc})") from None
+            model.featurizer.name_freq = pd.Series(table["frequency"].to_numpy(),
+                                                   index=table["name"].to_numpy(zero_copy_only=False))
             model.featurizer.min_freq = float(names["min_freq"])
             # saved again unchanged (an update's run keeps its model): the file linked, not written again
             model._names_loaded = (model.featurizer.name_freq, sidecar, names["sha256"])
