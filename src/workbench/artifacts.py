@@ -54,6 +54,18 @@ CROSSWALK = "crosswalk.parquet"
 LINEAGE = "lineage.parquet"
 
 
+def link_or_copy(source, target) -> None:
+    """``target`` the same file as ``source``: a hard link (a run's files are written whole, under a temporary
+    name then renamed, never changed in place, so runs may share them), else a copy."""
+    import os
+    import shutil
+
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
 def write_table(table, path) -> None:
     """Write a run's table (an Arrow table, or a frame without its index) as Parquet, without dictionary
     encoding: its keys and ids hardly repeat, and a dictionary tried on every column costs a third of the

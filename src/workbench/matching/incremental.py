@@ -22,8 +22,6 @@ clusters and record hashes, all in its run folder):
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -294,10 +292,7 @@ def _carry_keys(before: Path, new_of_old: np.ndarray, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     if np.array_equal(new_of_old, np.arange(len(new_of_old))):
         for path in sorted(before.glob("*.parquet")):
-            try:
-                os.link(path, out / path.name)
-            except OSError:
-                shutil.copyfile(path, out / path.name)
+            artifacts.link_or_copy(path, out / path.name)
         return
     position = pd.DataFrame({"old": np.flatnonzero(new_of_old >= 0).astype("int64"),
                              "new": new_of_old[new_of_old >= 0]})

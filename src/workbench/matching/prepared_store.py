@@ -73,10 +73,7 @@ def _commit(folder: Path, new: dict[int, pa.Table], segment: np.ndarray, row: np
     tmp.mkdir(parents=True)
     try:
         for number, source in (linked or {}).items():
-            try:
-                os.link(source, _segment_path(tmp, number))
-            except OSError:
-                shutil.copyfile(source, _segment_path(tmp, number))
+            artifacts.link_or_copy(source, _segment_path(tmp, number))
         for number, table in new.items():
             _write_ipc(table, _segment_path(tmp, number))
         _write_ipc(pa.table({"segment": pa.array(segment, pa.int32()), "row": pa.array(row, pa.int64())}),

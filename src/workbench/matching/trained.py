@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 from dedupe.predicates import CompoundPredicate, Predicate
 
+from workbench import artifacts
 from workbench.errors import WorkbenchError
 from workbench.matching.blocking import candidate_predicates, predicate_name
 from workbench.matching.fields import MatchField, prepare_records
@@ -111,7 +111,7 @@ class MatchModel:
             freq = self.featurizer.name_freq
             loaded = self._names_loaded
             if loaded is not None and loaded[0] is freq and loaded[1].is_file() and _sha256(loaded[1]) == loaded[2]:
-                digest = _write_atomic(path.parent / names_file, lambda p: _link_or_copy(loaded[1], p))
+                digest = _write_atomic(path.parent / names_file, lambda p: artifacts.link_or_copy(loaded[1], p))
             else:
                 table = pd.DataFrame({"name": freq.index.astype(str), "frequency": freq.to_numpy(dtype=float)})
                 digest = _write_atomic(path.parent / names_file, lambda p: table.to_parquet(p, index=False))
@@ -254,14 +254,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _link_or_copy(source: Path, target: str | Path) -> None:
-    """``target`` the same file as ``source``: a hard link (run files are never written in place), else a copy."""
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
 
 
 def _write_atomic(path: Path, write) -> str:
