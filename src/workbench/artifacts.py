@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-#: A dataset version: the rows kept, the rows rejected (each with its reason), and key problems.
+#: A dataset version: the rows kept, the rows rejected (each with its reason), and key problems. The rows
+#: are one file, or after an append a folder of parts: read them through ``dataset_rows``.
 DATA = "data.parquet"
 REJECTS = "rejects.parquet"
 KEY_PROBLEMS = "key_problems.parquet"

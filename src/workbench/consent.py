@@ -77,7 +77,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from workbench import artifacts
+from workbench import artifacts, dataset_rows
 from workbench.checks.validators import as_text, distinct, parse_dates
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.schema import Role, Schema, infer_schema, normalize_column_name
@@ -794,7 +794,7 @@ def of_dataset(ds: Any, config: ConsentConfig | Mapping[str, Any] | str | Path |
     wanted = [ds.key, schema.column_for(Role.SOURCE)] + [c for s in plan for c in (s.column, s.date_column)]
     names = set(schema.names)
     cols = [c for c in dict.fromkeys(wanted) if c is not None and c in names]
-    frame = pd.read_parquet(ds.workspace.artifact_path(ds, artifacts.DATA), columns=cols)
+    frame = dataset_rows.read_frame(ds.workspace.artifact_path(ds, artifacts.DATA), columns=cols)
     who = party(frame) if callable(party) else party
     origin = getattr(ds, "provenance", None)
     if who is None and origin is not None and origin.known:

@@ -3,7 +3,7 @@
 ``forget(ws, key)`` finds the record ``key`` in every dataset version whose
 key column holds it (or in ``dataset``'s versions only) and removes it from:
 
-* the dataset versions (``data.parquet``; rejected lines whose raw text holds
+* the dataset versions (``data.parquet``, only the parts holding it; rejected lines whose raw text
   the key or one of the record's distinctive values; key problems), with the
   row accounting kept whole (read = kept + rejected);
 * assessment failures (row positions moved to the rewritten data) and the
@@ -59,9 +59,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from workbench import access, artifacts, audit, store
+from workbench import access, artifacts, audit, dataset_rows, store
 from workbench.errors import WorkbenchError
 from workbench.matching.stable_ids import SUFFIX
 from workbench.review import cluster_sizes
@@ -252,7 +254,7 @@ def _find(ws: Any, keys: Sequence[str], dataset: str | None) -> list[_Target]:
             if dataset is not None:
                 raise WorkbenchError(f"{ds.label} has no key column, so a record cannot be named in it")
             continue
-        frame = pd.read_parquet(ws.artifact_path(ds, artifacts.DATA))
+        frame = dataset_rows.read_frame(ws.artifact_path(ds, artifacts.DATA))
         mask = np.isin(_as_text(frame[ds.key]), list(wanted))
         targets.append(_Target(ds, frame, mask, elsewhere=_outside_data(ws, ds, wanted)))
     return targets
@@ -386,11 +388,34 @@ def _secret(ws: Any, *, create: bool) -> bytes | None:
 # dataset files
 
 
-def _write(frame: pd.DataFrame, path: Path) -> None:
+def _write(frame: pd.DataFrame | pa.Table, path: Path) -> None:
     """The workspace's own writer: a temporary name, then a rename (a reader never sees half a file)."""
     from workbench.workspace import _write_parquet
 
     _write_parquet(frame, path)
+
+
+def _write_data(path: Path, frame: pd.DataFrame, keep: np.ndarray, touched: np.ndarray) -> None:
+    """A version's rows after an erasure: the rows of ``frame`` (one per row before it) that ``keep`` holds. Of
+    a version in parts (``dataset_rows``), only each part holding a ``touched`` row is written again, in its
+    own types where they still fit, under a temporary name: a link it shared with another version's file
+    breaks (that version is worked on its own), and the other parts are left as they are."""
+    if not path.is_dir():
+        _write(frame[keep].reset_index(drop=True), path)
+        return
+    from workbench.workspace import _arrow_table
+
+    start = 0
+    for part, n in zip(dataset_rows.files(path), dataset_rows.row_counts(path), strict=True):
+        end = start + n
+        if touched[start:end].any():
+            table = _arrow_table(frame.iloc[start:end][keep[start:end]].reset_index(drop=True))
+            try:
+                table = table.cast(pq.read_schema(part))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+                pass  # a value written over another type (the readers widen it)
+            _write(table, part)
+        start = end
 
 
 def _dataset_files(ws: Any, t: _Target, tokens: _Tokens, report: ErasureReport, dry_run: bool) -> None:
@@ -411,9 +436,9 @@ def _dataset_files(ws: Any, t: _Target, tokens: _Tokens, report: ErasureReport, 
     if t.replace is not None:
         frame = t.frame.copy()
         frame.loc[t.rows] = t.replace.to_numpy()
-        _write(frame, ws.artifact_path(ds, artifacts.DATA))
+        _write_data(ws.artifact_path(ds, artifacts.DATA), frame, np.ones(len(frame), bool), t.rows)
     else:
-        _write(t.frame[~t.rows].reset_index(drop=True), ws.artifact_path(ds, artifacts.DATA))
+        _write_data(ws.artifact_path(ds, artifacts.DATA), t.frame, ~t.rows, t.rows)
     if drop_rejects.any():
         _write(rejects[~drop_rejects].reset_index(drop=True), ws.artifact_path(ds, artifacts.REJECTS))
     if drop_problems.any():

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from workbench import access, artifacts, store
+from workbench import access, artifacts, dataset_rows, store
 from workbench.errors import WorkbenchError
 
 __all__ = ["ACTIONS", "RetentionPolicy", "RetentionReport", "apply_retention", "retention_policy", "set_retention"]
@@ -140,7 +140,7 @@ def apply_retention(ws: Any, *, dry_run: bool = True, now: datetime | date | str
     for row in rows:
         policy = RetentionPolicy.from_dict(json.loads(row["retention_json"]))
         ds = ws.dataset_by_id(row["id"])
-        frame = pd.read_parquet(ws.artifact_path(ds, artifacts.DATA))
+        frame = dataset_rows.read_frame(ws.artifact_path(ds, artifacts.DATA))
         if ds.key is None:
             raise WorkbenchError(f"{ds.label} has no key column: retention needs one to follow its records")
         fallback, dated_by = _version_date(row)

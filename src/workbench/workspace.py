@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from workbench import access, artifacts, audit, store
+from workbench import access, artifacts, audit, dataset_rows, store
 from workbench.errors import WorkbenchError
 from workbench.loading import LoadResult, load_table
 from workbench.masking import mask_frame
@@ -87,7 +87,7 @@ class Dataset:
     @property
     def frame(self) -> pd.DataFrame:
         if self._frame is None:
-            self._frame = pd.read_parquet(self.workspace.artifact_path(self, artifacts.DATA))
+            self._frame = dataset_rows.read_frame(self.workspace.artifact_path(self, artifacts.DATA))
         return self._frame
 
     @property
@@ -100,9 +100,7 @@ class Dataset:
         """The first ``n`` kept rows, read without loading the whole dataset."""
         if self._frame is not None:
             return self._frame.head(n)
-        pf = pq.ParquetFile(self.workspace.artifact_path(self, artifacts.DATA))
-        batch = next(pf.iter_batches(batch_size=max(n, 1)), None)
-        return pf.schema_arrow.empty_table().to_pandas() if batch is None else batch.to_pandas().head(n)
+        return dataset_rows.head(self.workspace.artifact_path(self, artifacts.DATA), n)
 
     @property
     def key_problems(self) -> pd.DataFrame:
@@ -242,7 +240,7 @@ class Workspace:
         if key is not None and key != base.key:
             raise WorkbenchError(f"{base.label} is keyed by {base.key!r}, not {key!r}")
         delta = load_table(source, key=base.key, **loader_options)
-        columns = pq.read_schema(self.artifact_path(base, artifacts.DATA)).names
+        columns = dataset_rows.schema(self.artifact_path(base, artifacts.DATA)).names
         extra = [c for c in delta.frame.columns if c not in columns]
         missing = [c for c in columns if c not in delta.frame.columns]
         if extra or missing:
@@ -256,37 +254,38 @@ class Workspace:
             old_keys = _key_text(base.frame[base.key])
             is_replaced = old_keys.isin(set(new_keys.dropna()))
             frame = pd.concat([base.frame[~is_replaced], delta.frame[list(base.frame.columns)]], ignore_index=True)
-            rows = _arrow_table(frame), int(is_replaced.sum()), int((~new_keys.isin(set(old_keys.dropna()))).sum())
-        table, replaced, n_new = rows
+            rows = [_arrow_table(frame)], int(is_replaced.sum()), int((~new_keys.isin(set(old_keys.dropna()))).sum())
+        parts, replaced, n_new = rows
+        n_rows = sum(_part_rows(p) for p in parts)
         note = (f"appended to {base.label}: {n_new:,} new record(s), "
                 f"{replaced:,} replaced by a newer one, {len(delta.rejects):,} rejected")
         result = LoadResult(frame=delta.frame, rejects=delta.rejects, source=delta.source, format=delta.format,
-                            encoding=delta.encoding, rows_read=table.num_rows + len(delta.rejects),
+                            encoding=delta.encoding, rows_read=n_rows + len(delta.rejects),
                             warnings=[*delta.warnings, note], key_problems=delta.key_problems)
         ds = self._register(result, name=name, key=base.key, schema=base.schema, provenance=base.provenance,
-                            rows=table)
+                            rows=parts)
         self.record("append", ds.label, to=base.label, rows=len(delta.frame), replaced=replaced)
         return ds
 
     def _register(self, result: LoadResult, *, name: str, key: str | None, schema: Schema,
-                  provenance: Provenance | None = None, rows: pa.Table | None = None) -> Dataset:
+                  provenance: Provenance | None = None, rows: list[Path | pa.Table] | None = None) -> Dataset:
         """Register the version first (one transaction), then write its files into a folder of its own.
 
-        ``rows``: the version's rows as an Arrow table (an append's: ``result`` is then its delta's load),
-        written as they are instead of ``result.frame``.
+        ``rows``: the version's rows as parts, each an Arrow table or a file of an earlier version (an
+        append's: ``result`` is then its delta's load), written (``_write_rows``) instead of ``result.frame``.
 
         Readers see the version once its files are complete; a failed write
         leaves a ``failed`` row and no folder.
         """
         self.require_writable("loading a dataset")
         provenance = provenance or Provenance()
-        n_kept = len(result.frame) if rows is None else rows.num_rows
+        n_kept = len(result.frame) if rows is None else sum(_part_rows(p) for p in rows)
         dataset_id, version, rel = self._allocate_version(result, n_kept, name=name, key=key, schema=schema,
                                                           provenance=provenance)
         folder = self.path / rel
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            _write_parquet(result.frame if rows is None else rows, folder / artifacts.DATA)
+            _write_rows([result.frame] if rows is None else rows, folder / artifacts.DATA)
             _write_parquet(result.rejects, folder / artifacts.REJECTS)
             _write_parquet(result.key_problems, folder / artifacts.KEY_PROBLEMS)
         except BaseException:
@@ -713,30 +712,68 @@ def _key_text(keys: pd.Series) -> pd.Series:
 
 
 def _appended_rows(data: Path, key: str, delta: pd.DataFrame, delta_keys: pd.Series
-                   ) -> tuple[pa.Table, int, int] | None:
-    """An append in Arrow: the last version's rows (``data``) whose key the delta does not hold (``delta_keys``:
-    :func:`_key_text` of its keys; a missing key holds none), then the
+                   ) -> tuple[list[Path | pa.Table], int, int] | None:
+    """An append in Arrow, as parts (``_write_rows``): the last version's rows (``data``) whose key the delta
+    does not hold (``delta_keys``: :func:`_key_text` of its keys; a missing key holds none), then the
     delta's, in the last version's columns and types; with the count of rows replaced and of new keys.
+    A part of the last version in which the delta replaces nothing is kept as its file (linked, not
+    read); more than ``dataset_rows.MAX_PARTS`` parts are joined into one.
     None when the key is neither text nor integer (its text form is pandas') or a delta column has another
     type than the last version's: the caller aligns them in pandas."""
-    base = pq.read_table(data)
-    key_type = base.schema.field(key).type
+    schema = dataset_rows.schema(data)
+    key_type = schema.field(key).type
     if not (pa.types.is_string(key_type) or pa.types.is_large_string(key_type) or pa.types.is_integer(key_type)):
         return None
-    added = _arrow_table(delta[base.column_names])
+    added = _arrow_table(delta[schema.names])
     # a column cast to another type would change values pandas keeps ("0123" read as 123): only the same
     # type, or none at all (a column the delta leaves empty), goes through Arrow
     if any(not (a.type == b.type or pa.types.is_null(a.type))
-           for a, b in zip(added.schema, base.schema, strict=True)):
+           for a, b in zip(added.schema, schema, strict=True)):
         return None
-    added = added.cast(base.schema)
+    added = added.cast(schema)
     wanted = pa.array(delta_keys.dropna().unique(), type=pa.string())
-    old_keys = base[key].cast(pa.string())
-    replaced = pc.is_in(old_keys, value_set=wanted)
-    n_replaced = pc.sum(replaced).as_py() or 0
-    n_new = int((~delta_keys.isin(set(pc.filter(old_keys, replaced).to_pylist()))).sum())
-    kept = base.filter(pc.invert(replaced)) if n_replaced else base  # (a filter copies every column)
-    return pa.concat_tables([kept, added]), int(n_replaced), n_new
+    parts: list[Path | pa.Table] = []
+    n_replaced, replaced_keys = 0, set()
+    for path in dataset_rows.files(data):
+        old_keys = pq.read_table(path, columns=[key])[key].cast(pa.string())
+        replaced = pc.is_in(old_keys, value_set=wanted)
+        n = pc.sum(replaced).as_py() or 0
+        if not n:
+            parts.append(path)
+            continue
+        n_replaced += n
+        replaced_keys |= set(pc.filter(old_keys, replaced).to_pylist())
+        kept = pq.read_table(path).cast(schema).filter(pc.invert(replaced))  # (a filter copies every column)
+        if kept.num_rows:
+            parts.append(kept)
+    n_new = int((~delta_keys.isin(replaced_keys)).sum())
+    if added.num_rows or not parts:
+        parts.append(added)
+    if len(parts) > dataset_rows.MAX_PARTS:
+        parts = [pa.concat_tables([pq.read_table(p).cast(schema) if isinstance(p, Path) else p for p in parts])]
+    return parts, int(n_replaced), n_new
+
+
+def _part_rows(part: Path | pa.Table | pd.DataFrame) -> int:
+    if isinstance(part, Path):
+        return pq.ParquetFile(part).metadata.num_rows
+    return part.num_rows if isinstance(part, pa.Table) else len(part)
+
+
+def _write_rows(parts: list[Path | pa.Table | pd.DataFrame], path: Path) -> None:
+    """A version's rows at ``path`` (``dataset_rows``): one part as one file, more as a folder of parts; a
+    part that is a file of an earlier version is linked (its files are never changed in place), the
+    others written."""
+    if len(parts) == 1:
+        targets = [path]
+    else:
+        path.mkdir()
+        targets = [path / dataset_rows.PART.format(i) for i in range(len(parts))]
+    for part, target in zip(parts, targets, strict=True):
+        if isinstance(part, Path):
+            artifacts.link_or_copy(part, target)
+        else:
+            _write_parquet(part, target)
 
 
 def _write_parquet(frame: pd.DataFrame | pa.Table, path: Path) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from workbench import artifacts, store
+from workbench import artifacts, dataset_rows, store
 from workbench.dashboards import duplicate_plots as plots
 from workbench.dashboards import html, render, reveal_allowed
 from workbench.errors import WorkbenchError
@@ -224,6 +224,7 @@ def source_combinations(ws: Workspace, ds: Dataset, clusters: pd.DataFrame) -> p
     from workbench.review import multi_record
 
     members = multi_record(clusters)[["key", "cluster_id"]]
+    rows = dataset_rows.sql_source(ds.workspace.artifact_path(ds, artifacts.DATA))
     con = duckdb.connect()
     try:
         con.register("members", members)
@@ -232,10 +233,9 @@ def source_combinations(ws: Workspace, ds: Dataset, clusters: pd.DataFrame) -> p
                 SELECT m.cluster_id,
                        string_agg(DISTINCT coalesce(CAST(d.{_q(source)} AS VARCHAR), '(none)'), ' + '
                                   ORDER BY coalesce(CAST(d.{_q(source)} AS VARCHAR), '(none)')) AS sources
-                FROM members m JOIN read_parquet(?) d ON CAST(d.{_q(ds.key)} AS VARCHAR) = m.key
+                FROM members m JOIN {rows} d ON CAST(d.{_q(ds.key)} AS VARCHAR) = m.key
                 GROUP BY m.cluster_id)
-            GROUP BY sources ORDER BY clusters DESC, sources""",
-                           [str(ds.workspace.artifact_path(ds, artifacts.DATA))]).df()
+            GROUP BY sources ORDER BY clusters DESC, sources""").df()
     finally:
         con.close()
 
@@ -254,8 +254,8 @@ def review_members(ws: Workspace, ds: Dataset, clusters: pd.DataFrame, queue: pd
         con.register("members", members)
         rows = con.execute(
             f"SELECT m.cluster_id AS __cluster, {', '.join('d.' + _q(c) for c in columns)} "
-            f"FROM members m JOIN read_parquet(?) d ON CAST(d.{_q(key)} AS VARCHAR) = m.key",
-            [str(ds.workspace.artifact_path(ds, artifacts.DATA))]).df()
+            f"FROM members m JOIN {dataset_rows.sql_source(ds.workspace.artifact_path(ds, artifacts.DATA))} d "
+            f"ON CAST(d.{_q(key)} AS VARCHAR) = m.key").df()
     finally:
         con.close()
     shown = mask_frame(rows[columns], ds.schema, enabled=masked)

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from workbench import artifacts
+from workbench import artifacts, dataset_rows
 from workbench.errors import WorkbenchError
 
 
@@ -45,11 +45,11 @@ def _keyed(frame: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
 def register_hashes(con: duckdb.DuckDBPyConnection, ds, name: str) -> None:
     """A view ``name`` (DuckDB) of a keyed dataset's content hashes: ``key`` (text, as ``keyed_records`` makes
     it), ``hash`` (of every value of the record: any change to any of them changes it) and ``row`` (its
-    position in the data file), read from the stored file without loading the records into Python."""
+    position among the version's rows), read from the stored files without loading the records into Python."""
     require_key(ds)
     path = ds.workspace.artifact_path(ds, artifacts.DATA)
-    names = pq.ParquetFile(path).schema_arrow.names
-    con.read_parquet(path.as_posix(), file_row_number=True).create_view(f"{name}_file")
+    names = dataset_rows.schema(path).names
+    dataset_rows.register(con, path, f"{name}_file")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT CAST({_ident(ds.key)} AS VARCHAR) AS key, "
                 f"hash({', '.join(map(_ident, names))}) AS hash, file_row_number AS row FROM {name}_file")
 
@@ -70,18 +70,20 @@ def write_hashes(con: duckdb.DuckDBPyConnection, name: str, out: Path) -> None:
 
 
 class RecordReader:
-    """Records of a dataset by their row in its data file, as ``keyed_records`` gives them (indexed by key as
+    """Records of a dataset by their row among its rows (``dataset_rows``), as ``keyed_records`` gives them (indexed by key as
     text), for work that needs only some of them: only the row groups holding rows asked for are read, each
     once (``columns``: only these and the key), and only the rows asked for become pandas."""
 
     def __init__(self, ds, columns: list[str] | None = None):
         self.ds = ds
-        self.file = pq.ParquetFile(ds.workspace.artifact_path(ds, artifacts.DATA))
+        self.files = [pq.ParquetFile(p) for p in dataset_rows.files(ds.workspace.artifact_path(ds, artifacts.DATA))]
+        self.schema = self.files[0].schema_arrow
         if columns is not None:
-            columns = [c for c in self.file.schema_arrow.names if c == ds.key or c in set(columns)]  # file order
+            columns = [c for c in self.schema.names if c == ds.key or c in set(columns)]  # file order
         self.columns = columns
-        meta = self.file.metadata
-        self.starts = np.cumsum([0] + [meta.row_group(i).num_rows for i in range(meta.num_row_groups)])
+        # every file's row groups, one after another: (file, group) and the row each starts at
+        self.parts = [(f, g) for f in self.files for g in range(f.metadata.num_row_groups)]
+        self.starts = np.cumsum([0] + [f.metadata.row_group(g).num_rows for f, g in self.parts])
         self.groups: dict[int, pa.Table] = {}
 
     def rows(self, rows: np.ndarray) -> pd.DataFrame:
@@ -90,14 +92,14 @@ class RecordReader:
         needed = np.unique(group)
         for g in needed:
             if g not in self.groups:
-                self.groups[g] = self.file.read_row_group(int(g), columns=self.columns)
+                file, index = self.parts[int(g)]
+                self.groups[g] = file.read_row_group(index, columns=self.columns)
         # the groups asked for, in order, one after another: each row's place among them
         sizes = np.array([self.groups[g].num_rows for g in needed], dtype="int64")
         offset = np.zeros(len(self.starts), dtype="int64")
         offset[needed] = np.cumsum(sizes) - sizes
-        schema = self.file.schema_arrow
-        table = pa.concat_tables([self.groups[g] for g in needed]) if len(needed) else \
-            schema.empty_table().select(self.columns or schema.names)
+        table = pa.concat_tables([self.groups[g] for g in needed], promote_options="permissive") if len(needed) \
+            else self.schema.empty_table().select(self.columns or self.schema.names)
         frame = table.take(pa.array(offset[group] + rows - self.starts[group])).to_pandas()
         return _keyed(frame, frame[self.ds.key].astype(str))
 
