@@ -312,3 +312,38 @@ def test_an_update_refuses_a_key_that_names_two_records(updated, tmp_path, twice
     # (a session refuses the dataset as it opens; the update is also run without one: workbench dedupe --update)
     with pytest.raises(WorkbenchError, match=f"repeats \\(e.g. '{record['customer_id'].iloc[0]}'\\)"):
         update_clustering(other, ds, dd.task, progress=False)
+
+
+def test_records_in_files_the_last_run_read_keep_their_hashes_and_the_diff_is_what_hashing_all_gives(
+        updated, tmp_path):
+    """After an append the master's file is shared with the last run: only the other files are hashed, and
+    what changed is exactly what hashing every record and joining them all says."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from workbench.matching.incremental import _Diff, _shared_rows
+
+    ws, dd, *_ = updated
+    copy = tmp_path / "ws"
+    shutil.copytree(ws.path, copy)  # a copy keeps the files' ids
+    other = Workspace(copy, user="ann")
+    first = CUSTOMERS.iloc[[5, 6, 7]].assign(customer_id=["NEW-1", "NEW-2", "NEW-3"])  # known people, new keys
+    other.load(_write(first, tmp_path / "first.csv"), name="customers", mode="append")
+    other.deduper(other.dataset("customers")).update(progress=False)
+    delta = pd.concat([first.iloc[[1]].assign(city="Shelbyville"), CUSTOMERS.iloc[[9]].assign(customer_id="NEW-9")],
+                      ignore_index=True)  # a record of the last append changed, and a new one
+    ds = other.load(_write(delta, tmp_path / "delta.csv"), name="customers", mode="append")
+    before = copy / other.latest_result("dedupe")["folder"]
+    keys = pa.array(pd.read_parquet(before / artifacts.CLUSTERS_MODEL)["key"].astype(str), type=pa.string())
+    shared = _shared_rows(ds, before, pq.read_table(before / artifacts.RECORDS))
+    assert shared is not None and any(shared[1]) and not all(shared[1])  # some files shared, not all
+    by_files = _Diff(ds, before, keys)
+    (before / artifacts.RECORD_FILES).unlink()
+    by_hashing = _Diff(ds, before, keys)
+    assert (by_files.new, by_files.changed, by_files.deleted) == (by_hashing.new, by_hashing.changed,
+                                                                   by_hashing.deleted) == (1, 1, 0)
+    np.testing.assert_array_equal(by_files.delta_rows, by_hashing.delta_rows)
+    np.testing.assert_array_equal(by_files.row_of_old, by_hashing.row_of_old)
+    rows = np.arange(ds.rows_kept)
+    assert by_files.records(rows).equals(by_hashing.records(rows))
+    other.close()

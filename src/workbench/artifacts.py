@@ -36,6 +36,10 @@ ID_HISTORY = "id_history.parquet"
 #: A clustering run's records by content hash, in its records' order (a full run's is the data file's; an
 #: update writes them by position): what the next incremental run compares against, by position.
 RECORDS = "records.parquet"
+#: The files (id and rows of each, ``dataset_rows.identities``) a run's records were read from; with each
+#: record's ``row`` among them in ``RECORDS``, the next update takes the hashes of records in the same
+#: files, not hashing them again. Erasure deletes it (the rows it drops shift the others).
+RECORD_FILES = "record_files.json"
 #: A clustering run's standardized records by position (``matching.prepared_store``): what the next
 #: update pairs its new records with, not standardized again. Personal data: erasure deletes it.
 PREPARED = "prepared"

@@ -9,6 +9,7 @@ for the whole.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +21,9 @@ import pyarrow.parquet as pq
 
 #: A part's name in a version's folder of parts: their names sort in row order.
 PART = "part-{:05d}.parquet"
+#: Each written file's id, in its Parquet metadata (``stamped``): a copy of the workspace keeps it, a
+#: rewrite (erasure) never does, so an equal id is the same rows (``identities``).
+ID_KEY = b"workbench.rows"
 #: An append that would leave more parts than this writes the version as one file instead (compaction),
 #: so daily appends never leave a reader opening thousands of files.
 MAX_PARTS = 32
@@ -30,6 +34,21 @@ def files(path: Path) -> list[Path]:
     if path.is_dir():
         return sorted(path.glob("part-*.parquet"))
     return [path]
+
+
+def stamped(table: pa.Table) -> pa.Table:
+    """``table`` with a new id (``ID_KEY``) in its metadata: every file of rows is written so."""
+    return table.replace_schema_metadata({**(table.schema.metadata or {}), ID_KEY: uuid.uuid4().hex.encode()})
+
+
+def identities(path: Path) -> list[tuple[str | None, int]]:
+    """(id, rows) of each file of :func:`files`, from their footers (id None: written before ids were)."""
+    out = []
+    for p in files(path):
+        meta = pq.read_metadata(p)
+        stamp = (meta.metadata or {}).get(ID_KEY)
+        out.append((None if stamp is None else stamp.decode(), meta.num_rows))
+    return out
 
 
 def schema(path: Path) -> pa.Schema:
@@ -73,15 +92,20 @@ def head(path: Path, n: int) -> pd.DataFrame:
     return pa.Table.from_batches(batches).to_pandas().head(n)
 
 
-def register(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> None:
-    """A DuckDB view ``name`` of the rows with ``file_row_number``: each row's place among all of them."""
+def register(con: duckdb.DuckDBPyConnection, path: Path, name: str, skip: Sequence[bool] = ()) -> None:
+    """A DuckDB view ``name`` of the rows with ``file_row_number``: each row's place among all of them
+    (``skip``: per file of :func:`files`, True to leave its rows out)."""
     paths = files(path)
-    if len(paths) == 1:
+    if len(paths) == 1 and not any(skip):
         con.read_parquet(paths[0].as_posix(), file_row_number=True).create_view(name)
         return
     offsets = np.cumsum([0, *row_counts(path)])
     selects = [f"SELECT * REPLACE (file_row_number + {int(offsets[i])} AS file_row_number) "
-               f"FROM read_parquet({_literal(p.as_posix())}, file_row_number = true)" for i, p in enumerate(paths)]
+               f"FROM read_parquet({_literal(p.as_posix())}, file_row_number = true)"
+               for i, p in enumerate(paths) if not (i < len(skip) and skip[i])]
+    if not selects:  # every file left out: no rows, in the rows' columns
+        selects = [f"SELECT *, 0::BIGINT AS file_row_number FROM read_parquet({_literal(paths[0].as_posix())}) "
+                   "LIMIT 0"]
     con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS " + " UNION ALL ".join(selects))
 
 

@@ -78,7 +78,7 @@ MIN_VALUE_LENGTH = 5
 _SECRET_KEY = "erasure_secret"
 #: A run's scratch files, by record position: deleted, not rewritten (standardized records included).
 _SCRATCH = ("keys_left", "keys_right", "probe", artifacts.PAIRS, artifacts.SCORES, artifacts.PREPARED,
-            artifacts.SPARK_RECORDS)
+            artifacts.SPARK_RECORDS, artifacts.RECORD_FILES)
 _CACHES = ("dashboard-summary.json",)
 _BASE_FILES = (artifacts.DATA, artifacts.REJECTS, artifacts.KEY_PROBLEMS)
 

@@ -777,8 +777,8 @@ def _write_rows(parts: list[Path | pa.Table | pd.DataFrame], path: Path) -> None
 
 
 def _write_parquet(frame: pd.DataFrame | pa.Table, path: Path) -> None:
-    """Write a frame (or an Arrow table) in row groups of :data:`ROW_GROUP_ROWS`."""
-    table = frame if isinstance(frame, pa.Table) else _arrow_table(frame)
+    """Write a frame (or an Arrow table) in row groups of :data:`ROW_GROUP_ROWS`, with an id of its own."""
+    table = dataset_rows.stamped(frame if isinstance(frame, pa.Table) else _arrow_table(frame))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # a reader never sees half a file
     try:
         pq.write_table(table, tmp, row_group_size=ROW_GROUP_ROWS)

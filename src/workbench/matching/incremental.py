@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from workbench import artifacts
+from workbench import artifacts, dataset_rows
 from workbench.errors import WorkbenchError
 from workbench.matching import scale
 from workbench.matching.clustering import (
@@ -50,13 +50,21 @@ from workbench.matching.clustering import (
 from workbench.matching.labels import LabelStore
 from workbench.matching.pipeline import ScoredRun, _apply_labels, prepare_all, run_folder
 from workbench.matching.prepared_store import PreparedStore
-from workbench.matching.records import RecordReader, register_hashes, repeated_key
+from workbench.matching.records import (
+    RecordReader,
+    read_record_files,
+    register_hashes,
+    repeated_key,
+    write_record_files,
+)
 from workbench.matching.trained import MatchModel
 from workbench.matching.update_store import LastRun, closure, store_update
 from workbench.review import ReviewDecisions, sizes_of_codes
 from workbench.workspace import Dataset, Workspace, slug
 
 KEYS = "keys_left"
+#: Records' content hashes as ``artifacts.RECORDS`` holds them (with each one's ``row``).
+HASHES = pa.schema([("key", pa.string()), ("hash", pa.uint64())])
 
 
 def update_clustering(ws: Workspace, dataset: Dataset, task: str, *, progress: Any = True,
@@ -86,8 +94,9 @@ def update_clustering(ws: Workspace, dataset: Dataset, task: str, *, progress: A
         kept = np.flatnonzero(diff.row_of_old >= 0)
         first_delta = len(kept)
         order = pa.concat_arrays([keys_before.take(kept), pa.array(diff.delta_keys, type=pa.string())])
-        artifacts.write_table(diff.hashes.take(np.concatenate([diff.row_of_old[kept], diff.delta_rows])),
-                              folder / artifacts.RECORDS)  # by position: what the next update compares with
+        rows = np.concatenate([diff.row_of_old[kept], diff.delta_rows])  # each position's row in the data
+        artifacts.write_table(diff.records(rows), folder / artifacts.RECORDS)  # what the next update compares with
+        write_record_files(dataset, folder)
         log.time("compare", t)
         new_of_old = np.full(model_before.num_rows, -1, dtype="int64")
         new_of_old[kept] = np.arange(first_delta)
@@ -113,7 +122,6 @@ def update_clustering(ws: Workspace, dataset: Dataset, task: str, *, progress: A
         t = time.perf_counter()
         pairs = pd.read_parquet(folder / artifacts.PAIRS)
         li, ri = pairs["l"].to_numpy(), pairs["r"].to_numpy()
-        rows = np.concatenate([diff.row_of_old[kept], diff.delta_rows])  # each position's row in the data file
         prepared = _Prepared(reader, rows, model, delta_prep, first_delta,
                              None if kept_prep is None else (lambda positions: kept_prep.rows(kept[positions])))
         scores = prepared.score(li, ri) if len(li) else np.empty(0)
@@ -184,23 +192,51 @@ class _Diff:
 
     ``delta_keys``, ``delta_rows``: new and changed records, in data file order, and their rows there;
     ``row_of_old``: per record of the last run (its order), its row in the data file, -1 when deleted or changed;
-    ``new``, ``changed``, ``deleted``: counts; ``hashes``: every record's key and hash, in data file order.
+    ``new``, ``changed``, ``deleted``: counts; ``records(rows)``: the key, hash and row of records by row.
 
     The last run's hashes (``artifacts.RECORDS``) are read by position when they are its records in order
-    (runs write them so): one join of the hashes then says everything; else they are matched to its
-    records by key (``keys``: its records' keys, in order)."""
+    (runs write them so). Records in files the last run read too (``artifacts.RECORD_FILES``: the same
+    ids, ``dataset_rows``), as an append leaves the master, are the same records: they keep their hashes,
+    and only the other files are hashed and joined (``_by_files``). Else every record is hashed and one
+    join says everything; and when the hashes are not the last run's records in order, they are matched
+    to its records by key (``keys``: its records' keys, in order)."""
 
     def __init__(self, ds: Dataset, before: Path, keys: pa.Array):
+        self._hashes: pa.Table | None = None
+        self._src: np.ndarray | None = None
+        was = pq.read_table(before / artifacts.RECORDS)
+        in_order = was.num_rows == len(keys) and pc.all(pc.equal(was["key"].cast(pa.string()), keys)).as_py()
+        shared = _shared_rows(ds, before, was) if in_order else None
+        if shared is not None:
+            delta_rows, known, old, old_row = self._by_files(ds, was, *shared)
+        else:
+            delta_rows, known, old, old_row = self._by_hashing(ds, before, keys, was, in_order)
+        self.delta_rows = delta_rows
+        self.delta_keys = self.records(delta_rows)["key"].to_numpy(zero_copy_only=False)
+        repeated = pd.Series(self.delta_keys).duplicated()
+        if repeated.any():
+            raise repeated_key(ds, self.delta_keys[int(np.flatnonzero(repeated)[0])])
+        self.row_of_old = np.full(len(keys), -1, dtype="int64")
+        self.row_of_old[old] = old_row
+        self.new, self.changed = int((~known).sum()), int(known.sum())
+        self.deleted = len(keys) - int((self.row_of_old >= 0).sum()) - self.changed
+
+    def records(self, rows: np.ndarray) -> pa.Table:
+        """``key``, ``hash`` and ``row`` of the records at data file ``rows``."""
+        rows = np.asarray(rows, dtype="int64")
+        at = rows if self._src is None else self._src[rows]
+        return self._hashes.take(pa.array(at)).append_column("row", pa.array(rows, type=pa.int64()))
+
+    def _by_hashing(self, ds: Dataset, before: Path, keys: pa.Array, was: pa.Table, in_order: bool):
         con = duckdb.connect()
         try:
             register_hashes(con, ds, "now_view")
             con.execute("CREATE TEMP TABLE now AS SELECT * FROM now_view")  # hashed once, read twice or more
-            self.hashes = con.sql("SELECT key, hash FROM now ORDER BY row").arrow()
-            if isinstance(self.hashes, pa.RecordBatchReader):
-                self.hashes = self.hashes.read_all()
-            was = pq.read_table(before / artifacts.RECORDS)
-            if was.num_rows == len(keys) and pc.all(pc.equal(was["key"].cast(pa.string()), keys)).as_py():
-                con.register("was", was.append_column("pos", pa.array(np.arange(len(keys), dtype="int64"))))
+            hashes = con.sql("SELECT key, hash FROM now ORDER BY row").arrow()
+            self._hashes = (hashes.read_all() if isinstance(hashes, pa.RecordBatchReader) else hashes).cast(HASHES)
+            if in_order:
+                con.register("was", was.select(["key", "hash"]).append_column(
+                    "pos", pa.array(np.arange(len(keys), dtype="int64"))))
                 both = con.sql("""SELECT coalesce(w.pos, -1) AS pos, coalesce(n.row, -1) AS row,
                                          (w.pos IS NULL OR w.hash <> n.hash) AS worked
                                   FROM now n FULL OUTER JOIN was w ON n.key = w.key""").fetchnumpy()
@@ -212,33 +248,94 @@ class _Diff:
                 worked = (row >= 0) & np.asarray(both["worked"], dtype=bool)
                 delta_rows = np.sort(row[worked])
                 known = np.isin(delta_rows, row[worked & (pos >= 0)])
-                old, old_row = pos[pos >= 0], np.where(worked, -1, row)[pos >= 0]
-            else:
-                dup = con.execute("SELECT key FROM now GROUP BY key HAVING count(*) > 1 LIMIT 1").fetchone()
-                if dup:
-                    raise repeated_key(ds, dup[0])
-                con.read_parquet((before / artifacts.RECORDS).as_posix()).create_view("was")
-                con.register("model_keys", pa.table({"key": keys, "pos": np.arange(len(keys), dtype="int64")}))
-                delta = con.sql("""SELECT n.row, w.key IS NOT NULL AS known FROM now n
-                                   LEFT JOIN was w ON n.key = w.key
-                                   WHERE w.key IS NULL OR w.hash <> n.hash ORDER BY n.row""").fetchnumpy()
-                delta_rows = np.asarray(delta["row"], dtype="int64")
-                known = np.asarray(delta["known"], dtype=bool)
-                found = con.sql("""SELECT m.pos, coalesce(n.row, -1) AS row
-                                   FROM model_keys m LEFT JOIN now n ON m.key = n.key""").fetchnumpy()
-                old, old_row = np.asarray(found["pos"], dtype="int64"), np.asarray(found["row"], dtype="int64")
-                old_row[np.isin(old_row, delta_rows[known])] = -1  # changed: worked as the delta
+                return delta_rows, known, pos[pos >= 0], np.where(worked, -1, row)[pos >= 0]
+            dup = con.execute("SELECT key FROM now GROUP BY key HAVING count(*) > 1 LIMIT 1").fetchone()
+            if dup:
+                raise repeated_key(ds, dup[0])
+            con.read_parquet((before / artifacts.RECORDS).as_posix()).create_view("was")
+            con.register("model_keys", pa.table({"key": keys, "pos": np.arange(len(keys), dtype="int64")}))
+            delta = con.sql("""SELECT n.row, w.key IS NOT NULL AS known FROM now n
+                               LEFT JOIN was w ON n.key = w.key
+                               WHERE w.key IS NULL OR w.hash <> n.hash ORDER BY n.row""").fetchnumpy()
+            delta_rows = np.asarray(delta["row"], dtype="int64")
+            known = np.asarray(delta["known"], dtype=bool)
+            found = con.sql("""SELECT m.pos, coalesce(n.row, -1) AS row
+                               FROM model_keys m LEFT JOIN now n ON m.key = n.key""").fetchnumpy()
+            old, old_row = np.asarray(found["pos"], dtype="int64"), np.asarray(found["row"], dtype="int64")
+            old_row[np.isin(old_row, delta_rows[known])] = -1  # changed: worked as the delta
+            return delta_rows, known, old, old_row
         finally:
             con.close()
-        self.delta_rows = delta_rows
-        self.delta_keys = self.hashes["key"].take(pa.array(delta_rows)).to_numpy(zero_copy_only=False)
-        repeated = pd.Series(self.delta_keys).duplicated()
-        if repeated.any():
-            raise repeated_key(ds, self.delta_keys[int(np.flatnonzero(repeated)[0])])
-        self.row_of_old = np.full(len(keys), -1, dtype="int64")
-        self.row_of_old[old] = old_row
-        self.new, self.changed = int((~known).sum()), int(known.sum())
-        self.deleted = len(keys) - int((self.row_of_old >= 0).sum()) - self.changed
+
+    def _by_files(self, ds: Dataset, was: pa.Table, now_row: np.ndarray, skip: list[bool], n_rows: int):
+        """``now_row``: each last-run record's row now, -1 unless in a file read then and now (``skip``: those
+        files, not hashed again); the others' records hashed and joined with the last run's by key."""
+        n_was = was.num_rows
+        con = duckdb.connect()
+        try:
+            register_hashes(con, ds, "rest", skip=skip)
+            rest = con.sql("SELECT key, hash, row FROM rest ORDER BY row").arrow()
+            rest = rest.read_all() if isinstance(rest, pa.RecordBatchReader) else rest
+            con.register("rest_t", rest)
+            con.register("was", was.select(["key", "hash"]).append_column(
+                "pos", pa.array(np.arange(n_was, dtype="int64"))))
+            joined = con.sql("""SELECT r.row, coalesce(w.pos, -1) AS pos, (w.pos IS NULL OR w.hash <> r.hash) AS worked
+                                FROM rest_t r LEFT JOIN was w ON r.key = w.key ORDER BY r.row""").fetchnumpy()
+        finally:
+            con.close()
+        row, pos = np.asarray(joined["row"], dtype="int64"), np.asarray(joined["pos"], dtype="int64")
+        worked = np.asarray(joined["worked"], dtype=bool)
+        # a key twice: a record of the shared files again in another, or one record of the last run in two
+        again = (pos >= 0) & (now_row[np.maximum(pos, 0)] >= 0)
+        twice = np.flatnonzero(np.bincount(pos[pos >= 0], minlength=1) > 1)
+        if again.any() or len(twice):
+            raise repeated_key(ds, was["key"][int(pos[again][0] if again.any() else twice[0])].as_py())
+        # every row's (key, hash): a shared one's the last run's record's, another's the rest's
+        self._hashes = pa.concat_tables([was.select(["key", "hash"]).cast(HASHES),
+                                         rest.select(["key", "hash"]).cast(HASHES)])
+        self._src = np.full(n_rows, -1, dtype="int64")
+        shared = np.flatnonzero(now_row >= 0)
+        self._src[now_row[shared]] = shared
+        self._src[np.asarray(rest["row"], dtype="int64")] = n_was + np.arange(rest.num_rows)
+        delta_rows = row[worked]
+        known = pos[worked] >= 0
+        kept = ~worked  # in another file, not changed
+        old = np.concatenate([shared, pos[kept]])
+        return delta_rows, known, old, np.concatenate([now_row[shared], row[kept]])
+
+
+def _shared_rows(ds: Dataset, before: Path, was: pa.Table) -> tuple[np.ndarray, list[bool], int] | None:
+    """Per last-run record (``was``: its hashes, by position, with each record's ``row`` then), its row
+    now when its file is one of the version's files now (the same id), else -1; which files of the
+    version are so; and the version's rows. None when none is, or what the last run kept does not say."""
+    then = read_record_files(before)
+    if then is None or "row" not in was.column_names:
+        return None
+    now = dataset_rows.identities(ds.workspace.artifact_path(ds, artifacts.DATA))
+    ids_then = [f for f, _ in then if f is not None]
+    ids_now = [f for f, _ in now if f is not None]
+    if len(set(ids_then)) != len(ids_then) or len(set(ids_now)) != len(ids_now):
+        return None
+    start_then = dict(zip([f for f, _ in then], np.cumsum([0] + [n for _, n in then])[:-1].tolist(), strict=True))
+    rows_then = dict(then)
+    n_then = sum(n for _, n in then)
+    row_now = np.full(n_then, -1, dtype="int64")  # each row then: its row now, -1 when its file is not here
+    skip, start = [], 0
+    for f, n in now:
+        same = f is not None and f in rows_then and rows_then[f] == n
+        if same:
+            row_now[start_then[f]:start_then[f] + n] = np.arange(start, start + n)
+        skip.append(same)
+        start += n
+    if not any(skip):
+        return None
+    row = was["row"].to_numpy()
+    if row.min(initial=0) < 0 or row.max(initial=-1) >= n_then:
+        return None
+    now_row = row_now[row]
+    if int((now_row >= 0).sum()) != int((row_now >= 0).sum()):
+        return None  # a row of a shared file without its record in the last run (never expected)
+    return now_row, skip, start
 
 
 class _Prepared:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -42,31 +44,51 @@ def _keyed(frame: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
     return frame
 
 
-def register_hashes(con: duckdb.DuckDBPyConnection, ds, name: str) -> None:
+def register_hashes(con: duckdb.DuckDBPyConnection, ds, name: str, skip: list[bool] | tuple = ()) -> None:
     """A view ``name`` (DuckDB) of a keyed dataset's content hashes: ``key`` (text, as ``keyed_records`` makes
     it), ``hash`` (of every value of the record: any change to any of them changes it) and ``row`` (its
-    position among the version's rows), read from the stored files without loading the records into Python."""
+    position among the version's rows), read from the stored files without loading the records into Python
+    (``skip``: per file of the rows, ``dataset_rows.files``, True to leave its records out)."""
     require_key(ds)
     path = ds.workspace.artifact_path(ds, artifacts.DATA)
     names = dataset_rows.schema(path).names
-    dataset_rows.register(con, path, f"{name}_file")
+    dataset_rows.register(con, path, f"{name}_file", skip)
     con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT CAST({_ident(ds.key)} AS VARCHAR) AS key, "
                 f"hash({', '.join(map(_ident, names))}) AS hash, file_row_number AS row FROM {name}_file")
 
 
 def write_record_hashes(ds, out: Path) -> None:
-    """Write ``key``, ``hash`` of every record of ``ds`` (``register_hashes``), in file order, to ``out``."""
+    """Write ``key``, ``hash``, ``row`` of every record of ``ds`` (``register_hashes``), in file order, to ``out``,
+    and beside it the files they were read from (``write_record_files``)."""
     con = duckdb.connect()
     try:
         register_hashes(con, ds, "record_hashes")
         write_hashes(con, "record_hashes", out)
     finally:
         con.close()
+    write_record_files(ds, out.parent)
 
 
 def write_hashes(con: duckdb.DuckDBPyConnection, name: str, out: Path) -> None:
     """Write the hashes of view or table ``name`` (``register_hashes``), in file order, to ``out``."""
-    con.sql(f"SELECT key, hash FROM {name} ORDER BY row").write_parquet(out.as_posix())
+    con.sql(f"SELECT key, hash, row FROM {name} ORDER BY row").write_parquet(out.as_posix())
+
+
+def write_record_files(ds, folder: Path) -> None:
+    """``artifacts.RECORD_FILES`` in a run's ``folder``: the id and rows of each file of ``ds``'s rows."""
+    text = json.dumps({"files": dataset_rows.identities(ds.workspace.artifact_path(ds, artifacts.DATA))})
+    tmp = folder / f".{artifacts.RECORD_FILES}.tmp"
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, folder / artifacts.RECORD_FILES)
+
+
+def read_record_files(folder: Path) -> list[tuple[str | None, int]] | None:
+    """What ``write_record_files`` wrote in ``folder``, or None when it is not there or not readable."""
+    try:
+        files = json.loads((folder / artifacts.RECORD_FILES).read_text(encoding="utf-8"))["files"]
+        return [(None if f is None else str(f), int(n)) for f, n in files]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 class RecordReader:
