@@ -4,7 +4,7 @@
 key column holds it (or in ``dataset``'s versions only) and removes it from:
 
 * the dataset versions (``data.parquet``, only the parts holding it; rejected lines whose raw text
-  the key or one of the record's distinctive values; key problems), with the
+  holds the key or one of the record's distinctive values; key problems), with the
   row accounting kept whole (read = kept + rejected);
 * assessment failures (row positions moved to the rewritten data) and the
   stored run results (summaries recomputed; examples naming it dropped);

@@ -210,7 +210,7 @@ class _Diff:
         if shared is not None:
             delta_rows, known, old, old_row = self._by_files(ds, was, *shared)
         else:
-            delta_rows, known, old, old_row = self._by_hashing(ds, before, keys, was, in_order)
+            delta_rows, known, old, old_row = self._by_hashing(ds, keys, was, in_order)
         self.delta_rows = delta_rows
         self.delta_keys = self.records(delta_rows)["key"].to_numpy(zero_copy_only=False)
         repeated = pd.Series(self.delta_keys).duplicated()
@@ -227,7 +227,7 @@ class _Diff:
         at = rows if self._src is None else self._src[rows]
         return self._hashes.take(pa.array(at)).append_column("row", pa.array(rows, type=pa.int64()))
 
-    def _by_hashing(self, ds: Dataset, before: Path, keys: pa.Array, was: pa.Table, in_order: bool):
+    def _by_hashing(self, ds: Dataset, keys: pa.Array, was: pa.Table, in_order: bool):
         con = duckdb.connect()
         try:
             register_hashes(con, ds, "now_view")
@@ -252,7 +252,7 @@ class _Diff:
             dup = con.execute("SELECT key FROM now GROUP BY key HAVING count(*) > 1 LIMIT 1").fetchone()
             if dup:
                 raise repeated_key(ds, dup[0])
-            con.read_parquet((before / artifacts.RECORDS).as_posix()).create_view("was")
+            con.register("was", was)
             con.register("model_keys", pa.table({"key": keys, "pos": np.arange(len(keys), dtype="int64")}))
             delta = con.sql("""SELECT n.row, w.key IS NOT NULL AS known FROM now n
                                LEFT JOIN was w ON n.key = w.key
